@@ -1,0 +1,100 @@
+package errs
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code is a stable, machine-readable error class. The HTTP layer owns the
+// single code→status table.
+type Code string
+
+// The codes, in the order of the house rules.
+const (
+	Invalid          Code = "invalid"
+	Unauthorized     Code = "unauthorized"
+	Forbidden        Code = "forbidden"
+	NotFound         Code = "not_found"
+	Conflict         Code = "conflict"
+	RateLimited      Code = "rate_limited"
+	Unavailable      Code = "unavailable"
+	Internal         Code = "internal"
+	TooLarge         Code = "too_large"
+	UnsupportedMedia Code = "unsupported_media_type"
+	MethodNotAllowed Code = "method_not_allowed"
+)
+
+// Error is a cStar error. Message is shown to the client verbatim unless the
+// code is Internal, in which case the client sees a generic text and the
+// wrapped Err is logged.
+type Error struct {
+	Code    Code
+	Message string
+	// Field names the request field that failed validation, if any.
+	Field string
+	// RetryAfter tells the client when to try again (rate_limited, unavailable).
+	RetryAfter time.Duration
+	// Err is the underlying cause, for logs only.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error with the given code and client-facing message.
+func New(code Code, msg string) *Error { return &Error{Code: code, Message: msg} }
+
+// Invalidf returns a validation error that names the offending field.
+func Invalidf(field, format string, args ...any) *Error {
+	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFoundf returns a not_found error.
+func NotFoundf(format string, args ...any) *Error {
+	return &Error{Code: NotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+// Conflictf returns a conflict error.
+func Conflictf(format string, args ...any) *Error {
+	return &Error{Code: Conflict, Message: fmt.Sprintf(format, args...)}
+}
+
+// Internalf wraps an unexpected failure; its text never reaches a client.
+func Internalf(err error, format string, args ...any) *Error {
+	return &Error{Code: Internal, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// ErrNotFound is the sentinel that the store wraps when a row does not exist,
+// so features can tell "missing" from "broken" with errors.Is.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is the sentinel that the store wraps when a unique constraint
+// is violated.
+var ErrConflict = errors.New("conflict")
+
+// CodeOf returns the code of err: the code of the first *Error in its chain,
+// NotFound or Conflict for the store's sentinels, Internal otherwise.
+func CodeOf(err error) Code {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	case errors.Is(err, ErrNotFound):
+		return NotFound
+	case errors.Is(err, ErrConflict):
+		return Conflict
+	}
+	return Internal
+}
+
+// Is reports whether err carries the given code.
+func Is(err error, code Code) bool { return CodeOf(err) == code }

@@ -1,0 +1,2 @@
+// Package scope names the tenant boundary of every query: one team in one mode.
+package scope
