@@ -135,8 +135,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	for _, name := range names {
 		var n int
-		if err := conn.NewSelect().Table("schema_migrations").ColumnExpr("count(*)").
-			Where("name = ?", name).Scan(ctx, &n); err != nil {
+		if err := conn.NewRaw("SELECT count(*) FROM schema_migrations WHERE name = ?", name).Scan(ctx, &n); err != nil {
 			return fmt.Errorf("store: migration %s: %w", name, err)
 		}
 		if n > 0 {
@@ -150,8 +149,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
-			_, err := tx.NewInsert().Table("schema_migrations").
-				Value("name", "?", name).Value("applied_at", "?", time.Now().UTC()).Exec(ctx)
+			_, err := tx.NewRaw("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+				name, time.Now().UTC()).Exec(ctx)
 			return err
 		})
 		if err != nil {
@@ -182,4 +181,16 @@ func mapErr(err error) error {
 		}
 	}
 	return err
+}
+
+// mustAffect turns "no row matched" into ErrNotFound.
+func mustAffect(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: %s: %w", what, errs.ErrNotFound)
+	}
+	return nil
 }

@@ -1,0 +1,2 @@
+// Package page implements cursor pagination: limits, opaque cursors and pages.
+package page

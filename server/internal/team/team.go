@@ -1,0 +1,210 @@
+package team
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+)
+
+// Team is a tenant: a company using cStar.
+type Team struct {
+	ID   string
+	Slug string
+	Name string
+	// AllowedOrigins restricts where publishable keys may be used from; empty
+	// means any origin.
+	AllowedOrigins []string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// AllowsOrigin reports whether a browser page on origin may use the team's
+// publishable keys.
+func (t Team) AllowsOrigin(origin string) bool {
+	if len(t.AllowedOrigins) == 0 {
+		return true
+	}
+	for _, o := range t.AllowedOrigins {
+		if strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// Created is a new team with the secrets of its first keys, shown once.
+type Created struct {
+	Team
+	Keys map[string]apikey.Issued // "sk_live", "sk_test", "pk_live", "pk_test"
+}
+
+// Store is what the team service needs from persistence.
+type Store interface {
+	// CreateTeam stores a team and its first keys in one transaction.
+	CreateTeam(ctx context.Context, t Team, keys []apikey.Key) error
+	TeamByID(ctx context.Context, id string) (Team, error)
+	TeamBySlug(ctx context.Context, slug string) (Team, error)
+	UpdateTeam(ctx context.Context, t Team) error
+}
+
+// Service manages teams.
+type Service struct {
+	store Store
+	now   func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedTeam
+}
+
+type cachedTeam struct {
+	team    Team
+	fetched time.Time
+}
+
+// cacheTTL bounds how stale a resolved team (and its allowed origins) may be.
+const cacheTTL = time.Second
+
+// NewService returns a team service.
+func NewService(store Store, now func() time.Time) *Service {
+	return &Service{store: store, now: now, cache: map[string]cachedTeam{}}
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidSlug reports whether s can name a team in URLs. A slug never looks
+// like a UUID, so that {teamId} is never ambiguous.
+func ValidSlug(s string) bool {
+	if !slugRE.MatchString(s) {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err != nil
+}
+
+// Create makes a team with one key of each kind.
+func (s *Service) Create(ctx context.Context, name, slug string) (Created, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 {
+		return Created{}, errs.Invalidf("name", "name is required (at most 200 characters)")
+	}
+	if !ValidSlug(slug) {
+		return Created{}, errs.Invalidf("slug", "slug must be 1-63 lowercase letters, digits or dashes, not starting or ending with a dash")
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Created{}, fmt.Errorf("team: id: %w", err)
+	}
+	now := s.now().UTC()
+	c := Created{Team: Team{ID: id.String(), Slug: slug, Name: name, CreatedAt: now, UpdatedAt: now}, Keys: map[string]apikey.Issued{}}
+	var keys []apikey.Key
+	for _, t := range []apikey.Type{apikey.Secret, apikey.Publishable} {
+		for _, m := range []scope.Mode{scope.Live, scope.Test} {
+			k, err := apikey.New(c.ID, t, m, now)
+			if err != nil {
+				return Created{}, err
+			}
+			c.Keys[strings.TrimSuffix(apikey.Prefix(t, m), "_")] = k
+			keys = append(keys, k.Key)
+		}
+	}
+	if err := s.store.CreateTeam(ctx, c.Team, keys); err != nil {
+		if errors.Is(err, errs.ErrConflict) {
+			return Created{}, errs.Conflictf("a team with slug %q already exists", slug)
+		}
+		return Created{}, fmt.Errorf("team: create: %w", err)
+	}
+	return c, nil
+}
+
+// Resolve finds a team by UUID or slug. Results are cached for a second.
+func (s *Service) Resolve(ctx context.Context, idOrSlug string) (Team, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.cache[idOrSlug]
+	s.mu.Unlock()
+	if ok && now.Sub(c.fetched) < cacheTTL && !now.Before(c.fetched) {
+		return c.team, nil
+	}
+	var t Team
+	var err error
+	if _, perr := uuid.Parse(idOrSlug); perr == nil {
+		t, err = s.store.TeamByID(ctx, strings.ToLower(idOrSlug))
+	} else if ValidSlug(idOrSlug) {
+		t, err = s.store.TeamBySlug(ctx, idOrSlug)
+	} else {
+		err = errs.ErrNotFound
+	}
+	if errors.Is(err, errs.ErrNotFound) {
+		return Team{}, errs.NotFoundf("Team not found")
+	}
+	if err != nil {
+		return Team{}, fmt.Errorf("team: resolve: %w", err)
+	}
+	s.mu.Lock()
+	if len(s.cache) > 10_000 {
+		clear(s.cache)
+	}
+	s.cache[idOrSlug] = cachedTeam{team: t, fetched: now}
+	s.mu.Unlock()
+	return t, nil
+}
+
+// Update is a change to a team's settings; nil fields stay as they are.
+type Update struct {
+	Name           *string
+	AllowedOrigins *[]string
+}
+
+// Apply changes the settings of team id.
+func (s *Service) Apply(ctx context.Context, id string, u Update) (Team, error) {
+	t, err := s.store.TeamByID(ctx, id)
+	if err != nil {
+		return Team{}, fmt.Errorf("team: update: %w", err)
+	}
+	if u.Name != nil {
+		n := strings.TrimSpace(*u.Name)
+		if n == "" || len(n) > 200 {
+			return Team{}, errs.Invalidf("name", "name is required (at most 200 characters)")
+		}
+		t.Name = n
+	}
+	if u.AllowedOrigins != nil {
+		origins := make([]string, 0, len(*u.AllowedOrigins))
+		for i, o := range *u.AllowedOrigins {
+			norm, ok := normalizeOrigin(o)
+			if !ok {
+				return Team{}, errs.Invalidf("allowed_origins", "allowed_origins[%d] must be an origin such as https://shop.example.com", i)
+			}
+			origins = append(origins, norm)
+		}
+		t.AllowedOrigins = origins
+	}
+	t.UpdatedAt = s.now().UTC()
+	if err := s.store.UpdateTeam(ctx, t); err != nil {
+		return Team{}, fmt.Errorf("team: update: %w", err)
+	}
+	s.mu.Lock()
+	clear(s.cache)
+	s.mu.Unlock()
+	return t, nil
+}
+
+func normalizeOrigin(o string) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(o))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", false
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), true
+}
