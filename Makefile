@@ -1,0 +1,46 @@
+# cStar — the two commands a newcomer needs are `make run` and `make test`.
+GO        ?= go
+BIN       := bin/cstar
+PGTEST    := $(GO) run ./server/cmd/pgtest --
+FUZZTIME  ?= 5s
+WASM_OUT  := bin/cstar.wasm
+
+.PHONY: run build test test-go fuzz bench check wasm clean
+
+## run: build and start the server on http://localhost:8080 with the embedded SQLite database and a demo team
+run: build
+	./$(BIN) serve --addr localhost:8080 --demo
+
+## build: build the server binary at bin/cstar
+build:
+	$(GO) build -trimpath -o $(BIN) ./server/cmd/cstar
+
+## test: every test on SQLite and PostgreSQL (a throwaway cluster is started when CSTAR_TEST_DATABASE_URL is unset), plus brief fuzzing
+test:
+	CSTAR_REQUIRE_POSTGRES=1 $(PGTEST) $(MAKE) --no-print-directory test-go fuzz
+
+test-go:
+	$(GO) test -count=1 ./...
+
+## fuzz: run each fuzz target briefly
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./server/internal/apikey
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./server/internal/httpapi
+
+## bench: benchmarks on SQLite and PostgreSQL, with ratios printed by the benchmark itself
+bench:
+	CSTAR_REQUIRE_POSTGRES=1 $(PGTEST) $(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+## check: gofmt, go vet, the tests with -race, and the wasm build
+check:
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
+	$(GO) vet ./...
+	CSTAR_REQUIRE_POSTGRES=1 $(PGTEST) $(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory wasm
+
+## wasm: build the WebAssembly SDK
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WASM_OUT) ./wasm
+
+clean:
+	rm -rf bin

@@ -1,0 +1,213 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/config"
+	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/httpapi"
+	"github.com/cstar-chat/cstar/server/internal/library"
+	"github.com/cstar-chat/cstar/server/internal/metrics"
+	"github.com/cstar-chat/cstar/server/internal/ratelimit"
+	"github.com/cstar-chat/cstar/server/internal/store"
+	"github.com/cstar-chat/cstar/server/internal/team"
+)
+
+// App is a running cStar server.
+type App struct {
+	cfg   config.Config
+	log   *slog.Logger
+	db    *store.DB
+	keys  *apikey.Service
+	teams *team.Service
+	http  *http.Server
+	ln    net.Listener
+
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	served chan error
+}
+
+// Options are the parts of an App that tests replace.
+type Options struct {
+	Log *slog.Logger
+	Now func() time.Time
+}
+
+// Open connects to the database, migrates it, builds the services and binds
+// the listener (so that an address of :0 works and URL is known at once).
+// Serve starts answering.
+func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	db, err := OpenDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: opt.Log, db: db, stop: make(chan struct{}), served: make(chan error, 1)}
+	a.keys = apikey.NewService(db, opt.Now)
+	a.teams = team.NewService(db, opt.Now)
+
+	var limiter ratelimit.Limiter
+	mem := ratelimit.NewMemory(opt.Now)
+	limiter = mem
+	if db.Dialect() == store.Postgres {
+		// Several processes share PostgreSQL, so the limits live there.
+		limiter = db.RateLimiter()
+	}
+	reg := metrics.NewRegistry()
+	hour := time.Hour
+	handler := httpapi.New(httpapi.Deps{
+		Auth:     a.keys,
+		Keys:     a.keys,
+		Teams:    a.teams,
+		Helpdesk: helpdesk.NewService(db, opt.Now),
+		Library:  library.NewService(db, opt.Now),
+		Idem:     db.Idempotency(),
+		Limiter:  limiter,
+		Limits: httpapi.Limits{
+			Secret:      ratelimit.Limit{Count: cfg.SecretLimit, Period: hour},
+			Publishable: ratelimit.Limit{Count: cfg.PublishableLimit, Period: hour},
+			Library:     ratelimit.Limit{Count: cfg.LibraryLimit, Period: hour},
+			InvalidKey:  ratelimit.Limit{Count: cfg.InvalidKeyLimit, Period: hour},
+		},
+		DB:             db,
+		Metrics:        reg,
+		Log:            opt.Log,
+		Now:            opt.Now,
+		TLS:            cfg.TLSCert != "",
+		RequireHTTPS:   cfg.RequireHTTPS,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("app: listen on %s: %w", cfg.Addr, err)
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			db.Close()
+			return nil, fmt.Errorf("app: load TLS certificate: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+			NextProtos: []string{"h2", "http/1.1"}})
+	}
+	a.ln = ln
+	a.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn),
+	}
+
+	a.every(time.Second, func(ctx context.Context) {
+		if err := a.keys.Flush(ctx); err != nil {
+			a.log.Error("flush key usage", "err", err)
+		}
+	})
+	a.every(time.Minute, func(ctx context.Context) {
+		mem.Sweep()
+		if db.Dialect() == store.Postgres {
+			if err := db.RateLimiter().Sweep(ctx); err != nil {
+				a.log.Error("sweep rate limits", "err", err)
+			}
+		}
+	})
+	return a, nil
+}
+
+// OpenDB opens and migrates the database at url.
+func OpenDB(ctx context.Context, url string) (*store.DB, error) {
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// every runs f every d until Close.
+func (a *App) every(d time.Duration, f func(context.Context)) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-a.stop:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				f(ctx)
+				cancel()
+			}
+		}
+	}()
+}
+
+// URL is the base URL the server answers on.
+func (a *App) URL() string {
+	scheme := "http"
+	if a.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + a.ln.Addr().String()
+}
+
+// Teams is the team service, for start-up tasks such as the demo team.
+func (a *App) Teams() *team.Service { return a.teams }
+
+// DB is the database handle.
+func (a *App) DB() *store.DB { return a.db }
+
+// Start serves in the background; Close stops it.
+func (a *App) Start() {
+	go func() {
+		err := a.http.Serve(a.ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		a.served <- err
+	}()
+}
+
+// Wait blocks until the server stops by itself (an error) or is closed.
+func (a *App) Wait() error { return <-a.served }
+
+// Close drains in-flight requests (up to ctx's deadline), stops background
+// work, writes pending usage and closes the database.
+func (a *App) Close(ctx context.Context) error {
+	err := a.http.Shutdown(ctx)
+	close(a.stop)
+	a.wg.Wait()
+	if ferr := a.keys.Flush(context.WithoutCancel(ctx)); ferr != nil {
+		a.log.Error("flush key usage", "err", ferr)
+	}
+	return errors.Join(err, a.db.Close())
+}

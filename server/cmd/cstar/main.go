@@ -1,0 +1,258 @@
+// Command cstar is the cStar server and its administration tool.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/app"
+	"github.com/cstar-chat/cstar/server/config"
+	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/team"
+)
+
+const usage = `cstar — the cStar customer-chat server
+
+Usage:
+  cstar serve [--addr 127.0.0.1:8080] [--db URL] [flags]   run the server
+  cstar migrate [--db URL]                                 apply database migrations
+  cstar teams create --name NAME --slug SLUG [--db URL]    create a team and print its keys as JSON
+
+The database URL is postgres://… or sqlite:<path> (default sqlite:./.cstar/cstar.db),
+also read from CSTAR_DATABASE_URL. Run "cstar COMMAND --help" for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(args[1:], stdout, stderr)
+	case "migrate":
+		err = migrate(args[1:], stdout, stderr)
+	case "teams":
+		if len(args) < 2 || args[1] != "create" {
+			if len(args) >= 2 && (args[1] == "-h" || args[1] == "--help") {
+				fmt.Fprint(stdout, "Usage: cstar teams create --name NAME --slug SLUG [--db URL]\n")
+				return 0
+			}
+			fmt.Fprint(stderr, "Usage: cstar teams create --name NAME --slug SLUG [--db URL]\n")
+			return 2
+		}
+		err = teamsCreate(args[2:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "cstar: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintln(stderr, "cstar:", err)
+	return 1
+}
+
+var errUsage = errors.New("usage")
+
+func newFlags(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, "Usage: %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string, reg func(*config.Config, *flag.FlagSet)) (config.Config, error) {
+	cfg, err := config.Load(fs, args, reg)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		if strings.HasPrefix(err.Error(), "config:") || strings.HasPrefix(err.Error(), "CSTAR_") {
+			return cfg, err
+		}
+		return cfg, errUsage
+	}
+	return cfg, err
+}
+
+func logger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "cstar serve [flags]", stdout, stderr)
+	cfg, err := parse(fs, args, (*config.Config).Register)
+	if err != nil {
+		return err
+	}
+	log := logger(cfg.LogLevel, stderr)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	a, err := app.Open(ctx, cfg, app.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	if cfg.DemoTeam {
+		if err := demoTeam(ctx, a, cfg, stdout); err != nil {
+			a.Close(context.Background())
+			return err
+		}
+	}
+	a.Start()
+	log.Info("cstar listening", "url", a.URL(), "database", dialectOf(cfg.DatabaseURL))
+	select {
+	case <-ctx.Done():
+	case err := <-waitErr(a):
+		if err != nil {
+			a.Close(context.Background())
+			return err
+		}
+	}
+	log.Info("shutting down: draining in-flight requests")
+	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer scancel()
+	return a.Close(sctx)
+}
+
+func waitErr(a *app.App) <-chan error {
+	c := make(chan error, 1)
+	go func() { c <- a.Wait() }()
+	return c
+}
+
+func dialectOf(url string) string {
+	if strings.HasPrefix(url, "sqlite:") {
+		return "sqlite"
+	}
+	return "postgres"
+}
+
+func migrate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", "cstar migrate [--db URL]", stdout, stderr)
+	cfg, err := parse(fs, args, (*config.Config).RegisterDB)
+	if err != nil {
+		return err
+	}
+	db, err := app.OpenDB(context.Background(), cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "cstar: migrations applied")
+	return db.Close()
+}
+
+// teamJSON is the output of "cstar teams create".
+type teamJSON struct {
+	ID   string            `json:"id"`
+	Slug string            `json:"slug"`
+	Name string            `json:"name"`
+	Keys map[string]string `json:"keys"`
+}
+
+func createdJSON(c team.Created) teamJSON {
+	out := teamJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, Keys: map[string]string{}}
+	for k, v := range c.Keys {
+		out.Keys[k] = v.Secret
+	}
+	return out
+}
+
+func teamsCreate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("teams create", "cstar teams create --name NAME --slug SLUG [--db URL]", stdout, stderr)
+	var name, slug string
+	fs.StringVar(&name, "name", "", "the team's display name (required)")
+	fs.StringVar(&slug, "slug", "", "the team's URL name: lowercase letters, digits, dashes (required)")
+	cfg, err := parse(fs, args, (*config.Config).RegisterDB)
+	if err != nil {
+		return err
+	}
+	if name == "" || slug == "" {
+		fs.Usage()
+		return errors.New("--name and --slug are required")
+	}
+	ctx := context.Background()
+	db, err := app.OpenDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	c, err := team.NewService(db, time.Now).Create(ctx, name, slug)
+	if err != nil {
+		var e *errs.Error
+		if errors.As(err, &e) && e.Code != errs.Internal {
+			return errors.New(e.Message)
+		}
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(createdJSON(c))
+}
+
+// demoTeam creates the "demo" team on first start and prints its keys. The
+// keys are kept in a file beside the SQLite database (mode 0600) because the
+// server stores only their hashes; this is for local development only.
+func demoTeam(ctx context.Context, a *app.App, cfg config.Config, stdout io.Writer) error {
+	file := filepath.Join(".cstar", "demo-keys.json")
+	if strings.HasPrefix(cfg.DatabaseURL, "sqlite:") {
+		file = filepath.Join(filepath.Dir(strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")), "demo-keys.json")
+	}
+	var out teamJSON
+	if _, err := a.Teams().Resolve(ctx, "demo"); err == nil {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			fmt.Fprintf(stdout, "demo team exists; its keys were printed when it was created (%s is missing)\n", file)
+			return nil
+		}
+		if err := json.Unmarshal(data, &out); err != nil {
+			return fmt.Errorf("read %s: %w", file, err)
+		}
+	} else {
+		c, err := a.Teams().Create(ctx, "Demo Store", "demo")
+		if err != nil {
+			return fmt.Errorf("create demo team: %w", err)
+		}
+		out = createdJSON(c)
+		data, _ := json.MarshalIndent(out, "", "  ")
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "\ncStar demo team %q (%s)\n", out.Slug, out.ID)
+	for _, k := range []string{"sk_live", "sk_test", "pk_live", "pk_test"} {
+		fmt.Fprintf(stdout, "  %-8s %s\n", k, out.Keys[k])
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}

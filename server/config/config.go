@@ -1,0 +1,180 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is every setting of a cStar server.
+type Config struct {
+	Addr         string
+	DatabaseURL  string
+	TLSCert      string
+	TLSKey       string
+	RequireHTTPS bool
+	// TrustedProxies are the networks whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed.
+	TrustedProxies []netip.Prefix
+	// Requests per hour.
+	SecretLimit      int
+	PublishableLimit int
+	LibraryLimit     int
+	InvalidKeyLimit  int
+	LogLevel         string
+	// DemoTeam creates a "demo" team on first start and prints its keys.
+	DemoTeam bool
+}
+
+// Default returns the built-in defaults (the product page's limits).
+func Default() Config {
+	return Config{
+		Addr:             "127.0.0.1:8080",
+		DatabaseURL:      "sqlite:./.cstar/cstar.db",
+		SecretLimit:      1000,
+		PublishableLimit: 100,
+		LibraryLimit:     200,
+		InvalidKeyLimit:  200,
+		LogLevel:         "info",
+	}
+}
+
+// RegisterDB defines the database flag only (for commands other than serve).
+func (c *Config) RegisterDB(fs *flag.FlagSet) {
+	fs.StringVar(&c.DatabaseURL, "db", c.DatabaseURL, "database URL: postgres://… or sqlite:<path> (env CSTAR_DATABASE_URL)")
+}
+
+// Register defines every serve flag on fs, with the current values as defaults.
+func (c *Config) Register(fs *flag.FlagSet) {
+	c.RegisterDB(fs)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (env CSTAR_ADDR)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file; serves HTTPS with HSTS (env CSTAR_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key file (env CSTAR_TLS_KEY)")
+	fs.BoolVar(&c.RequireHTTPS, "require-https", c.RequireHTTPS, "reject plain-HTTP API requests except from loopback (env CSTAR_REQUIRE_HTTPS)")
+	fs.Func("trusted-proxies", "comma-separated CIDRs whose X-Forwarded-For/-Proto are trusted (env CSTAR_TRUSTED_PROXIES)", func(s string) error {
+		p, err := parsePrefixes(s)
+		c.TrustedProxies = p
+		return err
+	})
+	fs.IntVar(&c.SecretLimit, "rate-secret", c.SecretLimit, "requests per hour per secret key (env CSTAR_RATE_SECRET)")
+	fs.IntVar(&c.PublishableLimit, "rate-publishable", c.PublishableLimit, "requests per hour per publishable key and client IP (env CSTAR_RATE_PUBLISHABLE)")
+	fs.IntVar(&c.LibraryLimit, "rate-library", c.LibraryLimit, "Library API requests per hour per client IP (env CSTAR_RATE_LIBRARY)")
+	fs.IntVar(&c.InvalidKeyLimit, "rate-invalid-key", c.InvalidKeyLimit, "requests with invalid keys per hour per client IP (env CSTAR_RATE_INVALID_KEY)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env CSTAR_LOG_LEVEL)")
+	fs.BoolVar(&c.DemoTeam, "demo", c.DemoTeam, `create a "demo" team on first start and print its keys (env CSTAR_DEMO)`)
+}
+
+// FromEnv overlays CSTAR_* environment variables on c.
+func (c *Config) FromEnv(getenv func(string) string) error {
+	var errs []error
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	num := func(name string, dst *int) {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a number", name, v))
+			}
+			*dst = n
+		}
+	}
+	boolean := func(name string, dst *bool) {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not true or false", name, v))
+			}
+			*dst = b
+		}
+	}
+	str("CSTAR_ADDR", &c.Addr)
+	str("CSTAR_DATABASE_URL", &c.DatabaseURL)
+	str("CSTAR_TLS_CERT", &c.TLSCert)
+	str("CSTAR_TLS_KEY", &c.TLSKey)
+	boolean("CSTAR_REQUIRE_HTTPS", &c.RequireHTTPS)
+	if v := getenv("CSTAR_TRUSTED_PROXIES"); v != "" {
+		p, err := parsePrefixes(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CSTAR_TRUSTED_PROXIES: %w", err))
+		}
+		c.TrustedProxies = p
+	}
+	num("CSTAR_RATE_SECRET", &c.SecretLimit)
+	num("CSTAR_RATE_PUBLISHABLE", &c.PublishableLimit)
+	num("CSTAR_RATE_LIBRARY", &c.LibraryLimit)
+	num("CSTAR_RATE_INVALID_KEY", &c.InvalidKeyLimit)
+	str("CSTAR_LOG_LEVEL", &c.LogLevel)
+	boolean("CSTAR_DEMO", &c.DemoTeam)
+	return errors.Join(errs...)
+}
+
+// Load builds a Config from defaults, the environment and then args.
+func Load(fs *flag.FlagSet, args []string, register func(*Config, *flag.FlagSet)) (Config, error) {
+	c := Default()
+	if err := c.FromEnv(os.Getenv); err != nil {
+		return c, err
+	}
+	register(&c, fs)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			a, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an IP or CIDR", part)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// Validate names the first bad setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("config: --addr must not be empty")
+	case !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&
+		!strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		return fmt.Errorf("config: --db must be postgres://… or sqlite:<path>")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("config: --tls-cert and --tls-key go together")
+	case c.SecretLimit < 1:
+		return errors.New("config: --rate-secret must be at least 1")
+	case c.PublishableLimit < 1:
+		return errors.New("config: --rate-publishable must be at least 1")
+	case c.LibraryLimit < 1:
+		return errors.New("config: --rate-library must be at least 1")
+	case c.InvalidKeyLimit < 1:
+		return errors.New("config: --rate-invalid-key must be at least 1")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: --log-level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package helpdesk
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/page"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+)
+
+// Store is what the help desk needs from persistence. Every method acts
+// inside one scope only: a row of another team or mode is reported as
+// missing (an error wrapping errs.ErrNotFound). Unique violations wrap
+// errs.ErrConflict. Lists are newest first, start after the id after (when
+// not empty) and return at most limit rows.
+type Store interface {
+	InsertCustomer(ctx context.Context, c Customer) error
+	CustomerByID(ctx context.Context, sc scope.Scope, id string) (Customer, error)
+	// UpdateCustomer writes c's fields over the row of c's scope and id.
+	UpdateCustomer(ctx context.Context, c Customer) error
+	DeleteCustomer(ctx context.Context, sc scope.Scope, id string) error
+	ListCustomers(ctx context.Context, sc scope.Scope, f CustomerFilter, after string, limit int) ([]Customer, error)
+
+	// InsertTicket and UpdateTicket return ErrUnknownCustomer (wrapped) when
+	// the ticket's customer does not exist.
+	InsertTicket(ctx context.Context, t Ticket) error
+	TicketByID(ctx context.Context, sc scope.Scope, id string) (Ticket, error)
+	// UpdateTicket writes t's fields over the row of t's scope and id.
+	UpdateTicket(ctx context.Context, t Ticket) error
+	DeleteTicket(ctx context.Context, sc scope.Scope, id string) error
+	ListTickets(ctx context.Context, sc scope.Scope, f TicketFilter, after string, limit int) ([]Ticket, error)
+}
+
+// ErrUnknownCustomer is the error for a customer_id that names no customer
+// of the scope. The store returns it when a foreign key check fails, which
+// happens only when the customer is deleted while a ticket is being written.
+var ErrUnknownCustomer = errs.Invalidf("customer_id", "customer_id does not name a customer")
+
+// Service manages customers and tickets.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a help-desk service.
+func NewService(st Store, now func() time.Time) *Service {
+	return &Service{store: st, now: now}
+}
+
+// clock returns the time in UTC at the microsecond precision that
+// PostgreSQL keeps, so that what is returned equals what is read back.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func newID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("helpdesk: new id: %w", err)
+	}
+	return id.String(), nil
+}
+
+// canonicalID returns id in the canonical lowercase form, or false when it
+// is not a UUID. Ids are checked before they reach PostgreSQL, whose uuid
+// columns would reject them with an error instead of finding nothing.
+func canonicalID(id string) (string, bool) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return "", false
+	}
+	return u.String(), true
+}
+
+// listParams applies the page limits and checks the cursor's id.
+func listParams(p page.Params) (page.Params, error) {
+	switch {
+	case p.Limit <= 0:
+		p.Limit = page.DefaultLimit
+	case p.Limit > page.MaxLimit:
+		p.Limit = page.MaxLimit
+	}
+	if p.After != "" {
+		after, ok := canonicalID(p.After)
+		if !ok {
+			return page.Params{}, errs.Invalidf("cursor", "cursor is not valid")
+		}
+		p.After = after
+	}
+	return p, nil
+}

@@ -1,0 +1,197 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/ratelimit"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/team"
+	"github.com/cstar-chat/cstar/server/protocol"
+)
+
+var (
+	errInvalidKey    = errs.New(errs.Unauthorized, protocol.MsgInvalidAPIKey)
+	errReadOnly      = errs.New(errs.Forbidden, protocol.MsgPublishableRO)
+	errPKScope       = errs.New(errs.Forbidden, protocol.MsgPublishableScope)
+	errWrongTeam     = errs.New(errs.Forbidden, protocol.MsgWrongTeam)
+	errOrigin        = errs.New(errs.Forbidden, protocol.MsgOriginNotAllowed)
+	errHTTPSRequired = errs.New(errs.Forbidden, protocol.MsgHTTPSRequired)
+	errInternal      = errs.Internalf(errors.New("panic"), "panic")
+)
+
+// principal is who is calling: the key, and the team it belongs to.
+type principal struct {
+	Key  apikey.Key
+	Team team.Team
+}
+
+func (p principal) scope() scope.Scope { return p.Key.Scope() }
+
+func principalOf(ctx context.Context) principal {
+	p, _ := ctx.Value(ctxPrincipal).(principal)
+	return p
+}
+
+// access says which keys a route admits.
+type access int
+
+const (
+	secretOnly access = iota
+	// publishableRead admits publishable keys as well (GET routes whose data
+	// is safe in a browser).
+	publishableRead
+)
+
+// bearer extracts the token of an "Authorization: Bearer …" header.
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return "", false
+	}
+	tok := strings.TrimSpace(h[7:])
+	return tok, tok != ""
+}
+
+// setRateHeaders writes the classic and the IETF draft rate-limit headers.
+func (s *Server) setRateHeaders(w http.ResponseWriter, res ratelimit.Result, l ratelimit.Limit) {
+	h := w.Header()
+	reset := ceilSecondsOrZero(res.ResetAfter)
+	h.Set("X-RateLimit-Limit", strconv.Itoa(res.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.Now().Add(time.Duration(reset)*time.Second).Unix(), 10))
+	h.Set("RateLimit-Policy", fmt.Sprintf(`"hourly";q=%d;w=%d`, l.Count, int(l.Period/time.Second)))
+	h.Set("RateLimit", fmt.Sprintf(`"hourly";r=%d;t=%d`, res.Remaining, reset))
+}
+
+func ceilSecondsOrZero(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return ceilSeconds(d)
+}
+
+// limit takes one request from bucket key, sets the headers and returns a
+// rate_limited error when the bucket is empty.
+func (s *Server) limit(ctx context.Context, w http.ResponseWriter, key string, l ratelimit.Limit) error {
+	res, err := s.Limiter.Allow(ctx, key, l)
+	if err != nil {
+		return fmt.Errorf("httpapi: rate limit: %w", err)
+	}
+	s.setRateHeaders(w, res, l)
+	if !res.Allowed {
+		return &errs.Error{Code: errs.RateLimited, Message: protocol.MsgRateLimited, RetryAfter: res.RetryAfter}
+	}
+	return nil
+}
+
+// authenticate checks the bearer key. Every kind of bad key gets the same
+// 401, counted against the client IP's invalid-key budget.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (apikey.Key, error) {
+	raw, _ := bearer(r)
+	k, err := s.Auth.Authenticate(r.Context(), raw)
+	if err == nil {
+		return k, nil
+	}
+	if !errors.Is(err, apikey.ErrInvalid) {
+		return apikey.Key{}, err
+	}
+	if err := s.limit(r.Context(), w, "invalid:"+s.clientIP(r).String(), s.Limits.InvalidKey); err != nil {
+		return apikey.Key{}, err
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="cstar"`)
+	return apikey.Key{}, errInvalidKey
+}
+
+// keyLimit takes one request from the key's budget: per key for secret
+// keys; per key and client IP for publishable keys, which every visitor of a
+// site shares.
+func (s *Server) keyLimit(w http.ResponseWriter, r *http.Request, k apikey.Key) error {
+	if k.Type == apikey.Publishable {
+		return s.limit(r.Context(), w, "pk:"+k.ID+":"+s.clientIP(r).String(), s.Limits.Publishable)
+	}
+	return s.limit(r.Context(), w, "sk:"+k.ID, s.Limits.Secret)
+}
+
+// api wraps a /api/v1/teams/{teamId}/… handler with authentication, rate
+// limiting, team and access checks, CORS, usage counting and rendering.
+func (s *Server) api(a access, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		var keyID string
+		limited := false
+		err := func() error {
+			k, err := s.authenticate(sw, r)
+			if err != nil {
+				return err
+			}
+			keyID = k.ID
+			if k.Type == apikey.Publishable {
+				s.allowCORS(sw, r)
+			}
+			if err := s.keyLimit(sw, r, k); err != nil {
+				limited = errs.Is(err, errs.RateLimited)
+				return err
+			}
+			t, err := s.Teams.Resolve(r.Context(), r.PathValue("teamId"))
+			if err != nil && !errs.Is(err, errs.NotFound) {
+				return err
+			}
+			if err != nil || t.ID != k.TeamID {
+				return errWrongTeam
+			}
+			if k.Type == apikey.Publishable {
+				if r.Method != http.MethodGet && r.Method != http.MethodHead {
+					return errReadOnly
+				}
+				if a != publishableRead {
+					return errPKScope
+				}
+				if o := r.Header.Get("Origin"); o != "" && !t.AllowsOrigin(o) {
+					return errOrigin
+				}
+			}
+			ctx := context.WithValue(r.Context(), ctxPrincipal, principal{Key: k, Team: t})
+			return h(sw, r.WithContext(ctx))
+		}()
+		if err != nil {
+			renderError(sw, r, s.Log, err)
+		}
+		if keyID != "" {
+			s.Auth.Record(keyID, sw.status >= 400, limited)
+		}
+	})
+}
+
+// allowCORS lets any origin read the response. It is only called for
+// publishable-key and Library requests; secret-key responses never get it.
+func (s *Server) allowCORS(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Expose-Headers", "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit, RateLimit-Policy, Retry-After")
+	}
+}
+
+// preflight answers CORS preflights. Only GET is offered: publishable keys
+// are read-only, and refusing other methods keeps browsers from sending
+// secret-key writes cross-origin at all.
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	if o := r.Header.Get("Origin"); o != "" {
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Add("Vary", "Origin")
+	}
+	h.Set("Access-Control-Allow-Methods", "GET")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,199 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+)
+
+func (s *Server) helpdeskRoutes(t string) {
+	m := s.mux
+	m.Handle("GET "+t+"/customers", s.api(secretOnly, s.listCustomers))
+	m.Handle("POST "+t+"/customers", s.api(secretOnly, s.idem(s.createCustomer)))
+	m.Handle("GET "+t+"/customers/{id}", s.api(secretOnly, s.getCustomer))
+	m.Handle("PATCH "+t+"/customers/{id}", s.api(secretOnly, s.updateCustomer))
+	m.Handle("DELETE "+t+"/customers/{id}", s.api(secretOnly, s.deleteCustomer))
+
+	m.Handle("GET "+t+"/tickets", s.api(secretOnly, s.listTickets))
+	m.Handle("POST "+t+"/tickets", s.api(secretOnly, s.idem(s.createTicket)))
+	m.Handle("GET "+t+"/tickets/{id}", s.api(secretOnly, s.getTicket))
+	m.Handle("PATCH "+t+"/tickets/{id}", s.api(secretOnly, s.updateTicket))
+	m.Handle("DELETE "+t+"/tickets/{id}", s.api(secretOnly, s.deleteTicket))
+}
+
+type customerJSON struct {
+	ID         string         `json:"id"`
+	Email      *string        `json:"email"`
+	Name       string         `json:"name"`
+	ExternalID *string        `json:"external_id"`
+	Metadata   map[string]any `json:"metadata"`
+	Mode       string         `json:"mode"`
+	CreatedAt  time.Time      `json:"created_at"`
+	UpdatedAt  time.Time      `json:"updated_at"`
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func customerOut(c helpdesk.Customer) customerJSON {
+	return customerJSON{ID: c.ID, Email: nilIfEmpty(c.Email), Name: c.Name, ExternalID: nilIfEmpty(c.ExternalID),
+		Metadata: c.Metadata, Mode: string(c.Mode), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+type customerIn struct {
+	Email      *string        `json:"email"`
+	Name       *string        `json:"name"`
+	ExternalID *string        `json:"external_id"`
+	Metadata   map[string]any `json:"metadata"`
+}
+
+func (in customerIn) input() helpdesk.CustomerInput {
+	return helpdesk.CustomerInput{Email: in.Email, Name: in.Name, ExternalID: in.ExternalID, Metadata: in.Metadata}
+}
+
+func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) error {
+	p, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	res, err := s.Helpdesk.ListCustomers(r.Context(), principalOf(r.Context()).scope(),
+		helpdesk.CustomerFilter{Email: q.Get("email"), ExternalID: q.Get("external_id")}, p)
+	if err != nil {
+		return err
+	}
+	return list(w, res, customerOut)
+}
+
+func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
+	var in customerIn
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	c, err := s.Helpdesk.CreateCustomer(r.Context(), principalOf(r.Context()).scope(), in.input())
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusCreated, customerOut(c))
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.Helpdesk.Customer(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, customerOut(c))
+}
+
+func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
+	var in customerIn
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	c, err := s.Helpdesk.UpdateCustomer(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"), in.input())
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, customerOut(c))
+}
+
+func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.Helpdesk.DeleteCustomer(r.Context(), principalOf(r.Context()).scope(), id); err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
+}
+
+type ticketJSON struct {
+	ID         string     `json:"id"`
+	Subject    string     `json:"subject"`
+	Status     string     `json:"status"`
+	Priority   string     `json:"priority"`
+	Channel    string     `json:"channel"`
+	CustomerID *string    `json:"customer_id"`
+	Tags       []string   `json:"tags"`
+	Mode       string     `json:"mode"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	ClosedAt   *time.Time `json:"closed_at"`
+}
+
+func ticketOut(t helpdesk.Ticket) ticketJSON {
+	return ticketJSON{ID: t.ID, Subject: t.Subject, Status: t.Status, Priority: t.Priority, Channel: t.Channel,
+		CustomerID: nilIfEmpty(t.CustomerID), Tags: t.Tags, Mode: string(t.Mode), CreatedAt: t.CreatedAt,
+		UpdatedAt: t.UpdatedAt, ClosedAt: t.ClosedAt}
+}
+
+type ticketIn struct {
+	Subject    *string   `json:"subject"`
+	Status     *string   `json:"status"`
+	Priority   *string   `json:"priority"`
+	Channel    *string   `json:"channel"`
+	CustomerID *string   `json:"customer_id"`
+	Tags       *[]string `json:"tags"`
+}
+
+func (in ticketIn) input() helpdesk.TicketInput {
+	return helpdesk.TicketInput{Subject: in.Subject, Status: in.Status, Priority: in.Priority, Channel: in.Channel,
+		CustomerID: in.CustomerID, Tags: in.Tags}
+}
+
+func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
+	p, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	res, err := s.Helpdesk.ListTickets(r.Context(), principalOf(r.Context()).scope(),
+		helpdesk.TicketFilter{Status: q.Get("status"), CustomerID: q.Get("customer_id")}, p)
+	if err != nil {
+		return err
+	}
+	return list(w, res, ticketOut)
+}
+
+func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
+	var in ticketIn
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	t, err := s.Helpdesk.CreateTicket(r.Context(), principalOf(r.Context()).scope(), in.input())
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusCreated, ticketOut(t))
+}
+
+func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.Helpdesk.Ticket(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, ticketOut(t))
+}
+
+func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) error {
+	var in ticketIn
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	t, err := s.Helpdesk.UpdateTicket(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"), in.input())
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, ticketOut(t))
+}
+
+func (s *Server) deleteTicket(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.Helpdesk.DeleteTicket(r.Context(), principalOf(r.Context()).scope(), id); err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
+}

@@ -1,0 +1,149 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/team"
+)
+
+type keyJSON struct {
+	ID         string     `json:"id"`
+	Type       string     `json:"type"`
+	Mode       string     `json:"mode"`
+	Redacted   string     `json:"redacted"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	Key        string     `json:"key,omitempty"`
+}
+
+func keyOut(k apikey.Key) keyJSON {
+	return keyJSON{ID: k.ID, Type: string(k.Type), Mode: string(k.Mode), Redacted: k.Redacted,
+		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt}
+}
+
+func issuedOut(k apikey.Issued) keyJSON {
+	j := keyOut(k.Key)
+	j.Key = k.Secret
+	return j
+}
+
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
+	keys, err := s.Keys.List(r.Context(), principalOf(r.Context()).scope())
+	if err != nil {
+		return err
+	}
+	out := make([]keyJSON, len(keys))
+	for i, k := range keys {
+		out[i] = keyOut(k)
+	}
+	return ok(w, http.StatusOK, out)
+}
+
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Type apikey.Type `json:"type"`
+	}
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	k, err := s.Keys.Create(r.Context(), principalOf(r.Context()).scope(), in.Type)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusCreated, issuedOut(k))
+}
+
+func (s *Server) rollKey(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		ExpiresIn int64 `json:"expires_in"`
+	}
+	if err := decode(r, &in, true); err != nil {
+		return err
+	}
+	if in.ExpiresIn < 0 || in.ExpiresIn > int64(apikey.MaxRollGrace/time.Second) {
+		in.ExpiresIn = -1 // let the service name the rule
+	}
+	k, err := s.Keys.Roll(r.Context(), principalOf(r.Context()).scope(), r.PathValue("keyId"), time.Duration(in.ExpiresIn)*time.Second)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusCreated, issuedOut(k))
+}
+
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
+	sc := principalOf(r.Context()).scope()
+	k, err := s.Keys.Get(r.Context(), sc, r.PathValue("keyId"))
+	if err != nil {
+		return err
+	}
+	if err := s.Keys.Revoke(r.Context(), sc, k.ID); err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	k.RevokedAt = &now
+	return ok(w, http.StatusOK, struct {
+		keyJSON
+		Revoked bool `json:"revoked"`
+	}{keyOut(k), true})
+}
+
+type usageHourJSON struct {
+	Hour        time.Time `json:"hour"`
+	Requests    int64     `json:"requests"`
+	Errors      int64     `json:"errors"`
+	RateLimited int64     `json:"rate_limited"`
+}
+
+func (s *Server) keyUsage(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.Keys.Usage(r.Context(), principalOf(r.Context()).scope(), r.PathValue("keyId"))
+	if err != nil {
+		return err
+	}
+	hours := make([]usageHourJSON, len(u.Hours))
+	var tot usageHourJSON
+	for i, h := range u.Hours {
+		hours[i] = usageHourJSON{h.Hour, h.Requests, h.Errors, h.RateLimited}
+		tot.Requests += h.Requests
+		tot.Errors += h.Errors
+		tot.RateLimited += h.RateLimited
+	}
+	return ok(w, http.StatusOK, map[string]any{
+		"key_id": u.KeyID, "last_used_at": u.LastUsedAt, "hours": hours,
+		"totals": map[string]int64{"requests": tot.Requests, "errors": tot.Errors, "rate_limited": tot.RateLimited},
+	})
+}
+
+type teamJSON struct {
+	ID             string    `json:"id"`
+	Slug           string    `json:"slug"`
+	Name           string    `json:"name"`
+	AllowedOrigins []string  `json:"allowed_origins,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
+	p := principalOf(r.Context())
+	out := teamJSON{ID: p.Team.ID, Slug: p.Team.Slug, Name: p.Team.Name, CreatedAt: p.Team.CreatedAt}
+	if p.Key.Type == apikey.Secret {
+		out.AllowedOrigins = append([]string{}, p.Team.AllowedOrigins...)
+	}
+	return ok(w, http.StatusOK, out)
+}
+
+func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name           *string   `json:"name"`
+		AllowedOrigins *[]string `json:"allowed_origins"`
+	}
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	t, err := s.Teams.Apply(r.Context(), principalOf(r.Context()).Team.ID, team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins})
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name, AllowedOrigins: append([]string{}, t.AllowedOrigins...), CreatedAt: t.CreatedAt})
+}

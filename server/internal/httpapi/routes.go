@@ -1,0 +1,139 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/idempotency"
+)
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ok"})
+	})
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.DB.Ping(r.Context()); err != nil {
+			s.Log.ErrorContext(r.Context(), "readiness: database unreachable", "err", err)
+			renderError(w, r, s.Log, errs.New(errs.Unavailable, "Database unreachable"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ready"})
+	})
+	m.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		s.Metrics.WriteTo(w)
+	})
+
+	const t = "/api/v1/teams/{teamId}"
+	m.Handle("OPTIONS /api/v1/", http.HandlerFunc(s.preflight))
+	m.Handle("GET "+t, s.api(publishableRead, s.getTeam))
+	m.Handle("PATCH "+t, s.api(secretOnly, s.updateTeam))
+
+	m.Handle("GET "+t+"/api-keys", s.api(secretOnly, s.listKeys))
+	m.Handle("POST "+t+"/api-keys", s.api(secretOnly, s.idem(s.createKey)))
+	m.Handle("POST "+t+"/api-keys/{keyId}/roll", s.api(secretOnly, s.idem(s.rollKey)))
+	m.Handle("DELETE "+t+"/api-keys/{keyId}", s.api(secretOnly, s.revokeKey))
+	m.Handle("GET "+t+"/api-keys/{keyId}/usage", s.api(secretOnly, s.keyUsage))
+
+	s.helpdeskRoutes(t)
+	s.libraryRoutes(t)
+}
+
+// envelopeMux turns the mux's own plain-text 404 (unknown path) and 405
+// (known path, wrong method) answers into the standard envelope. They are
+// recognised by the request having matched no pattern.
+type envelopeMux struct {
+	http.ResponseWriter
+	r        *http.Request
+	s        *Server
+	hijacked bool
+}
+
+func (e *envelopeMux) WriteHeader(code int) {
+	if e.r.Pattern == "" && (code == http.StatusMethodNotAllowed || code == http.StatusNotFound) {
+		e.hijacked = true
+		e.ResponseWriter.Header().Del("X-Content-Type-Options")
+		err := errs.NotFoundf("Unknown route %s %s", e.r.Method, e.r.URL.Path)
+		if code == http.StatusMethodNotAllowed {
+			err = errs.New(errs.MethodNotAllowed, "Method "+e.r.Method+" is not allowed on "+e.r.URL.Path)
+		}
+		renderError(e.ResponseWriter, e.r, e.s.Log, err)
+		return
+	}
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *envelopeMux) Write(b []byte) (int, error) {
+	if e.hijacked {
+		return len(b), nil
+	}
+	return e.ResponseWriter.Write(b)
+}
+
+// idem makes a POST handler honour the Idempotency-Key header: a retry with
+// the same key and body gets the first response again; the same key with a
+// different request is a 409.
+func (s *Server) idem(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" || s.Idem == nil {
+			return h(w, r)
+		}
+		if len(key) > idempotency.MaxKeyLen {
+			return errs.Invalidf("Idempotency-Key", "Idempotency-Key must be at most %d characters", idempotency.MaxKeyLen)
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+		if err != nil {
+			return errs.New(errs.TooLarge, "Request body is larger than 1 MiB")
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		sum := sha256.New()
+		io.WriteString(sum, r.Method+" "+r.URL.Path+"\n")
+		sum.Write(body)
+		hash := sum.Sum(nil)
+
+		sc := principalOf(r.Context()).scope()
+		rec, fresh, err := s.Idem.Reserve(r.Context(), sc, key, hash, s.Now())
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			switch {
+			case !bytes.Equal(rec.RequestHash, hash):
+				return errs.Conflictf("Idempotency-Key was already used with a different request")
+			case rec.Status == 0:
+				return errs.Conflictf("A request with this Idempotency-Key is still in progress")
+			}
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(rec.Status)
+			w.Write(rec.Body)
+			return nil
+		}
+		rw := httptest.NewRecorder()
+		herr := h(rw, r)
+		if herr != nil {
+			renderError(rw, r, s.Log, herr)
+		}
+		for k, v := range rw.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rw.Code)
+		w.Write(rw.Body.Bytes())
+		// The response is out; a failure to record it is only logged.
+		if rw.Code >= 500 {
+			err = s.Idem.Release(r.Context(), sc, key)
+		} else {
+			err = s.Idem.Complete(r.Context(), sc, key, rw.Code, rw.Body.Bytes())
+		}
+		if err != nil {
+			s.Log.ErrorContext(r.Context(), "idempotency record", "request_id", requestID(r.Context()), "err", err)
+		}
+		return nil
+	}
+}

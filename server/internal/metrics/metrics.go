@@ -1,0 +1,132 @@
+package metrics
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// buckets are the latency histogram's upper bounds in seconds.
+var buckets = []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
+
+type series struct {
+	method, route string
+	status        int
+}
+
+type histogram struct {
+	counts []uint64
+	sum    float64
+	total  uint64
+}
+
+// Registry holds the request counters and latency histograms.
+type Registry struct {
+	mu       sync.Mutex
+	requests map[series]uint64
+	latency  map[string]*histogram // by route
+	gauges   map[string]func() float64
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{requests: map[series]uint64{}, latency: map[string]*histogram{}, gauges: map[string]func() float64{}}
+}
+
+// Observe counts one request. route is the matched pattern, never the raw
+// path, so the number of series stays bounded.
+func (m *Registry) Observe(method, route string, status int, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.requests[series{method, route, status}]++
+	h := m.latency[route]
+	if h == nil {
+		h = &histogram{counts: make([]uint64, len(buckets))}
+		m.latency[route] = h
+	}
+	sec := d.Seconds()
+	for i, b := range buckets {
+		if sec <= b {
+			h.counts[i]++
+		}
+	}
+	h.sum += sec
+	h.total++
+}
+
+// Gauge registers a value read at scrape time.
+func (m *Registry) Gauge(name string, f func() float64) {
+	m.mu.Lock()
+	m.gauges[name] = f
+	m.mu.Unlock()
+}
+
+// WriteTo writes every series in the Prometheus text format.
+func (m *Registry) WriteTo(w io.Writer) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cw := &countWriter{w: w}
+	fmt.Fprintln(cw, "# HELP cstar_http_requests_total HTTP requests by method, route and status.")
+	fmt.Fprintln(cw, "# TYPE cstar_http_requests_total counter")
+	keys := make([]series, 0, len(m.requests))
+	for k := range m.requests {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.route != b.route {
+			return a.route < b.route
+		}
+		if a.method != b.method {
+			return a.method < b.method
+		}
+		return a.status < b.status
+	})
+	for _, k := range keys {
+		fmt.Fprintf(cw, "cstar_http_requests_total{method=%q,route=%q,status=\"%d\"} %d\n", k.method, k.route, k.status, m.requests[k])
+	}
+	fmt.Fprintln(cw, "# HELP cstar_http_request_duration_seconds HTTP request latency by route.")
+	fmt.Fprintln(cw, "# TYPE cstar_http_request_duration_seconds histogram")
+	routes := make([]string, 0, len(m.latency))
+	for r := range m.latency {
+		routes = append(routes, r)
+	}
+	sort.Strings(routes)
+	for _, r := range routes {
+		h := m.latency[r]
+		for i, b := range buckets {
+			fmt.Fprintf(cw, "cstar_http_request_duration_seconds_bucket{route=%q,le=%q} %d\n", r, strconv.FormatFloat(b, 'g', -1, 64), h.counts[i])
+		}
+		fmt.Fprintf(cw, "cstar_http_request_duration_seconds_bucket{route=%q,le=\"+Inf\"} %d\n", r, h.total)
+		fmt.Fprintf(cw, "cstar_http_request_duration_seconds_sum{route=%q} %g\n", r, h.sum)
+		fmt.Fprintf(cw, "cstar_http_request_duration_seconds_count{route=%q} %d\n", r, h.total)
+	}
+	names := make([]string, 0, len(m.gauges))
+	for n := range m.gauges {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(cw, "# TYPE %s gauge\n%s %g\n", n, n, m.gauges[n]())
+	}
+	return cw.n, cw.err
+}
+
+type countWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
+}

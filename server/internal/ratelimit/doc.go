@@ -1,0 +1,2 @@
+// Package ratelimit decides, with the generic cell rate algorithm (GCRA), whether a request under a key may proceed now.
+package ratelimit

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+)
+
+type customerRow struct {
+	bun.BaseModel `bun:"table:customers"`
+
+	ID     string `bun:"id,pk"`
+	TeamID string `bun:"team_id"`
+	Mode   string `bun:"mode"`
+	// Email and ExternalID are NULL when absent, so that the unique indexes
+	// ignore them.
+	Email      *string        `bun:"email"`
+	Name       string         `bun:"name"`
+	ExternalID *string        `bun:"external_id"`
+	Metadata   map[string]any `bun:"metadata"`
+	CreatedAt  time.Time      `bun:"created_at"`
+	UpdatedAt  time.Time      `bun:"updated_at"`
+}
+
+func (r customerRow) customer() helpdesk.Customer {
+	md := r.Metadata
+	if md == nil {
+		md = map[string]any{}
+	}
+	return helpdesk.Customer{ID: r.ID, TeamID: r.TeamID, Mode: scope.Mode(r.Mode), Email: deref(r.Email),
+		Name: r.Name, ExternalID: deref(r.ExternalID), Metadata: md,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+func customerToRow(c helpdesk.Customer) *customerRow {
+	md := c.Metadata
+	if md == nil {
+		md = map[string]any{}
+	}
+	return &customerRow{ID: c.ID, TeamID: c.TeamID, Mode: string(c.Mode), Email: nullable(c.Email),
+		Name: c.Name, ExternalID: nullable(c.ExternalID), Metadata: md,
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+}
+
+type ticketRow struct {
+	bun.BaseModel `bun:"table:tickets"`
+
+	ID         string     `bun:"id,pk"`
+	TeamID     string     `bun:"team_id"`
+	Mode       string     `bun:"mode"`
+	Subject    string     `bun:"subject"`
+	Status     string     `bun:"status"`
+	Priority   string     `bun:"priority"`
+	Channel    string     `bun:"channel"`
+	CustomerID *string    `bun:"customer_id"`
+	Tags       []string   `bun:"tags"`
+	CreatedAt  time.Time  `bun:"created_at"`
+	UpdatedAt  time.Time  `bun:"updated_at"`
+	ClosedAt   *time.Time `bun:"closed_at"`
+}
+
+func (r ticketRow) ticket() helpdesk.Ticket {
+	tags := r.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return helpdesk.Ticket{ID: r.ID, TeamID: r.TeamID, Mode: scope.Mode(r.Mode), Subject: r.Subject,
+		Status: r.Status, Priority: r.Priority, Channel: r.Channel, CustomerID: deref(r.CustomerID), Tags: tags,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utcPtr(r.ClosedAt)}
+}
+
+func ticketToRow(t helpdesk.Ticket) *ticketRow {
+	tags := t.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return &ticketRow{ID: t.ID, TeamID: t.TeamID, Mode: string(t.Mode), Subject: t.Subject, Status: t.Status,
+		Priority: t.Priority, Channel: t.Channel, CustomerID: nullable(t.CustomerID), Tags: tags,
+		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(), ClosedAt: utcPtr(t.ClosedAt)}
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// foreignKeyErr turns a failed foreign key check on a ticket's customer into
+// helpdesk.ErrUnknownCustomer: the customer was deleted after the service
+// looked it up.
+func foreignKeyErr(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+		return fmt.Errorf("%w: %w", helpdesk.ErrUnknownCustomer, err)
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) && sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return fmt.Errorf("%w: %w", helpdesk.ErrUnknownCustomer, err)
+	}
+	return mapErr(err)
+}
+
+const inScope = "id = ? AND team_id = ? AND mode = ?"
+
+// InsertCustomer stores a new customer.
+func (db *DB) InsertCustomer(ctx context.Context, c helpdesk.Customer) error {
+	if _, err := db.bun.NewInsert().Model(customerToRow(c)).Exec(ctx); err != nil {
+		return fmt.Errorf("store: insert customer: %w", mapErr(err))
+	}
+	return nil
+}
+
+// CustomerByID returns the customer of scope s with the given id.
+func (db *DB) CustomerByID(ctx context.Context, s scope.Scope, id string) (helpdesk.Customer, error) {
+	var r customerRow
+	if err := db.bun.NewSelect().Model(&r).Where(inScope, id, s.TeamID, s.Mode).Scan(ctx); err != nil {
+		return helpdesk.Customer{}, fmt.Errorf("store: customer by id: %w", mapErr(err))
+	}
+	return r.customer(), nil
+}
+
+// UpdateCustomer writes a customer's fields over the row of its scope.
+func (db *DB) UpdateCustomer(ctx context.Context, c helpdesk.Customer) error {
+	res, err := db.bun.NewUpdate().Model(customerToRow(c)).
+		Column("email", "name", "external_id", "metadata", "updated_at").
+		Where(inScope, c.ID, c.TeamID, c.Mode).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: update customer: %w", mapErr(err))
+	}
+	return mustAffect(res, "update customer")
+}
+
+// DeleteCustomer removes a customer of scope s; the schema detaches its
+// tickets.
+func (db *DB) DeleteCustomer(ctx context.Context, s scope.Scope, id string) error {
+	res, err := db.bun.NewDelete().Model((*customerRow)(nil)).Where(inScope, id, s.TeamID, s.Mode).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: delete customer: %w", mapErr(err))
+	}
+	return mustAffect(res, "delete customer")
+}
+
+// ListCustomers returns up to limit customers of scope s, newest first,
+// older than the id after when it is set.
+func (db *DB) ListCustomers(ctx context.Context, s scope.Scope, f helpdesk.CustomerFilter, after string, limit int) ([]helpdesk.Customer, error) {
+	var rows []customerRow
+	q := db.bun.NewSelect().Model(&rows).Where("team_id = ? AND mode = ?", s.TeamID, s.Mode)
+	if f.Email != "" {
+		q = q.Where("email = ?", f.Email)
+	}
+	if f.ExternalID != "" {
+		q = q.Where("external_id = ?", f.ExternalID)
+	}
+	if after != "" {
+		q = q.Where("id < ?", after)
+	}
+	if err := q.Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: list customers: %w", mapErr(err))
+	}
+	out := make([]helpdesk.Customer, len(rows))
+	for i, r := range rows {
+		out[i] = r.customer()
+	}
+	return out, nil
+}
+
+// InsertTicket stores a new ticket.
+func (db *DB) InsertTicket(ctx context.Context, t helpdesk.Ticket) error {
+	if _, err := db.bun.NewInsert().Model(ticketToRow(t)).Exec(ctx); err != nil {
+		return fmt.Errorf("store: insert ticket: %w", foreignKeyErr(err))
+	}
+	return nil
+}
+
+// TicketByID returns the ticket of scope s with the given id.
+func (db *DB) TicketByID(ctx context.Context, s scope.Scope, id string) (helpdesk.Ticket, error) {
+	var r ticketRow
+	if err := db.bun.NewSelect().Model(&r).Where(inScope, id, s.TeamID, s.Mode).Scan(ctx); err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("store: ticket by id: %w", mapErr(err))
+	}
+	return r.ticket(), nil
+}
+
+// UpdateTicket writes a ticket's fields over the row of its scope.
+func (db *DB) UpdateTicket(ctx context.Context, t helpdesk.Ticket) error {
+	res, err := db.bun.NewUpdate().Model(ticketToRow(t)).
+		Column("subject", "status", "priority", "channel", "customer_id", "tags", "updated_at", "closed_at").
+		Where(inScope, t.ID, t.TeamID, t.Mode).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: update ticket: %w", foreignKeyErr(err))
+	}
+	return mustAffect(res, "update ticket")
+}
+
+// DeleteTicket removes a ticket of scope s.
+func (db *DB) DeleteTicket(ctx context.Context, s scope.Scope, id string) error {
+	res, err := db.bun.NewDelete().Model((*ticketRow)(nil)).Where(inScope, id, s.TeamID, s.Mode).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: delete ticket: %w", mapErr(err))
+	}
+	return mustAffect(res, "delete ticket")
+}
+
+// ListTickets returns up to limit tickets of scope s, newest first, older
+// than the id after when it is set.
+func (db *DB) ListTickets(ctx context.Context, s scope.Scope, f helpdesk.TicketFilter, after string, limit int) ([]helpdesk.Ticket, error) {
+	var rows []ticketRow
+	q := db.bun.NewSelect().Model(&rows).Where("team_id = ? AND mode = ?", s.TeamID, s.Mode)
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.CustomerID != "" {
+		q = q.Where("customer_id = ?", f.CustomerID)
+	}
+	if after != "" {
+		q = q.Where("id < ?", after)
+	}
+	if err := q.Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: list tickets: %w", mapErr(err))
+	}
+	out := make([]helpdesk.Ticket, len(rows))
+	for i, r := range rows {
+		out[i] = r.ticket()
+	}
+	return out, nil
+}
+
+var _ helpdesk.Store = (*DB)(nil)

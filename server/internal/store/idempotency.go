@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/idempotency"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+)
+
+// Idempotency returns the Idempotency-Key record store.
+func (db *DB) Idempotency() IdempotencyStore { return IdempotencyStore{db} }
+
+// IdempotencyStore implements idempotency.Store.
+type IdempotencyStore struct{ db *DB }
+
+type idemRow struct {
+	bun.BaseModel `bun:"table:idempotency_keys"`
+
+	TeamID      string    `bun:"team_id,pk"`
+	Mode        string    `bun:"mode,pk"`
+	Key         string    `bun:"key,pk"`
+	RequestHash []byte    `bun:"request_hash"`
+	Status      int       `bun:"status"`
+	Response    []byte    `bun:"response"`
+	CreatedAt   time.Time `bun:"created_at"`
+}
+
+// Reserve implements idempotency.Store.
+func (s IdempotencyStore) Reserve(ctx context.Context, sc scope.Scope, key string, hash []byte, now time.Time) (idempotency.Record, bool, error) {
+	var rec idempotency.Record
+	fresh := false
+	err := s.db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*idemRow)(nil)).
+			Where("team_id = ? AND mode = ? AND key = ? AND created_at < ?", sc.TeamID, sc.Mode, key, now.Add(-idempotency.TTL).UTC()).
+			Exec(ctx); err != nil {
+			return err
+		}
+		row := &idemRow{TeamID: sc.TeamID, Mode: string(sc.Mode), Key: key, RequestHash: hash, CreatedAt: now.UTC()}
+		res, err := tx.NewInsert().Model(row).On("CONFLICT DO NOTHING").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			fresh = true
+			return nil
+		}
+		var old idemRow
+		if err := tx.NewSelect().Model(&old).Where("team_id = ? AND mode = ? AND key = ?", sc.TeamID, sc.Mode, key).Scan(ctx); err != nil {
+			return err
+		}
+		rec = idempotency.Record{RequestHash: old.RequestHash, Status: old.Status, Body: old.Response}
+		return nil
+	})
+	if err != nil {
+		return idempotency.Record{}, false, fmt.Errorf("store: reserve idempotency key: %w", mapErr(err))
+	}
+	return rec, fresh, nil
+}
+
+// Complete implements idempotency.Store.
+func (s IdempotencyStore) Complete(ctx context.Context, sc scope.Scope, key string, status int, body []byte) error {
+	_, err := s.db.bun.NewUpdate().Model((*idemRow)(nil)).Set("status = ?", status).Set("response = ?", body).
+		Where("team_id = ? AND mode = ? AND key = ?", sc.TeamID, sc.Mode, key).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: complete idempotency key: %w", mapErr(err))
+	}
+	return nil
+}
+
+// Release implements idempotency.Store.
+func (s IdempotencyStore) Release(ctx context.Context, sc scope.Scope, key string) error {
+	_, err := s.db.bun.NewDelete().Model((*idemRow)(nil)).
+		Where("team_id = ? AND mode = ? AND key = ?", sc.TeamID, sc.Mode, key).Exec(ctx)
+	if err != nil && !errors.Is(mapErr(err), errs.ErrNotFound) {
+		return fmt.Errorf("store: release idempotency key: %w", mapErr(err))
+	}
+	return nil
+}
