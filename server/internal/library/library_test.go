@@ -428,29 +428,319 @@ func TestLists(t *testing.T) {
 			wantInvalid(t, "bad cursor", err, "cursor")
 		}
 
-		// Articles: i%2 published, i%3 in cats[0].
-		all := map[string][]string{}
+		// Articles: odd ones published, every third one in cats[0].
+		type art struct{ id, status, cat string }
+		var arts []art
 		for i := range 7 {
-			in := library.ArticleInput{Title: str(fmt.Sprint("Article ", i))}
-			key := "draft"
+			in := library.ArticleInput{Title: str(fmt.Sprint("Article ", i)), Status: str("draft")}
 			if i%2 == 1 {
 				in.Status = str("published")
-				key = "published"
 			}
 			if i%3 == 0 {
 				in.CategoryID = &cats[0]
-				key += "+cat"
 			}
 			a, err := svc.CreateArticle(ctx, sc, in)
 			if err != nil {
 				t.Fatalf("create article: %v", err)
 			}
-			for k := range map[string]bool{"": true, in.StatusOr(): true} {
-				_ = k
-			}
-			all[key] = append([]string{a.ID}, all[key]...)
-			all["all"] = append([]string{a.ID}, all["all"]...)
+			arts = append(arts, art{a.ID, a.Status, a.CategoryID})
 		}
-		_ = all
+		filters := []struct {
+			name string
+			f    library.ArticleFilter
+		}{
+			{"all", library.ArticleFilter{}},
+			{"published", library.ArticleFilter{Status: "published"}},
+			{"draft", library.ArticleFilter{Status: "draft"}},
+			{"category", library.ArticleFilter{CategoryID: cats[0]}},
+			{"published in category", library.ArticleFilter{CategoryID: cats[0], Status: "published"}},
+			{"empty category", library.ArticleFilter{CategoryID: cats[1]}},
+			{"category not a UUID", library.ArticleFilter{CategoryID: "nope"}},
+		}
+		for _, tt := range filters {
+			t.Run(tt.name, func(t *testing.T) {
+				var want []string
+				for i := len(arts) - 1; i >= 0; i-- {
+					a := arts[i]
+					if (tt.f.Status == "" || a.status == tt.f.Status) && (tt.f.CategoryID == "" || a.cat == tt.f.CategoryID) {
+						want = append(want, a.id)
+					}
+				}
+				pages := collect(t, 2, func(p page.Params) (page.Page[library.Article], error) { return svc.ListArticles(ctx, sc, tt.f, p) },
+					func(a library.Article) string { return a.ID })
+				var got []string
+				for i, pg := range pages {
+					if len(pg) > 2 || (len(pg) < 2 && i != len(pages)-1) {
+						t.Fatalf("pages: got %v, want full pages of 2", pages)
+					}
+					got = append(got, pg...)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("articles: got %v, want %v", got, want)
+				}
+			})
+		}
+		_, err := svc.ListArticles(ctx, sc, library.ArticleFilter{Status: "archived"}, page.Params{})
+		wantInvalid(t, "bad status filter", err, "status")
+	})
+}
+
+func TestSearch(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		e := setup(t, url)
+		svc, sc := e.svc, e.a
+		create := func(sc scope.Scope, title, body, status string) string {
+			t.Helper()
+			a, err := svc.CreateArticle(ctx, sc, library.ArticleInput{Title: &title, Body: &body, Status: &status})
+			if err != nil {
+				t.Fatalf("create %q: %v", title, err)
+			}
+			return a.ID
+		}
+		inTitle := create(sc, "Resetting your password", "Open **Settings**, choose *Security* and pick a new one. "+
+			"You will be signed out of every other device.", "published")
+		inBody := create(sc, "Billing and invoices", "Invoices are sent monthly by email. If you cannot sign in to "+
+			"download them, reset your password first and come back to this page.", "published")
+		shipping := create(sc, "Shipping times", "Orders leave our warehouse within two days.", "published")
+		create(sc, "Password policy", "Passwords need twelve characters.", "draft")
+		elsewhere := map[scope.Scope]string{}
+		for _, other := range []scope.Scope{e.aTest, e.b} {
+			elsewhere[other] = create(other, "Password help", "Forgot your password? Reset it.", "published")
+		}
+
+		tests := []struct {
+			q    string
+			want []string
+		}{
+			{"password", []string{inTitle, inBody}},
+			{"passwords", []string{inTitle, inBody}},
+			{"PASSWORD", []string{inTitle, inBody}},
+			{"  password  ", []string{inTitle, inBody}},
+			{"reset password", []string{inTitle, inBody}},
+			{"how do I reset my password?", []string{inTitle, inBody}},
+			{"invoice", []string{inBody}},
+			{"warehouse", []string{shipping}},
+			{"password warehouse", nil},
+			{"twelve", nil},
+			{"kangaroo", nil},
+			{`"password`, []string{inTitle, inBody}},
+			{"password*", []string{inTitle, inBody}},
+			{"(password)", []string{inTitle, inBody}},
+			// Hostile input must never be query syntax or an error.
+			{`"`, nil},
+			{`""`, nil},
+			{"AND OR NOT", nil},
+			{"*", nil},
+			{")(", nil},
+			{"NEAR(", nil},
+			{"^", nil},
+			{"-", nil},
+			{"'", nil},
+			{`\`, nil},
+			{"%_", nil},
+			{":", nil},
+			{"title:", nil},
+			{"!!", nil},
+			{"the", nil},
+			{"日本語", nil},
+			{"'; DROP TABLE articles; --", nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.q, func(t *testing.T) {
+				hits, err := svc.Search(ctx, sc, tt.q, 0)
+				if err != nil {
+					t.Fatalf("search: %v", err)
+				}
+				var got []string
+				for i, h := range hits {
+					got = append(got, h.Article.ID)
+					if i > 0 && h.Rank > hits[i-1].Rank {
+						t.Fatalf("rank: hit %d has %v above %v", i, h.Rank, hits[i-1].Rank)
+					}
+					if h.Article.Status != "published" || h.Article.TeamID != sc.TeamID || h.Article.Mode != sc.Mode {
+						t.Fatalf("hit: got %+v, want a published article of %v", h.Article, sc)
+					}
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+					t.Fatalf("hits: got %v, want %v", got, tt.want)
+				}
+			})
+		}
+
+		hits, err := svc.Search(ctx, sc, "reset password", 0)
+		if err != nil || len(hits) != 2 {
+			t.Fatalf("search: got %d hits, %v", len(hits), err)
+		}
+		if s := hits[1].Snippet; !strings.Contains(s, "password") || strings.ContainsAny(s, "<>") || len(s) > 300 {
+			t.Fatalf("snippet: got %q, want short plain text around the match", s)
+		}
+		if hits[1].Article.Title != "Billing and invoices" || hits[1].Article.Body == "" {
+			t.Fatalf("hit article: got %+v", hits[1].Article)
+		}
+		if hits, err := svc.Search(ctx, sc, "password", 1); err != nil || len(hits) != 1 || hits[0].Article.ID != inTitle {
+			t.Fatalf("limit 1: got %v, %v", hits, err)
+		}
+		for other, id := range elsewhere {
+			hits, err := svc.Search(ctx, other, "password", 100)
+			if err != nil || len(hits) != 1 || hits[0].Article.ID != id {
+				t.Fatalf("search in %v: got %v, %v; want only %s", other, hits, err, id)
+			}
+		}
+
+		for _, q := range []string{"", "   ", "\t\n", strings.Repeat("a", 201), "a\x00b", "\xff"} {
+			_, err := svc.Search(ctx, sc, q, 0)
+			wantInvalid(t, fmt.Sprintf("search %q", q), err, "q")
+		}
+		if _, err := svc.Search(ctx, sc, strings.Repeat("é", 200), 0); err != nil {
+			t.Fatalf("200-character query: %v", err)
+		}
+
+		// Unpublishing and deleting take articles out of the results.
+		if _, err := svc.UpdateArticle(ctx, sc, inTitle, library.ArticleInput{Status: str("draft")}); err != nil {
+			t.Fatalf("unpublish: %v", err)
+		}
+		if err := svc.DeleteArticle(ctx, sc, inBody); err != nil {
+			t.Fatalf("delete: %v", err)
+		}
+		if hits, err := svc.Search(ctx, sc, "password", 0); err != nil || len(hits) != 0 {
+			t.Fatalf("after unpublish and delete: got %v, %v; want none", hits, err)
+		}
+		// Edits are searchable at once.
+		if _, err := svc.UpdateArticle(ctx, sc, shipping, library.ArticleInput{Body: str("Parcels travel by kangaroo.")}); err != nil {
+			t.Fatalf("update: %v", err)
+		}
+		if hits, err := svc.Search(ctx, sc, "kangaroos", 0); err != nil || len(hits) != 1 || hits[0].Article.ID != shipping {
+			t.Fatalf("after edit: got %v, %v; want %s", hits, err, shipping)
+		}
+		if hits, err := svc.Search(ctx, sc, "warehouse", 0); err != nil || len(hits) != 0 {
+			t.Fatalf("old text after edit: got %v, %v; want none", hits, err)
+		}
+	})
+}
+
+func TestSearchLimit(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		e := setup(t, url)
+		for i := range 55 {
+			_, err := e.svc.CreateArticle(ctx, e.a, library.ArticleInput{Title: str(fmt.Sprint("Refund ", i)), Status: str("published")})
+			if err != nil {
+				t.Fatalf("create: %v", err)
+			}
+		}
+		for _, tt := range []struct{ limit, want int }{{0, 10}, {-1, 10}, {1, 1}, {50, 50}, {51, 50}, {1000, 50}} {
+			hits, err := e.svc.Search(ctx, e.a, "refunds", tt.limit)
+			if err != nil || len(hits) != tt.want {
+				t.Fatalf("limit %d: got %d hits, %v; want %d", tt.limit, len(hits), err, tt.want)
+			}
+		}
+	})
+}
+
+// TestIsolation checks every method, in both directions, across modes and
+// across teams: nothing of one scope is visible or writable from another.
+func TestIsolation(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		e := setup(t, url)
+		svc := e.svc
+		pairs := []struct {
+			name         string
+			owner, other scope.Scope
+		}{
+			{"live to test", e.a, e.aTest},
+			{"test to live", e.aTest, e.a},
+			{"team a to b", e.a, e.b},
+			{"team b to a", e.b, e.a},
+		}
+		for i, p := range pairs {
+			t.Run(p.name, func(t *testing.T) {
+				slug := fmt.Sprint("isolated-", i)
+				c, err := svc.CreateCategory(ctx, p.owner, library.CategoryInput{Name: str("Isolated"), Slug: str(slug)})
+				if err != nil {
+					t.Fatalf("create category: %v", err)
+				}
+				a, err := svc.CreateArticle(ctx, p.owner, library.ArticleInput{Title: str(fmt.Sprint("Zebra ", i)),
+					Slug: str(slug), Status: str("published"), CategoryID: &c.ID, Body: str("zebra stripes")})
+				if err != nil {
+					t.Fatalf("create article: %v", err)
+				}
+				o := p.other
+
+				_, err = svc.Category(ctx, o, c.ID)
+				wantNotFound(t, "Category", err, "Category not found")
+				_, err = svc.CategoryBySlug(ctx, o, slug)
+				wantNotFound(t, "CategoryBySlug", err, "Category not found")
+				_, err = svc.UpdateCategory(ctx, o, c.ID, library.CategoryInput{Name: str("Stolen")})
+				wantNotFound(t, "UpdateCategory", err, "Category not found")
+				wantNotFound(t, "DeleteCategory", svc.DeleteCategory(ctx, o, c.ID), "Category not found")
+				cats, err := svc.ListCategories(ctx, o, page.Params{Limit: 100})
+				if err != nil {
+					t.Fatalf("ListCategories: %v", err)
+				}
+				for _, x := range cats.Items {
+					if x.ID == c.ID {
+						t.Fatalf("ListCategories: got the other scope's category")
+					}
+				}
+
+				_, err = svc.Article(ctx, o, a.ID)
+				wantNotFound(t, "Article", err, "Article not found")
+				_, err = svc.ArticleBySlug(ctx, o, slug)
+				wantNotFound(t, "ArticleBySlug", err, "Article not found")
+				_, err = svc.UpdateArticle(ctx, o, a.ID, library.ArticleInput{Title: str("Stolen")})
+				wantNotFound(t, "UpdateArticle", err, "Article not found")
+				wantNotFound(t, "DeleteArticle", svc.DeleteArticle(ctx, o, a.ID), "Article not found")
+				for _, f := range []library.ArticleFilter{{}, {CategoryID: c.ID}, {Status: "published"}} {
+					arts, err := svc.ListArticles(ctx, o, f, page.Params{Limit: 100})
+					if err != nil {
+						t.Fatalf("ListArticles: %v", err)
+					}
+					for _, x := range arts.Items {
+						if x.ID == a.ID {
+							t.Fatalf("ListArticles(%+v): got the other scope's article", f)
+						}
+					}
+				}
+				if hits, err := svc.Search(ctx, o, "zebra", 50); err != nil || len(hits) != 0 {
+					t.Fatalf("Search: got %v, %v; want none", hits, err)
+				}
+				_, err = svc.CreateArticle(ctx, o, library.ArticleInput{Title: str("x"), CategoryID: &c.ID})
+				wantInvalid(t, "CreateArticle with the other scope's category", err, "category_id")
+
+				// The same slugs are free in the other scope.
+				oc, err := svc.CreateCategory(ctx, o, library.CategoryInput{Name: str("Mine"), Slug: str(slug)})
+				if err != nil {
+					t.Fatalf("same category slug elsewhere: %v", err)
+				}
+				oa, err := svc.CreateArticle(ctx, o, library.ArticleInput{Title: str("Mine"), Slug: str(slug)})
+				if err != nil {
+					t.Fatalf("same article slug elsewhere: %v", err)
+				}
+				_, err = svc.UpdateArticle(ctx, p.owner, oa.ID, library.ArticleInput{CategoryID: &c.ID})
+				wantNotFound(t, "owner updates other's article", err, "Article not found")
+				_, err = svc.UpdateArticle(ctx, o, oa.ID, library.ArticleInput{CategoryID: &c.ID})
+				wantInvalid(t, "point at the other scope's category", err, "category_id")
+
+				// Nothing the other scope did touched the owner's rows.
+				if got, err := svc.Category(ctx, p.owner, c.ID); err != nil || got != c {
+					t.Fatalf("owner's category: got %+v, %v; want %+v", got, err, c)
+				}
+				if got, err := svc.Article(ctx, p.owner, a.ID); err != nil || fmt.Sprint(got) != fmt.Sprint(a) {
+					t.Fatalf("owner's article: got %+v, %v; want %+v", got, err, a)
+				}
+				if hits, err := svc.Search(ctx, p.owner, "zebra", 50); err != nil || len(hits) != 1 || hits[0].Article.ID != a.ID {
+					t.Fatalf("owner's search: got %v, %v", hits, err)
+				}
+				// Clean up so the next pair starts from the owner's view only.
+				for _, err := range []error{svc.DeleteArticle(ctx, o, oa.ID), svc.DeleteCategory(ctx, o, oc.ID),
+					svc.DeleteArticle(ctx, p.owner, a.ID), svc.DeleteCategory(ctx, p.owner, c.ID)} {
+					if err != nil {
+						t.Fatalf("clean up: %v", err)
+					}
+				}
+			})
+		}
 	})
 }
