@@ -126,7 +126,7 @@ func New(teamID string, t Type, m scope.Mode, now time.Time) (Issued, error) {
 	}
 	return Issued{Secret: secret, Key: Key{
 		ID: id.String(), TeamID: teamID, Type: t, Mode: m,
-		Hash: Hash(secret), Redacted: Redact(secret), CreatedAt: now.UTC(),
+		Hash: Hash(secret), Redacted: Redact(secret), CreatedAt: now.UTC().Truncate(time.Microsecond),
 	}}, nil
 }
 
@@ -152,7 +152,11 @@ func (s *Service) List(ctx context.Context, sc scope.Scope) ([]Key, error) {
 
 // Get returns one key of scope s.
 func (s *Service) Get(ctx context.Context, sc scope.Scope, id string) (Key, error) {
-	k, err := s.store.KeyByID(ctx, sc, id)
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return Key{}, errs.NotFoundf("API key not found")
+	}
+	k, err := s.store.KeyByID(ctx, sc, u.String())
 	if errors.Is(err, errs.ErrNotFound) {
 		return Key{}, errs.NotFoundf("API key not found")
 	}
@@ -169,7 +173,7 @@ func (s *Service) Roll(ctx context.Context, sc scope.Scope, id string, grace tim
 	if err != nil {
 		return Issued{}, err
 	}
-	now := s.now()
+	now := s.now().UTC().Truncate(time.Microsecond)
 	if !old.Active(now) {
 		return Issued{}, errs.NotFoundf("API key not found")
 	}

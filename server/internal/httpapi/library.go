@@ -29,7 +29,6 @@ func (s *Server) libraryRoutes(t string) {
 	m.Handle("DELETE "+t+"/articles/{id}", s.api(secretOnly, s.deleteArticle))
 
 	const pub = "/api/library/{team}"
-	m.Handle("OPTIONS /api/library/", http.HandlerFunc(s.preflight))
 	m.Handle("GET "+pub+"/articles", s.public(s.publicArticles))
 	m.Handle("GET "+pub+"/articles/{slug}", s.public(s.publicArticle))
 	m.Handle("GET "+pub+"/categories", s.public(s.publicCategories))

@@ -30,13 +30,12 @@ func (s *Server) routes() {
 	})
 
 	const t = "/api/v1/teams/{teamId}"
-	m.Handle("OPTIONS /api/v1/", http.HandlerFunc(s.preflight))
 	m.Handle("GET "+t, s.api(publishableRead, s.getTeam))
 	m.Handle("PATCH "+t, s.api(secretOnly, s.updateTeam))
 
 	m.Handle("GET "+t+"/api-keys", s.api(secretOnly, s.listKeys))
-	m.Handle("POST "+t+"/api-keys", s.api(secretOnly, s.idem(s.createKey)))
-	m.Handle("POST "+t+"/api-keys/{keyId}/roll", s.api(secretOnly, s.idem(s.rollKey)))
+	m.Handle("POST "+t+"/api-keys", s.api(secretOnly, s.createKey))
+	m.Handle("POST "+t+"/api-keys/{keyId}/roll", s.api(secretOnly, s.rollKey))
 	m.Handle("DELETE "+t+"/api-keys/{keyId}", s.api(secretOnly, s.revokeKey))
 	m.Handle("GET "+t+"/api-keys/{keyId}/usage", s.api(secretOnly, s.keyUsage))
 
@@ -75,7 +74,9 @@ func (e *envelopeMux) Write(b []byte) (int, error) {
 	return e.ResponseWriter.Write(b)
 }
 
-// idem makes a POST handler honour the Idempotency-Key header: a retry with
+// idem makes a POST handler honour the Idempotency-Key header. It is not used
+// on routes whose response carries a secret (API key create and roll), since
+// the stored response would keep the secret in clear for a day: a retry with
 // the same key and body gets the first response again; the same key with a
 // different request is a 409.
 func (s *Server) idem(h handlerFunc) handlerFunc {
@@ -125,8 +126,10 @@ func (s *Server) idem(h handlerFunc) handlerFunc {
 		}
 		w.WriteHeader(rw.Code)
 		w.Write(rw.Body.Bytes())
-		// The response is out; a failure to record it is only logged.
-		if rw.Code >= 500 {
+		// The response is out; a failure to record it is only logged. Only
+		// successes are replayed: a request refused for bad input may be
+		// corrected and retried under the same key, as Stripe allows.
+		if rw.Code >= 400 {
 			err = s.Idem.Release(r.Context(), sc, key)
 		} else {
 			err = s.Idem.Complete(r.Context(), sc, key, rw.Code, rw.Body.Bytes())

@@ -76,6 +76,10 @@ func New(d Deps) *Server {
 	s := &Server{Deps: d, mux: http.NewServeMux()}
 	s.routes()
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions && strings.HasPrefix(r.URL.Path, "/api/") {
+			s.preflight(w, r)
+			return
+		}
 		s.mux.ServeHTTP(&envelopeMux{ResponseWriter: w, r: r, s: s}, r)
 	})
 	s.handler = s.withRequestID(s.withRecover(s.withLog(s.withHTTPS(mux))))

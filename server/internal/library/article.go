@@ -135,7 +135,7 @@ func (s *Service) CreateArticle(ctx context.Context, sc scope.Scope, in ArticleI
 			return Article{}, err
 		}
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Microsecond)
 	a := Article{TeamID: sc.TeamID, Mode: sc.Mode, Status: Draft, CreatedAt: now, UpdatedAt: now}
 	catID, err := in.apply(&a, now)
 	if err != nil {
@@ -192,7 +192,7 @@ func (s *Service) UpdateArticle(ctx context.Context, sc scope.Scope, id string, 
 			return Article{}, err
 		}
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Microsecond)
 	if _, err := in.apply(&Article{}, now); err != nil {
 		return Article{}, err
 	}

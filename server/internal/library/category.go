@@ -74,7 +74,7 @@ func (s *Service) CreateCategory(ctx context.Context, sc scope.Scope, in Categor
 		return Category{}, err
 	}
 	c.ID = id
-	c.CreatedAt = s.now().UTC()
+	c.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
 	c.UpdatedAt = c.CreatedAt
 	taken := func(ctx context.Context, base string) ([]string, error) { return s.store.CategorySlugs(ctx, sc, base) }
 	_, err = insertWithSlug(ctx, in.Slug, c.Name, "category", taken, func(slug string) error {
@@ -131,7 +131,7 @@ func (s *Service) UpdateCategory(ctx context.Context, sc scope.Scope, id string,
 	if in.Slug != nil {
 		c.Slug = *in.Slug
 	}
-	c.UpdatedAt = s.now().UTC()
+	c.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
 	if err := s.store.UpdateCategory(ctx, c); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
 			return Category{}, errs.Conflictf("slug %q is already in use", c.Slug)

@@ -105,7 +105,7 @@ func (s *Service) Create(ctx context.Context, name, slug string) (Created, error
 	if err != nil {
 		return Created{}, fmt.Errorf("team: id: %w", err)
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Microsecond)
 	c := Created{Team: Team{ID: id.String(), Slug: slug, Name: name, CreatedAt: now, UpdatedAt: now}, Keys: map[string]apikey.Issued{}}
 	var keys []apikey.Key
 	for _, t := range []apikey.Type{apikey.Secret, apikey.Publishable} {
@@ -190,7 +190,7 @@ func (s *Service) Apply(ctx context.Context, id string, u Update) (Team, error) 
 		}
 		t.AllowedOrigins = origins
 	}
-	t.UpdatedAt = s.now().UTC()
+	t.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
 	if err := s.store.UpdateTeam(ctx, t); err != nil {
 		return Team{}, fmt.Errorf("team: update: %w", err)
 	}
