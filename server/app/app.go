@@ -32,9 +32,11 @@ type App struct {
 	http  *http.Server
 	ln    net.Listener
 
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	served chan error
+	stop      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+	served    chan error
 }
 
 // Options are the parts of an App that tests replace.
@@ -201,13 +203,17 @@ func (a *App) Start() {
 func (a *App) Wait() error { return <-a.served }
 
 // Close drains in-flight requests (up to ctx's deadline), stops background
-// work, writes pending usage and closes the database.
+// work, writes pending usage and closes the database. Later calls return the
+// first call's result.
 func (a *App) Close(ctx context.Context) error {
-	err := a.http.Shutdown(ctx)
-	close(a.stop)
-	a.wg.Wait()
-	if ferr := a.keys.Flush(context.WithoutCancel(ctx)); ferr != nil {
-		a.log.Error("flush key usage", "err", ferr)
-	}
-	return errors.Join(err, a.db.Close())
+	a.closeOnce.Do(func() {
+		err := a.http.Shutdown(ctx)
+		close(a.stop)
+		a.wg.Wait()
+		if ferr := a.keys.Flush(context.WithoutCancel(ctx)); ferr != nil {
+			a.log.Error("flush key usage", "err", ferr)
+		}
+		a.closeErr = errors.Join(err, a.db.Close())
+	})
+	return a.closeErr
 }
