@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/scope"
-	"github.com/google/uuid"
 )
 
 // MaxRollGrace is the longest an old key may keep working after a roll.
@@ -120,12 +120,12 @@ func New(teamID string, t Type, m scope.Mode, now time.Time) (Issued, error) {
 	if err != nil {
 		return Issued{}, fmt.Errorf("apikey: generate: %w", err)
 	}
-	id, err := uuid.NewV7()
+	id, err := ids.New()
 	if err != nil {
-		return Issued{}, fmt.Errorf("apikey: id: %w", err)
+		return Issued{}, fmt.Errorf("apikey: %w", err)
 	}
 	return Issued{Secret: secret, Key: Key{
-		ID: id.String(), TeamID: teamID, Type: t, Mode: m,
+		ID: id, TeamID: teamID, Type: t, Mode: m,
 		Hash: Hash(secret), Redacted: Redact(secret), CreatedAt: now.UTC().Truncate(time.Microsecond),
 	}}, nil
 }
@@ -152,11 +152,11 @@ func (s *Service) List(ctx context.Context, sc scope.Scope) ([]Key, error) {
 
 // Get returns one key of scope s.
 func (s *Service) Get(ctx context.Context, sc scope.Scope, id string) (Key, error) {
-	u, err := uuid.Parse(id)
-	if err != nil {
+	id, ok := ids.Canonical(id)
+	if !ok {
 		return Key{}, errs.NotFoundf("API key not found")
 	}
-	k, err := s.store.KeyByID(ctx, sc, u.String())
+	k, err := s.store.KeyByID(ctx, sc, id)
 	if errors.Is(err, errs.ErrNotFound) {
 		return Key{}, errs.NotFoundf("API key not found")
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/page"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
@@ -61,7 +62,7 @@ type CustomerFilter struct {
 // CreateCustomer adds a customer to sc. It needs an email, an external id or
 // both; each is unique within the scope.
 func (s *Service) CreateCustomer(ctx context.Context, sc scope.Scope, in CustomerInput) (Customer, error) {
-	id, err := newID()
+	id, err := ids.New()
 	if err != nil {
 		return Customer{}, err
 	}
@@ -78,7 +79,7 @@ func (s *Service) CreateCustomer(ctx context.Context, sc scope.Scope, in Custome
 
 // Customer returns the customer of sc with the given id.
 func (s *Service) Customer(ctx context.Context, sc scope.Scope, id string) (Customer, error) {
-	id, ok := canonicalID(id)
+	id, ok := ids.Canonical(id)
 	if !ok {
 		return Customer{}, errs.NotFoundf("Customer not found")
 	}
@@ -115,7 +116,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, sc scope.Scope, id string,
 
 // DeleteCustomer removes a customer; their tickets stay, without a customer.
 func (s *Service) DeleteCustomer(ctx context.Context, sc scope.Scope, id string) error {
-	id, ok := canonicalID(id)
+	id, ok := ids.Canonical(id)
 	if !ok {
 		return errs.NotFoundf("Customer not found")
 	}
@@ -131,7 +132,7 @@ func (s *Service) DeleteCustomer(ctx context.Context, sc scope.Scope, id string)
 
 // ListCustomers returns one page of the customers of sc, newest first.
 func (s *Service) ListCustomers(ctx context.Context, sc scope.Scope, f CustomerFilter, p page.Params) (page.Page[Customer], error) {
-	p, err := listParams(p)
+	p, err := page.Normalize(p)
 	if err != nil {
 		return page.Page[Customer]{}, err
 	}

@@ -2,13 +2,9 @@ package helpdesk
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/cstar-chat/cstar/server/internal/errs"
-	"github.com/cstar-chat/cstar/server/internal/page"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
 
@@ -54,40 +50,3 @@ func NewService(st Store, now func() time.Time) *Service {
 // clock returns the time in UTC at the microsecond precision that
 // PostgreSQL keeps, so that what is returned equals what is read back.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
-
-func newID() (string, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", fmt.Errorf("helpdesk: new id: %w", err)
-	}
-	return id.String(), nil
-}
-
-// canonicalID returns id in the canonical lowercase form, or false when it
-// is not a UUID. Ids are checked before they reach PostgreSQL, whose uuid
-// columns would reject them with an error instead of finding nothing.
-func canonicalID(id string) (string, bool) {
-	u, err := uuid.Parse(id)
-	if err != nil {
-		return "", false
-	}
-	return u.String(), true
-}
-
-// listParams applies the page limits and checks the cursor's id.
-func listParams(p page.Params) (page.Params, error) {
-	switch {
-	case p.Limit <= 0:
-		p.Limit = page.DefaultLimit
-	case p.Limit > page.MaxLimit:
-		p.Limit = page.MaxLimit
-	}
-	if p.After != "" {
-		after, ok := canonicalID(p.After)
-		if !ok {
-			return page.Params{}, errs.Invalidf("cursor", "cursor is not valid")
-		}
-		p.After = after
-	}
-	return p, nil
-}

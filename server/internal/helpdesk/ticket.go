@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/page"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
@@ -90,7 +91,7 @@ type TicketFilter struct {
 // CreateTicket opens a ticket in sc. Status defaults to open, priority to
 // normal and channel to api.
 func (s *Service) CreateTicket(ctx context.Context, sc scope.Scope, in TicketInput) (Ticket, error) {
-	id, err := newID()
+	id, err := ids.New()
 	if err != nil {
 		return Ticket{}, err
 	}
@@ -111,7 +112,7 @@ func (s *Service) CreateTicket(ctx context.Context, sc scope.Scope, in TicketInp
 
 // Ticket returns the ticket of sc with the given id.
 func (s *Service) Ticket(ctx context.Context, sc scope.Scope, id string) (Ticket, error) {
-	id, ok := canonicalID(id)
+	id, ok := ids.Canonical(id)
 	if !ok {
 		return Ticket{}, errs.NotFoundf("Ticket not found")
 	}
@@ -149,7 +150,7 @@ func (s *Service) UpdateTicket(ctx context.Context, sc scope.Scope, id string, i
 
 // DeleteTicket removes a ticket.
 func (s *Service) DeleteTicket(ctx context.Context, sc scope.Scope, id string) error {
-	id, ok := canonicalID(id)
+	id, ok := ids.Canonical(id)
 	if !ok {
 		return errs.NotFoundf("Ticket not found")
 	}
@@ -165,7 +166,7 @@ func (s *Service) DeleteTicket(ctx context.Context, sc scope.Scope, id string) e
 
 // ListTickets returns one page of the tickets of sc, newest first.
 func (s *Service) ListTickets(ctx context.Context, sc scope.Scope, f TicketFilter, p page.Params) (page.Page[Ticket], error) {
-	p, err := listParams(p)
+	p, err := page.Normalize(p)
 	if err != nil {
 		return page.Page[Ticket]{}, err
 	}
@@ -173,7 +174,7 @@ func (s *Service) ListTickets(ctx context.Context, sc scope.Scope, f TicketFilte
 		return page.Page[Ticket]{}, errs.Invalidf("status", "status must be one of %s", strings.Join(statuses, ", "))
 	}
 	if f.CustomerID != "" {
-		id, ok := canonicalID(f.CustomerID)
+		id, ok := ids.Canonical(f.CustomerID)
 		if !ok {
 			// No customer has that id, so no ticket matches.
 			return page.Build(p, []Ticket(nil), func(t Ticket) string { return t.ID }), nil
@@ -239,7 +240,7 @@ func (s *Service) applyTicket(ctx context.Context, sc scope.Scope, t *Ticket, in
 			t.CustomerID = ""
 			return nil
 		}
-		id, ok := canonicalID(*in.CustomerID)
+		id, ok := ids.Canonical(*in.CustomerID)
 		if !ok {
 			return ErrUnknownCustomer
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/page"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
@@ -94,7 +95,7 @@ func (in ArticleInput) apply(a *Article, now time.Time) (categoryID *string, err
 		id := ""
 		if *in.CategoryID != "" {
 			var ok bool
-			if id, ok = parseID(*in.CategoryID); !ok {
+			if id, ok = ids.Canonical(*in.CategoryID); !ok {
 				return nil, errNoCategory()
 			}
 		}
@@ -144,7 +145,7 @@ func (s *Service) CreateArticle(ctx context.Context, sc scope.Scope, in ArticleI
 	if err := s.setCategory(ctx, sc, &a, catID); err != nil {
 		return Article{}, err
 	}
-	if a.ID, err = newID(); err != nil {
+	if a.ID, err = ids.New(); err != nil {
 		return Article{}, err
 	}
 	taken := func(ctx context.Context, base string) ([]string, error) { return s.store.ArticleSlugs(ctx, sc, base) }
@@ -160,7 +161,7 @@ func (s *Service) CreateArticle(ctx context.Context, sc scope.Scope, in ArticleI
 
 // Article returns the article of sc with the given id, whatever its status.
 func (s *Service) Article(ctx context.Context, sc scope.Scope, id string) (Article, error) {
-	id, ok := parseID(id)
+	id, ok := ids.Canonical(id)
 	if !ok {
 		return Article{}, errs.NotFoundf(articleNotFound)
 	}
@@ -219,7 +220,7 @@ func (s *Service) UpdateArticle(ctx context.Context, sc scope.Scope, id string, 
 
 // DeleteArticle removes an article of sc.
 func (s *Service) DeleteArticle(ctx context.Context, sc scope.Scope, id string) error {
-	id, ok := parseID(id)
+	id, ok := ids.Canonical(id)
 	if !ok {
 		return errs.NotFoundf(articleNotFound)
 	}
@@ -232,7 +233,7 @@ func (s *Service) DeleteArticle(ctx context.Context, sc scope.Scope, id string) 
 // ListArticles returns one page of the articles of sc that match f, newest
 // first.
 func (s *Service) ListArticles(ctx context.Context, sc scope.Scope, f ArticleFilter, p page.Params) (page.Page[Article], error) {
-	p, err := pageArgs(p)
+	p, err := page.Normalize(p)
 	if err != nil {
 		return page.Page[Article]{}, err
 	}
@@ -240,7 +241,7 @@ func (s *Service) ListArticles(ctx context.Context, sc scope.Scope, f ArticleFil
 		return page.Page[Article]{}, errs.Invalidf("status", "status must be %q or %q", Draft, Published)
 	}
 	if f.CategoryID != "" {
-		id, ok := parseID(f.CategoryID)
+		id, ok := ids.Canonical(f.CategoryID)
 		if !ok {
 			// Not a category id, so no article is in it.
 			return page.Build(p, []Article(nil), func(a Article) string { return a.ID }), nil

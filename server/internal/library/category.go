@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/page"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
@@ -69,7 +70,7 @@ func (s *Service) CreateCategory(ctx context.Context, sc scope.Scope, in Categor
 	if err := in.apply(&c); err != nil {
 		return Category{}, err
 	}
-	id, err := newID()
+	id, err := ids.New()
 	if err != nil {
 		return Category{}, err
 	}
@@ -89,7 +90,7 @@ func (s *Service) CreateCategory(ctx context.Context, sc scope.Scope, in Categor
 
 // Category returns the category of sc with the given id.
 func (s *Service) Category(ctx context.Context, sc scope.Scope, id string) (Category, error) {
-	id, ok := parseID(id)
+	id, ok := ids.Canonical(id)
 	if !ok {
 		return Category{}, errs.NotFoundf(categoryNotFound)
 	}
@@ -144,7 +145,7 @@ func (s *Service) UpdateCategory(ctx context.Context, sc scope.Scope, id string,
 // DeleteCategory removes a category of sc; its articles stay, without a
 // category.
 func (s *Service) DeleteCategory(ctx context.Context, sc scope.Scope, id string) error {
-	id, ok := parseID(id)
+	id, ok := ids.Canonical(id)
 	if !ok {
 		return errs.NotFoundf(categoryNotFound)
 	}
@@ -156,7 +157,7 @@ func (s *Service) DeleteCategory(ctx context.Context, sc scope.Scope, id string)
 
 // ListCategories returns one page of the categories of sc, newest first.
 func (s *Service) ListCategories(ctx context.Context, sc scope.Scope, p page.Params) (page.Page[Category], error) {
-	p, err := pageArgs(p)
+	p, err := page.Normalize(p)
 	if err != nil {
 		return page.Page[Category]{}, err
 	}

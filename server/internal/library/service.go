@@ -8,10 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/cstar-chat/cstar/server/internal/errs"
-	"github.com/cstar-chat/cstar/server/internal/page"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
 
@@ -53,43 +50,6 @@ type Service struct {
 // NewService returns a library service.
 func NewService(st Store, now func() time.Time) *Service {
 	return &Service{store: st, now: now}
-}
-
-// parseID normalizes a UUID; ok is false for anything else, which callers
-// report as "not found" rather than letting the database choke on it.
-func parseID(id string) (string, bool) {
-	u, err := uuid.Parse(id)
-	if err != nil || len(id) != 36 {
-		return "", false
-	}
-	return u.String(), true
-}
-
-func newID() (string, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", fmt.Errorf("library: id: %w", err)
-	}
-	return id.String(), nil
-}
-
-// pageArgs checks a page request; the store is asked for one row more than
-// the page holds so that page.Build can tell whether another page follows.
-func pageArgs(p page.Params) (page.Params, error) {
-	switch {
-	case p.Limit <= 0:
-		p.Limit = page.DefaultLimit
-	case p.Limit > page.MaxLimit:
-		p.Limit = page.MaxLimit
-	}
-	if p.After != "" {
-		id, ok := parseID(p.After)
-		if !ok {
-			return p, errs.Invalidf("cursor", "cursor is not valid")
-		}
-		p.After = id
-	}
-	return p, nil
 }
 
 // text checks a free-text field: valid UTF-8 without NUL bytes (PostgreSQL

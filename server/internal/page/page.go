@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 )
 
 // Limits of a page size.
@@ -51,6 +52,25 @@ func NewParams(limit int, cur string) (Params, error) {
 		return Params{}, errs.Invalidf("cursor", "cursor is not valid")
 	}
 	p.After = c.After
+	return p, nil
+}
+
+// Normalize clamps the limit and checks that the cursor names a row id, for
+// services called with Params that did not come through NewParams.
+func Normalize(p Params) (Params, error) {
+	switch {
+	case p.Limit <= 0:
+		p.Limit = DefaultLimit
+	case p.Limit > MaxLimit:
+		p.Limit = MaxLimit
+	}
+	if p.After != "" {
+		id, ok := ids.Canonical(p.After)
+		if !ok {
+			return Params{}, errs.Invalidf("cursor", "cursor is not valid")
+		}
+		p.After = id
+	}
 	return p, nil
 }
 

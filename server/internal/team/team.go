@@ -10,10 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
 
@@ -88,8 +87,8 @@ func ValidSlug(s string) bool {
 	if !slugRE.MatchString(s) {
 		return false
 	}
-	_, err := uuid.Parse(s)
-	return err != nil
+	_, isID := ids.Canonical(s)
+	return !isID
 }
 
 // Create makes a team with one key of each kind.
@@ -101,12 +100,12 @@ func (s *Service) Create(ctx context.Context, name, slug string) (Created, error
 	if !ValidSlug(slug) {
 		return Created{}, errs.Invalidf("slug", "slug must be 1-63 lowercase letters, digits or dashes, not starting or ending with a dash")
 	}
-	id, err := uuid.NewV7()
+	id, err := ids.New()
 	if err != nil {
-		return Created{}, fmt.Errorf("team: id: %w", err)
+		return Created{}, fmt.Errorf("team: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	c := Created{Team: Team{ID: id.String(), Slug: slug, Name: name, CreatedAt: now, UpdatedAt: now}, Keys: map[string]apikey.Issued{}}
+	c := Created{Team: Team{ID: id, Slug: slug, Name: name, CreatedAt: now, UpdatedAt: now}, Keys: map[string]apikey.Issued{}}
 	var keys []apikey.Key
 	for _, t := range []apikey.Type{apikey.Secret, apikey.Publishable} {
 		for _, m := range []scope.Mode{scope.Live, scope.Test} {
@@ -138,8 +137,8 @@ func (s *Service) Resolve(ctx context.Context, idOrSlug string) (Team, error) {
 	}
 	var t Team
 	var err error
-	if _, perr := uuid.Parse(idOrSlug); perr == nil {
-		t, err = s.store.TeamByID(ctx, strings.ToLower(idOrSlug))
+	if id, ok := ids.Canonical(idOrSlug); ok {
+		t, err = s.store.TeamByID(ctx, id)
 	} else if ValidSlug(idOrSlug) {
 		t, err = s.store.TeamBySlug(ctx, idOrSlug)
 	} else {
