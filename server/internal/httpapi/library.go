@@ -234,6 +234,10 @@ func (s *Server) public(h func(w http.ResponseWriter, r *http.Request, sc scope.
 				if err != nil {
 					return err
 				}
+				if k.Type == apikey.Secret {
+					// Secret keys never get a CORS allowance, here too.
+					w.Header().Del("Access-Control-Allow-Origin")
+				}
 				if k.TeamID != t.ID {
 					return errWrongTeam
 				}

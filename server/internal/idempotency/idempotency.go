@@ -10,6 +10,10 @@ import (
 // TTL is how long a key is remembered.
 const TTL = 24 * time.Hour
 
+// Abandoned is how long a request may stay in progress before its key is
+// taken to belong to a crashed process and may be reused.
+const Abandoned = time.Minute
+
 // MaxKeyLen bounds an Idempotency-Key header.
 const MaxKeyLen = 255
 

@@ -30,7 +30,9 @@ type Hit struct {
 // Search finds the published articles of sc that contain every word of q
 // (stemmed, in title or body), best first, titles weighing more than
 // bodies. A limit outside 1-50 means the default of 10 or the maximum.
-// Words are only ever words: no input is read as query syntax.
+// No input can make the query fail: on SQLite every word is quoted, so it is
+// only ever a word; PostgreSQL's websearch_to_tsquery reads "phrases", or
+// and -word as web-search syntax and accepts anything else.
 func (s *Service) Search(ctx context.Context, sc scope.Scope, q string, limit int) ([]Hit, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {

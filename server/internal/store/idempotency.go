@@ -37,7 +37,8 @@ func (s IdempotencyStore) Reserve(ctx context.Context, sc scope.Scope, key strin
 	fresh := false
 	err := s.db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewDelete().Model((*idemRow)(nil)).
-			Where("team_id = ? AND mode = ? AND key = ? AND created_at < ?", sc.TeamID, sc.Mode, key, now.Add(-idempotency.TTL).UTC()).
+			Where("team_id = ? AND mode = ? AND key = ?", sc.TeamID, sc.Mode, key).
+			Where("(created_at < ? OR (status = 0 AND created_at < ?))", now.Add(-idempotency.TTL).UTC(), now.Add(-idempotency.Abandoned).UTC()).
 			Exec(ctx); err != nil {
 			return err
 		}

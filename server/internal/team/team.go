@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/errs"
@@ -94,7 +95,7 @@ func ValidSlug(s string) bool {
 // Create makes a team with one key of each kind.
 func (s *Service) Create(ctx context.Context, name, slug string) (Created, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 200 {
+	if name == "" || utf8.RuneCountInString(name) > 200 {
 		return Created{}, errs.Invalidf("name", "name is required (at most 200 characters)")
 	}
 	if !ValidSlug(slug) {
@@ -173,7 +174,7 @@ func (s *Service) Apply(ctx context.Context, id string, u Update) (Team, error) 
 	}
 	if u.Name != nil {
 		n := strings.TrimSpace(*u.Name)
-		if n == "" || len(n) > 200 {
+		if n == "" || utf8.RuneCountInString(n) > 200 {
 			return Team{}, errs.Invalidf("name", "name is required (at most 200 characters)")
 		}
 		t.Name = n
