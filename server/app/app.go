@@ -208,6 +208,11 @@ func (a *App) Wait() error { return <-a.served }
 func (a *App) Close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
 		err := a.http.Shutdown(ctx)
+		// Shutdown closes only listeners that Serve is using; Start may
+		// never have run.
+		if cerr := a.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+			err = errors.Join(err, cerr)
+		}
 		close(a.stop)
 		a.wg.Wait()
 		if ferr := a.keys.Flush(context.WithoutCancel(ctx)); ferr != nil {

@@ -327,7 +327,7 @@ func (s *Service) Usage(ctx context.Context, sc scope.Scope, id string) (Usage, 
 	}
 	end := s.now().UTC().Truncate(time.Hour)
 	start := end.Add(-23 * time.Hour)
-	rows, err := s.store.KeyUsage(ctx, id, start)
+	rows, err := s.store.KeyUsage(ctx, k.ID, start)
 	if err != nil {
 		return Usage{}, fmt.Errorf("apikey: usage: %w", err)
 	}
@@ -335,7 +335,7 @@ func (s *Service) Usage(ctx context.Context, sc scope.Scope, id string) (Usage, 
 	for _, r := range rows {
 		byHour[r.Hour.Unix()] = r
 	}
-	u := Usage{KeyID: id, LastUsedAt: k.LastUsedAt, Hours: make([]UsageHour, 0, 24)}
+	u := Usage{KeyID: k.ID, LastUsedAt: k.LastUsedAt, Hours: make([]UsageHour, 0, 24)}
 	for h := start; !h.After(end); h = h.Add(time.Hour) {
 		r := byHour[h.Unix()]
 		r.Hour = h

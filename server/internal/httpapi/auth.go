@@ -126,16 +126,14 @@ func (s *Server) api(a access, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
 		var keyID string
-		limited := false
+		limited, publishable, corsDone := false, false, false
 		err := func() error {
 			k, err := s.authenticate(sw, r)
 			if err != nil {
 				return err
 			}
 			keyID = k.ID
-			if k.Type == apikey.Publishable {
-				s.allowCORS(sw, r)
-			}
+			publishable = k.Type == apikey.Publishable
 			if err := s.keyLimit(sw, r, k); err != nil {
 				limited = errs.Is(err, errs.RateLimited)
 				return err
@@ -158,10 +156,19 @@ func (s *Server) api(a access, h handlerFunc) http.Handler {
 					return errOrigin
 				}
 			}
+			if publishable {
+				s.allowCORS(sw, r)
+				corsDone = true
+			}
 			ctx := context.WithValue(r.Context(), ctxPrincipal, principal{Key: k, Team: t})
 			return h(sw, r.WithContext(ctx))
 		}()
 		if err != nil {
+			// A browser may read why its publishable key was refused, unless
+			// the refusal is that its origin is not allowed.
+			if publishable && !corsDone && err != errOrigin {
+				s.allowCORS(sw, r)
+			}
 			renderError(sw, r, s.Log, err)
 		}
 		if keyID != "" {
@@ -173,10 +180,10 @@ func (s *Server) api(a access, h handlerFunc) http.Handler {
 // allowCORS lets any origin read the response. It is only called for
 // publishable-key and Library requests; secret-key responses never get it.
 func (s *Server) allowCORS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Add("Vary", "Origin")
 	if o := r.Header.Get("Origin"); o != "" {
-		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", o)
-		h.Add("Vary", "Origin")
 		h.Set("Access-Control-Expose-Headers", "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit, RateLimit-Policy, Retry-After")
 	}
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -214,9 +213,11 @@ func (s *Server) deleteArticle(w http.ResponseWriter, r *http.Request) error {
 // so that integrators can preview test-mode content with pk_test_….
 func (s *Server) public(h func(w http.ResponseWriter, r *http.Request, sc scope.Scope) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.allowCORS(w, r)
+		sw := &statusWriter{ResponseWriter: w}
+		s.allowCORS(sw, r)
+		var keyID string
 		err := func() error {
-			if err := s.limit(r.Context(), w, "library:"+s.clientIP(r).String(), s.Limits.Library); err != nil {
+			if err := s.limit(r.Context(), sw, "library:"+s.clientIP(r).String(), s.Limits.Library); err != nil {
 				return err
 			}
 			t, err := s.Teams.Resolve(r.Context(), r.PathValue("team"))
@@ -224,29 +225,34 @@ func (s *Server) public(h func(w http.ResponseWriter, r *http.Request, sc scope.
 				return err
 			}
 			sc := scope.Scope{TeamID: t.ID, Mode: scope.Live}
-			if _, present := bearer(r); present || r.Header.Get("Authorization") != "" {
-				raw, _ := bearer(r)
-				k, err := s.Auth.Authenticate(r.Context(), raw)
-				if errors.Is(err, apikey.ErrInvalid) {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="cstar"`)
-					return errInvalidKey
-				}
+			if r.Header.Get("Authorization") != "" {
+				// authenticate counts a bad key against the client IP's
+				// invalid-key budget, as on /api/v1.
+				k, err := s.authenticate(sw, r)
 				if err != nil {
 					return err
 				}
+				keyID = k.ID
 				if k.Type == apikey.Secret {
 					// Secret keys never get a CORS allowance, here too.
-					w.Header().Del("Access-Control-Allow-Origin")
+					sw.Header().Del("Access-Control-Allow-Origin")
 				}
 				if k.TeamID != t.ID {
 					return errWrongTeam
 				}
+				if o := r.Header.Get("Origin"); k.Type == apikey.Publishable && o != "" && !t.AllowsOrigin(o) {
+					sw.Header().Del("Access-Control-Allow-Origin")
+					return errOrigin
+				}
 				sc.Mode = k.Mode
 			}
-			return h(w, r, sc)
+			return h(sw, r, sc)
 		}()
 		if err != nil {
-			renderError(w, r, s.Log, err)
+			renderError(sw, r, s.Log, err)
+		}
+		if keyID != "" {
+			s.Auth.Record(keyID, sw.status >= 400, false)
 		}
 	})
 }

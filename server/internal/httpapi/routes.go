@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -56,7 +58,6 @@ type envelopeMux struct {
 func (e *envelopeMux) WriteHeader(code int) {
 	if e.r.Pattern == "" && (code == http.StatusMethodNotAllowed || code == http.StatusNotFound) {
 		e.hijacked = true
-		e.ResponseWriter.Header().Del("X-Content-Type-Options")
 		err := errs.NotFoundf("Unknown route %s %s", e.r.Method, e.r.URL.Path)
 		if code == http.StatusMethodNotAllowed {
 			err = errs.New(errs.MethodNotAllowed, "Method "+e.r.Method+" is not allowed on "+e.r.URL.Path)
@@ -90,7 +91,11 @@ func (s *Server) idem(h handlerFunc) handlerFunc {
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 		if err != nil {
-			return errs.New(errs.TooLarge, "Request body is larger than 1 MiB")
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return errs.New(errs.TooLarge, "Request body is larger than 1 MiB")
+			}
+			return errs.New(errs.Invalid, "Could not read the request body")
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		sum := sha256.New()
@@ -116,6 +121,15 @@ func (s *Server) idem(h handlerFunc) handlerFunc {
 			w.Write(rec.Body)
 			return nil
 		}
+		// The record must be finished even when the client has gone away, or
+		// a retry would find it "in progress" and later run the POST twice.
+		ctx := context.WithoutCancel(r.Context())
+		finished := false
+		defer func() {
+			if !finished {
+				s.Idem.Release(ctx, sc, key)
+			}
+		}()
 		rw := httptest.NewRecorder()
 		herr := h(rw, r)
 		if herr != nil {
@@ -130,10 +144,11 @@ func (s *Server) idem(h handlerFunc) handlerFunc {
 		// successes are replayed: a request refused for bad input may be
 		// corrected and retried under the same key, as Stripe allows.
 		if rw.Code >= 400 {
-			err = s.Idem.Release(r.Context(), sc, key)
+			err = s.Idem.Release(ctx, sc, key)
 		} else {
-			err = s.Idem.Complete(r.Context(), sc, key, rw.Code, rw.Body.Bytes())
+			err = s.Idem.Complete(ctx, sc, key, rw.Code, rw.Body.Bytes())
 		}
+		finished = true
 		if err != nil {
 			s.Log.ErrorContext(r.Context(), "idempotency record", "request_id", requestID(r.Context()), "err", err)
 		}

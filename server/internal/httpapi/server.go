@@ -82,7 +82,7 @@ func New(d Deps) *Server {
 		}
 		s.mux.ServeHTTP(&envelopeMux{ResponseWriter: w, r: r, s: s}, r)
 	})
-	s.handler = s.withRequestID(s.withRecover(s.withLog(s.withHTTPS(mux))))
+	s.handler = s.withRequestID(s.withLog(s.withRecover(s.withHTTPS(mux))))
 	return s
 }
 
@@ -140,6 +140,9 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.Log.ErrorContext(r.Context(), "panic", "request_id", requestID(r.Context()), "panic", v)
+				if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+					panic(http.ErrAbortHandler) // a response is under way: cut it off
+				}
 				renderError(w, r, s.Log, errInternal)
 			}
 		}()
@@ -187,7 +190,7 @@ func (s *Server) withLog(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		s.Metrics.Observe(r.Method, route, sw.status, d)
+		s.Metrics.Observe(metricMethod(r.Method), route, sw.status, d)
 		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),
@@ -197,6 +200,16 @@ func (s *Server) withLog(next http.Handler) http.Handler {
 			slog.Duration("duration", d),
 			slog.String("ip", s.clientIP(r).String()))
 	})
+}
+
+// metricMethod keeps the method label to a fixed set: clients may send any
+// token as a method, and each would otherwise become a new series.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 // clientIP is the peer address, or the first untrusted address of
