@@ -115,6 +115,10 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	return errors.Join(errs...)
 }
 
+// ErrUsage marks a command line that could not be parsed (the flag package
+// has already printed why); flag.ErrHelp stays detectable inside it.
+var ErrUsage = errors.New("config: bad command line")
+
 // Load builds a Config from defaults, the environment and then args.
 func Load(fs *flag.FlagSet, args []string, register func(*Config, *flag.FlagSet)) (Config, error) {
 	c := Default()
@@ -123,7 +127,7 @@ func Load(fs *flag.FlagSet, args []string, register func(*Config, *flag.FlagSet)
 	}
 	register(&c, fs)
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return c, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	return c, c.Validate()
 }

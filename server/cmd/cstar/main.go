@@ -92,10 +92,10 @@ func newFlags(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 
 func parse(fs *flag.FlagSet, args []string, reg func(*config.Config, *flag.FlagSet)) (config.Config, error) {
 	cfg, err := config.Load(fs, args, reg)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		if strings.HasPrefix(err.Error(), "config:") || strings.HasPrefix(err.Error(), "CSTAR_") {
-			return cfg, err
-		}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return cfg, flag.ErrHelp
+	case errors.Is(err, config.ErrUsage):
 		return cfg, errUsage
 	}
 	return cfg, err
