@@ -43,6 +43,8 @@ func (s *Server) routes() {
 
 	s.helpdeskRoutes(t)
 	s.libraryRoutes(t)
+	s.widgetRoutes()
+	s.identitySecretRoutes(t)
 }
 
 // envelopeMux turns the mux's own plain-text 404 (unknown path) and 405
