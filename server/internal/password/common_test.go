@@ -40,4 +40,3 @@ func BenchmarkCommon(b *testing.B) {
 		Common("Tr0ub4dor&3")
 	}
 }
-
