@@ -1,0 +1,259 @@
+package sdk
+
+import (
+	"strings"
+	"sync"
+)
+
+// SessionVersion is the version of the persisted session format:
+// {"v": 1, "token": "...", "expiresAt": "...", "customer": {...}}.
+const SessionVersion = 1
+
+// Config is how a page set the SDK up.
+type Config struct {
+	PublishableKey string
+	APIBase        string
+}
+
+// Mode is "live" or "test", read off the publishable key.
+func (c Config) Mode() string {
+	if strings.HasPrefix(c.PublishableKey, "pk_test_") {
+		return "test"
+	}
+	return "live"
+}
+
+// StorageKey namespaces the persisted session by mode and by the key, so a
+// test-mode session is never used in live mode and two sites on one origin
+// do not share sessions.
+func (c Config) StorageKey() string {
+	k := c.PublishableKey
+	if len(k) > 20 {
+		k = k[8:20]
+	}
+	return "cstar.session.v1." + c.Mode() + "." + k
+}
+
+// Client is the SDK core behind the CStarChat global.
+type Client struct {
+	cfg       Config
+	transport Transport
+	storage   Storage
+
+	mu       sync.Mutex
+	token    string
+	customer *Customer
+	handlers map[string]map[int]func(any)
+	nextID   int
+}
+
+// New returns a client and restores a persisted session, if any.
+func New(cfg Config, t Transport, s Storage) *Client {
+	c := &Client{cfg: cfg, transport: t, storage: s, handlers: map[string]map[int]func(any){}}
+	c.restore()
+	return c
+}
+
+func (c *Client) restore() {
+	v, ok := c.storage.Load(c.cfg.StorageKey())
+	if !ok {
+		return
+	}
+	if n, _ := v["v"].(float64); int(n) != SessionVersion || str(v, "token") == "" {
+		c.storage.Delete(c.cfg.StorageKey())
+		return
+	}
+	cust := customerFrom(obj(v, "customer"))
+	c.mu.Lock()
+	c.token, c.customer = str(v, "token"), &cust
+	c.mu.Unlock()
+}
+
+// Reload re-reads the persisted session (another tab logged in or out) and
+// emits identified or logout when the state changed.
+func (c *Client) Reload() {
+	before := c.IsIdentified()
+	c.mu.Lock()
+	c.token, c.customer = "", nil
+	c.mu.Unlock()
+	c.restore()
+	after := c.IsIdentified()
+	switch {
+	case after && !before:
+		c.emit("identified", c.GetCustomer().Map())
+	case !after && before:
+		c.emit("logout", nil)
+	}
+}
+
+func customerFrom(m map[string]any) Customer {
+	ext := str(m, "externalId")
+	if ext == "" {
+		ext = str(m, "external_id")
+	}
+	created := str(m, "createdAt")
+	if created == "" {
+		created = str(m, "created_at")
+	}
+	return Customer{ID: str(m, "id"), Email: str(m, "email"), Name: str(m, "name"), ExternalID: ext, CreatedAt: created}
+}
+
+// IsIdentified reports whether a customer session is held.
+func (c *Client) IsIdentified() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token != ""
+}
+
+// GetCustomer returns the signed-in customer, or nil.
+func (c *Client) GetCustomer() *Customer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.customer == nil {
+		return nil
+	}
+	cp := *c.customer
+	return &cp
+}
+
+// On subscribes handler to event and returns the unsubscribe function.
+func (c *Client) On(event string, handler func(any)) func() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextID++
+	id := c.nextID
+	if c.handlers[event] == nil {
+		c.handlers[event] = map[int]func(any){}
+	}
+	c.handlers[event][id] = handler
+	return func() {
+		c.mu.Lock()
+		delete(c.handlers[event], id)
+		c.mu.Unlock()
+	}
+}
+
+func (c *Client) emit(event string, payload any) {
+	c.mu.Lock()
+	hs := make([]func(any), 0, len(c.handlers[event]))
+	for _, h := range c.handlers[event] {
+		hs = append(hs, h)
+	}
+	c.mu.Unlock()
+	for _, h := range hs {
+		h(payload)
+	}
+}
+
+func (c *Client) call(method, path string, body map[string]any, withSession bool) (map[string]any, error) {
+	h := map[string]string{"Authorization": "Bearer " + c.cfg.PublishableKey}
+	if withSession {
+		c.mu.Lock()
+		if c.token != "" {
+			h["X-CStar-Session"] = c.token
+		}
+		c.mu.Unlock()
+	}
+	res, err := c.transport.Do(Request{Method: method, Path: c.cfg.APIBase + "/api/widget/v1" + path, Headers: h, Body: body})
+	if err != nil {
+		e := &Error{Message: "Network error: " + err.Error(), Status: 0, Code: "network"}
+		c.emit("error", e)
+		return nil, e
+	}
+	if res.Status < 200 || res.Status > 299 {
+		e := errorFrom(res)
+		if withSession && res.Status == 401 {
+			// The server no longer knows the session: expired or revoked.
+			c.clear()
+		}
+		c.emit("error", e)
+		return nil, e
+	}
+	return obj(res.Body, "data"), nil
+}
+
+func (c *Client) adopt(data map[string]any) Customer {
+	cust := customerFrom(obj(data, "customer"))
+	sess := obj(data, "session")
+	c.mu.Lock()
+	c.token, c.customer = str(sess, "token"), &cust
+	c.mu.Unlock()
+	c.storage.Save(c.cfg.StorageKey(), map[string]any{
+		"v": float64(SessionVersion), "token": str(sess, "token"), "expiresAt": str(sess, "expires_at"),
+		"customer": cust.Map(),
+	})
+	c.emit("identified", cust.Map())
+	return cust
+}
+
+func (c *Client) clear() {
+	c.mu.Lock()
+	had := c.token != ""
+	c.token, c.customer = "", nil
+	c.mu.Unlock()
+	c.storage.Delete(c.cfg.StorageKey())
+	if had {
+		c.emit("logout", nil)
+	}
+}
+
+// Signup creates an account and signs it in.
+func (c *Client) Signup(email, name, password string) (Customer, error) {
+	data, err := c.call("POST", "/signup", map[string]any{"email": email, "name": name, "password": password}, false)
+	if err != nil {
+		return Customer{}, err
+	}
+	return c.adopt(data), nil
+}
+
+// Login signs an existing account in.
+func (c *Client) Login(email, password string) (Customer, error) {
+	data, err := c.call("POST", "/login", map[string]any{"email": email, "password": password}, false)
+	if err != nil {
+		return Customer{}, err
+	}
+	return c.adopt(data), nil
+}
+
+// Identify proves a site's own user with a signed token or a user hash.
+func (c *Client) Identify(fields map[string]any) (Customer, error) {
+	data, err := c.call("POST", "/identify", fields, false)
+	if err != nil {
+		return Customer{}, err
+	}
+	return c.adopt(data), nil
+}
+
+// Logout revokes the session on the server, then forgets it locally. The
+// local state is cleared even when the server cannot be reached.
+func (c *Client) Logout() error {
+	var err error
+	if c.IsIdentified() {
+		_, err = c.call("POST", "/logout", nil, true)
+	}
+	c.clear()
+	if e, ok := err.(*Error); ok && e.Status == 401 {
+		err = nil // already gone on the server
+	}
+	return err
+}
+
+// Refresh asks the server who the session belongs to; a session the server
+// reports expired or revoked is cleared.
+func (c *Client) Refresh() error {
+	if !c.IsIdentified() {
+		return nil
+	}
+	data, err := c.call("GET", "/me", nil, true)
+	if err != nil {
+		return err
+	}
+	cust := customerFrom(obj(data, "customer"))
+	if cust.ID == "" {
+		cust = customerFrom(data)
+	}
+	c.mu.Lock()
+	c.customer = &cust
+	c.mu.Unlock()
+	return nil
+}
