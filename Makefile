@@ -5,7 +5,7 @@ PGTEST    := $(GO) run ./server/cmd/pgtest --
 FUZZTIME  ?= 5s
 WASM_OUT  := bin/cstar.wasm
 
-.PHONY: run build test test-go fuzz bench check wasm clean
+.PHONY: run build test test-go wasm-test fuzz bench check wasm clean
 
 ## run: build and start the server on http://localhost:8080 with the embedded SQLite database and a demo team
 run: build
@@ -19,8 +19,14 @@ build:
 test:
 	CSTAR_REQUIRE_POSTGRES=1 $(PGTEST) $(MAKE) --no-print-directory test-go fuzz
 
-test-go:
+test-go: wasm-test
 	$(GO) test -count=1 ./...
+
+## wasm-test: the syscall/js bridge's tests, run under Node (installed with apt-get when missing and root)
+wasm-test:
+	@command -v node >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q nodejs; } || \
+		{ echo "wasm-test needs Node.js: install it with 'sudo apt-get install nodejs'"; exit 1; }
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm/jsbridge
 
 ## fuzz: run each fuzz target briefly
 fuzz:
