@@ -1,0 +1,99 @@
+/* cStar loader: defines window.CStarChat at once as a queueing stub, then
+ * loads the Go WebAssembly SDK after the page's load event. No inline
+ * scripts or styles, no eval: it runs under a strict Content-Security-Policy
+ * (script-src needs the API origin and 'wasm-unsafe-eval'). */
+(function () {
+  "use strict";
+  if (window.CStarChat && window.CStarChat.__loader) return;
+  var script = document.currentScript ||
+    document.querySelector("script[data-publishable-key]");
+  var key = (script && script.getAttribute("data-publishable-key")) || "";
+  var base = (script && script.getAttribute("data-api-base")) ||
+    (script ? new URL(script.src, location.href).origin : location.origin);
+  base = base.replace(/\/+$/, "");
+  var mode = key.indexOf("pk_test_") === 0 ? "test" : "live";
+  var storageKey = "cstar.session.v1." + mode + "." + key.slice(8, 20);
+  var queue = [], pending = [], core = null, failed = null;
+  var resolveReady, rejectReady;
+  var ready = new Promise(function (res, rej) { resolveReady = res; rejectReady = rej; });
+
+  // The persisted session, read synchronously so that isIdentified() and
+  // getCustomer() are right before the module has loaded.
+  function saved() {
+    try {
+      var v = JSON.parse(window.localStorage.getItem(storageKey));
+      if (v && v.v === 1 && v.token) return v;
+    } catch (e) { /* storage blocked: the SDK works in memory */ }
+    return null;
+  }
+
+  var api = {
+    __loader: true,
+    ready: function () { return ready; },
+    isIdentified: function () { return core ? core.isIdentified() : !!saved(); },
+    getCustomer: function () {
+      if (core) return core.getCustomer();
+      var s = saved();
+      return s ? s.customer : null;
+    },
+    on: function (event, handler) {
+      if (core) return core.on(event, handler);
+      var entry = { event: event, handler: handler, off: null, dead: false };
+      pending.push(entry);
+      return function () { entry.dead = true; if (entry.off) entry.off(); };
+    }
+  };
+  ["signup", "login", "logout", "identify"].forEach(function (name) {
+    api[name] = function () {
+      var args = arguments;
+      if (core) return core[name].apply(null, args);
+      if (failed) return Promise.reject(failed);
+      return new Promise(function (res, rej) { queue.push({ name: name, args: args, res: res, rej: rej }); });
+    };
+  });
+  window.CStarChat = api;
+  window.__cstarConfig = { publishableKey: key, apiBase: base };
+
+  // Called by the module once it runs: calls queued before are replayed in
+  // order, then ready() resolves.
+  window.__cstarAttach = function (c) {
+    core = c;
+    pending.forEach(function (p) {
+      if (p.dead) return;
+      if (p.event === "ready") { ready.then(function () { if (!p.dead) p.handler(); }); return; }
+      p.off = c.on(p.event, p.handler);
+    });
+    pending = [];
+    var replay = queue; queue = [];
+    replay.forEach(function (q) { c[q.name].apply(null, q.args).then(q.res, q.rej); });
+    window.addEventListener("storage", function (e) { if (e.key === storageKey || e.key === null) c.reload(); });
+    var done = function () { resolveReady(); document.dispatchEvent(new Event("cstarchat:ready")); };
+    if (c.isIdentified()) c.refresh().then(done, done); else done();
+  };
+
+  function fail(err) {
+    failed = err instanceof Error ? err : new Error(String(err));
+    failed.status = 0; failed.code = "load_failed";
+    queue.forEach(function (q) { q.rej(failed); }); queue = [];
+    rejectReady(failed);
+  }
+
+  function load() {
+    var glue = document.createElement("script");
+    glue.src = base + "/widget/wasm_exec.js";
+    glue.async = true;
+    glue.onerror = function () { fail(new Error("CStarChat: could not load wasm_exec.js")); };
+    glue.onload = function () {
+      var go = new window.Go();
+      var url = base + "/widget/__CSTAR_WASM__";
+      var start = WebAssembly.instantiateStreaming
+        ? WebAssembly.instantiateStreaming(fetch(url), go.importObject)
+        : fetch(url).then(function (r) { return r.arrayBuffer(); })
+          .then(function (b) { return WebAssembly.instantiate(b, go.importObject); });
+      start.then(function (r) { go.run(r.instance); }, fail);
+    };
+    document.head.appendChild(glue);
+  }
+  if (document.readyState === "complete") setTimeout(load, 0);
+  else window.addEventListener("load", load);
+})();
