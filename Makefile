@@ -5,15 +5,22 @@ PGTEST    := $(GO) run ./server/cmd/pgtest --
 FUZZTIME  ?= 5s
 WASM_OUT  := bin/cstar.wasm
 
-.PHONY: run build test test-go wasm-test fuzz bench check wasm clean
+.PHONY: run build widget test test-go wasm-test fuzz bench check wasm clean
 
 ## run: build and start the server on http://localhost:8080 with the embedded SQLite database and a demo team
 run: build
 	./$(BIN) serve --addr localhost:8080 --demo
 
-## build: build the server binary at bin/cstar
-build:
+## build: build the server binary at bin/cstar and the widget at bin/widget
+build: widget
 	$(GO) build -trimpath -o $(BIN) ./server/cmd/cstar
+
+## widget: the loader, the Go wasm glue of this toolchain and the SDK module, as the server serves them
+widget:
+	mkdir -p bin/widget
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o bin/widget/cstar.wasm ./wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" bin/widget/wasm_exec.js
+	cp js/cstar-chat.js bin/widget/cstar-chat.js
 
 ## test: every test on SQLite and PostgreSQL (a throwaway cluster is started when CSTAR_TEST_DATABASE_URL is unset), plus brief fuzzing
 test:

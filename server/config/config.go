@@ -26,6 +26,8 @@ type Config struct {
 	LibraryLimit     int
 	InvalidKeyLimit  int
 	LogLevel         string
+	// WidgetDir holds the built widget files (make build writes bin/widget).
+	WidgetDir string
 	// DemoTeam creates a "demo" team on first start and prints its keys.
 	DemoTeam bool
 }
@@ -40,6 +42,7 @@ func Default() Config {
 		LibraryLimit:     200,
 		InvalidKeyLimit:  200,
 		LogLevel:         "info",
+		WidgetDir:        "bin/widget",
 	}
 }
 
@@ -65,6 +68,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.LibraryLimit, "rate-library", c.LibraryLimit, "Library API requests per hour per client IP (env CSTAR_RATE_LIBRARY)")
 	fs.IntVar(&c.InvalidKeyLimit, "rate-invalid-key", c.InvalidKeyLimit, "requests with invalid keys per hour per client IP (env CSTAR_RATE_INVALID_KEY)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env CSTAR_LOG_LEVEL)")
+	fs.StringVar(&c.WidgetDir, "widget-dir", c.WidgetDir, "directory of the built widget (cstar-chat.js, wasm_exec.js, cstar.wasm); served under /widget/ (env CSTAR_WIDGET_DIR)")
 	fs.BoolVar(&c.DemoTeam, "demo", c.DemoTeam, `create a "demo" team on first start and print its keys (env CSTAR_DEMO)`)
 }
 
@@ -112,6 +116,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	num("CSTAR_RATE_INVALID_KEY", &c.InvalidKeyLimit)
 	str("CSTAR_LOG_LEVEL", &c.LogLevel)
 	boolean("CSTAR_DEMO", &c.DemoTeam)
+	str("CSTAR_WIDGET_DIR", &c.WidgetDir)
 	return errors.Join(errs...)
 }
 
