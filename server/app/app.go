@@ -8,15 +8,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
+
+	"github.com/alexedwards/argon2id"
 
 	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/httpapi"
+	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/library"
 	"github.com/cstar-chat/cstar/server/internal/metrics"
+	"github.com/cstar-chat/cstar/server/internal/password"
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
 	"github.com/cstar-chat/cstar/server/internal/store"
 	"github.com/cstar-chat/cstar/server/internal/team"
@@ -43,6 +48,9 @@ type App struct {
 type Options struct {
 	Log *slog.Logger
 	Now func() time.Time
+	// PasswordParams replaces the argon2id parameters (password.OWASP) so
+	// that tests can hash cheaply; production never sets it.
+	PasswordParams *argon2id.Params
 }
 
 // Open connects to the database, migrates it, builds the services and binds
@@ -74,12 +82,23 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		limiter = db.RateLimiter()
 	}
 	reg := metrics.NewRegistry()
+	pwParams := password.OWASP
+	if opt.PasswordParams != nil {
+		pwParams = *opt.PasswordParams
+	}
+	hasher, err := password.New(pwParams, runtime.NumCPU(), 2*time.Second)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	ident := identity.NewService(db, hasher, opt.Now)
 	hour := time.Hour
 	handler := httpapi.New(httpapi.Deps{
 		Auth:     a.keys,
 		Keys:     a.keys,
 		Teams:    a.teams,
 		Helpdesk: helpdesk.NewService(db, opt.Now),
+		Identity: ident,
 		Library:  library.NewService(db, opt.Now),
 		Idem:     db.Idempotency(),
 		Limiter:  limiter,
@@ -131,6 +150,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	})
 	a.every(time.Minute, func(ctx context.Context) {
 		mem.Sweep()
+		ident.Sweep()
 		if db.Dialect() == store.Postgres {
 			if err := db.RateLimiter().Sweep(ctx); err != nil {
 				a.log.Error("sweep rate limits", "err", err)

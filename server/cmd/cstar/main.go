@@ -28,6 +28,7 @@ Usage:
   cstar serve [--addr 127.0.0.1:8080] [--db URL] [flags]   run the server
   cstar migrate [--db URL]                                 apply database migrations
   cstar teams create --name NAME --slug SLUG [--db URL]    create a team and print its keys as JSON
+  cstar identity sign --secret S --user-id U [flags]       print a signed identity token, for testing
 
 The database URL is postgres://… or sqlite:<path> (default sqlite:./.cstar/cstar.db),
 also read from CSTAR_DATABASE_URL. Run "cstar COMMAND --help" for a command's flags.
@@ -61,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = teamsCreate(args[2:], stdout, stderr)
+	case "identity":
+		err = identity(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "cstar: unknown command %q\n\n%s", args[0], usage)
 		return 2

@@ -188,17 +188,23 @@ func (s *Server) allowCORS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// preflight answers CORS preflights. Only GET is offered: publishable keys
-// are read-only, and refusing other methods keeps browsers from sending
-// secret-key writes cross-origin at all.
+// preflight answers CORS preflights. Only GET is offered outside the widget
+// API: publishable keys are read-only there, and refusing other methods keeps
+// browsers from sending secret-key writes cross-origin at all. The widget API
+// (publishable keys only) also takes POST and the session header.
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	if o := r.Header.Get("Origin"); o != "" {
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Add("Vary", "Origin")
 	}
-	h.Set("Access-Control-Allow-Methods", "GET")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	if strings.HasPrefix(r.URL.Path, "/api/widget/") {
+		h.Set("Access-Control-Allow-Methods", "GET, POST")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, "+protocol.SessionHeader)
+	} else {
+		h.Set("Access-Control-Allow-Methods", "GET")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	}
 	h.Set("Access-Control-Max-Age", "600")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/idempotency"
+	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/library"
 	"github.com/cstar-chat/cstar/server/internal/metrics"
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
@@ -41,6 +42,7 @@ type Deps struct {
 	Keys     *apikey.Service
 	Teams    *team.Service
 	Helpdesk *helpdesk.Service
+	Identity *identity.Service
 	Library  *library.Service
 	Idem     idempotency.Store
 	Limiter  ratelimit.Limiter

@@ -1,5 +1,158 @@
 package httpapi
 
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/identity"
+	"github.com/cstar-chat/cstar/server/protocol"
+)
+
+var errWidgetSecret = errs.New(errs.Forbidden, "Use a publishable key for the widget API")
+
 // widgetRoutes registers /api/widget/v1/… (customer accounts and sessions,
-// authenticated by a publishable key).
-func (s *Server) widgetRoutes() {}
+// authenticated by a publishable key) and the secret-key session API.
+func (s *Server) widgetRoutes() {
+	if s.Identity == nil {
+		return
+	}
+	m := s.mux
+	const w = "/api/widget/v1"
+	m.Handle("POST "+w+"/signup", s.widget(s.widgetSignup))
+	m.Handle("POST "+w+"/login", s.widget(s.widgetLogin))
+	m.Handle("POST "+w+"/logout", s.widget(s.widgetLogout))
+	m.Handle("GET "+w+"/me", s.widget(s.widgetMe))
+
+	const t = "/api/v1/teams/{teamId}"
+	m.Handle("GET "+t+"/customers/{id}/sessions", s.api(secretOnly, s.listSessions))
+	m.Handle("DELETE "+t+"/customers/{id}/sessions", s.api(secretOnly, s.revokeSessions))
+}
+
+// widget wraps a widget handler: a publishable key only (its team and mode
+// are the scope), its per-key-and-IP budget, the team's allowed origins,
+// CORS, usage counting and rendering. Nothing it answers may be cached,
+// since answers carry session tokens and customer data.
+func (s *Server) widget(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		sw.Header().Set("Cache-Control", "no-store")
+		var keyID string
+		limited, publishable, corsDone := false, false, false
+		err := func() error {
+			k, err := s.authenticate(sw, r)
+			if err != nil {
+				return err
+			}
+			keyID = k.ID
+			if k.Type != apikey.Publishable {
+				return errWidgetSecret
+			}
+			publishable = true
+			if err := s.keyLimit(sw, r, k); err != nil {
+				limited = errs.Is(err, errs.RateLimited)
+				return err
+			}
+			t, err := s.Teams.Resolve(r.Context(), k.TeamID)
+			if err != nil {
+				return err
+			}
+			if o := r.Header.Get("Origin"); o != "" && !t.AllowsOrigin(o) {
+				return errOrigin
+			}
+			s.allowCORS(sw, r)
+			corsDone = true
+			ctx := context.WithValue(r.Context(), ctxPrincipal, principal{Key: k, Team: t})
+			return h(sw, r.WithContext(ctx))
+		}()
+		if err != nil {
+			if publishable && !corsDone && err != errOrigin {
+				s.allowCORS(sw, r)
+			}
+			renderError(sw, r, s.Log, err)
+		}
+		if keyID != "" {
+			s.Auth.Record(keyID, sw.status >= 400, limited)
+		}
+	})
+}
+
+func widgetCustomer(c helpdesk.Customer) protocol.Customer {
+	return protocol.Customer{ID: c.ID, Email: nilIfEmpty(c.Email), Name: c.Name, ExternalID: nilIfEmpty(c.ExternalID),
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+func authResult(c helpdesk.Customer, iss identity.Issued) protocol.AuthResult {
+	return protocol.AuthResult{Customer: widgetCustomer(c), Session: protocol.Session{Token: iss.Token,
+		ExpiresAt: iss.Session.ExpiresAt.UTC().Format(time.RFC3339)}}
+}
+
+func (s *Server) widgetSignup(w http.ResponseWriter, r *http.Request) error {
+	var in protocol.SignupRequest
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	c, iss, err := s.Identity.Signup(r.Context(), principalOf(r.Context()).scope(), in.Email, in.Name, in.Password)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusCreated, authResult(c, iss))
+}
+
+func (s *Server) widgetLogin(w http.ResponseWriter, r *http.Request) error {
+	var in protocol.LoginRequest
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	c, iss, err := s.Identity.Login(r.Context(), principalOf(r.Context()).scope(), in.Email, in.Password,
+		s.clientIP(r).String())
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, authResult(c, iss))
+}
+
+func (s *Server) widgetLogout(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Identity.Logout(r.Context(), principalOf(r.Context()).scope(), r.Header.Get(protocol.SessionHeader)); err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, map[string]any{"logged_out": true})
+}
+
+func (s *Server) widgetMe(w http.ResponseWriter, r *http.Request) error {
+	_, c, err := s.Identity.Authenticate(r.Context(), principalOf(r.Context()).scope(), r.Header.Get(protocol.SessionHeader))
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, widgetCustomer(c))
+}
+
+type sessionJSON struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.Identity.Sessions(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]sessionJSON, len(list))
+	for i, ses := range list {
+		out[i] = sessionJSON{ID: ses.ID, CreatedAt: ses.CreatedAt, LastUsedAt: ses.LastUsedAt, ExpiresAt: ses.ExpiresAt}
+	}
+	return ok(w, http.StatusOK, out)
+}
+
+func (s *Server) revokeSessions(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.Identity.RevokeSessions(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, map[string]any{"revoked": n})
+}

@@ -1,0 +1,304 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+
+	"github.com/cstar-chat/cstar/server/app"
+	"github.com/cstar-chat/cstar/server/config"
+	"github.com/cstar-chat/cstar/server/internal/testdb"
+	"github.com/cstar-chat/cstar/server/protocol"
+)
+
+// cheapPassword keeps the widget tests fast; production uses password.OWASP.
+var cheapPassword = argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// newWidgetServer is newTestServer with cheap password hashing.
+func newWidgetServer(t *testing.T, dbURL string, opts ...func(*config.Config)) *testServer {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DatabaseURL = dbURL
+	cfg.SecretLimit = 100000
+	cfg.PublishableLimit = 100000
+	cfg.LibraryLimit = 100000
+	cfg.InvalidKeyLimit = 100000
+	for _, o := range opts {
+		o(&cfg)
+	}
+	clk := &fakeClock{}
+	p := cheapPassword
+	a, err := app.Open(context.Background(), cfg, app.Options{Now: clk.Now, PasswordParams: &p})
+	if err != nil {
+		t.Fatalf("app.Open: %v", err)
+	}
+	a.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.Close(ctx); err != nil {
+			t.Errorf("close app: %v", err)
+		}
+	})
+	dialect := "sqlite"
+	if strings.HasPrefix(dbURL, "postgres") {
+		dialect = "postgres"
+	}
+	s := &testServer{App: a, URL: a.URL(), Clock: clk, Dialect: dialect, client: &http.Client{Timeout: 20 * time.Second}}
+	t.Cleanup(s.client.CloseIdleConnections)
+	s.Team = s.createTeam(t, "Acme", uniqueSlug("widget"))
+	s.SKLive = s.Team.Keys["sk_live"].Secret
+	s.SKTest = s.Team.Keys["sk_test"].Secret
+	s.PKLive = s.Team.Keys["pk_live"].Secret
+	s.PKTest = s.Team.Keys["pk_test"].Secret
+	return s
+}
+
+const wv1 = "/api/widget/v1"
+
+func signup(t *testing.T, s *testServer, key, email, name, pw string) (token, id string) {
+	t.Helper()
+	d := s.do(t, "POST", wv1+"/signup", key, map[string]any{"email": email, "name": name, "password": pw}).want(t, 201).data(t)
+	ses, _ := d["session"].(map[string]any)
+	cust, _ := d["customer"].(map[string]any)
+	return str(ses["token"]), str(cust["id"])
+}
+
+func TestWidgetSignupLoginMe(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		s := newWidgetServer(t, dbURL)
+
+		tok, id := signup(t, s, s.PKTest, "  Ann@Example.COM ", "Ann", "correct horse battery")
+		if len(tok) != 46 || !strings.HasPrefix(tok, "cs_") {
+			t.Fatalf("token %q: want cs_ and 43 characters", tok)
+		}
+		me := s.do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, tok).want(t, 200)
+		if got := me.data(t); str(got["id"]) != id || str(got["email"]) != "ann@example.com" || str(got["name"]) != "Ann" {
+			t.Errorf("me: got %v, want id %s, ann@example.com, Ann", got, id)
+		}
+		if cc := me.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("Cache-Control: got %q, want no-store", cc)
+		}
+
+		// The customer is in the test mode's customers only.
+		if r := s.do(t, "GET", s.path("/customers?email=ann@example.com"), s.SKTest, nil).want(t, 200); len(r.items(t)) != 1 {
+			t.Errorf("test customers: got %d, want 1", len(r.items(t)))
+		}
+		if r := s.do(t, "GET", s.path("/customers?email=ann@example.com"), s.SKLive, nil).want(t, 200); len(r.items(t)) != 0 {
+			t.Errorf("live customers: got %d, want 0", len(r.items(t)))
+		}
+		// A test-mode session means nothing in live mode.
+		s.do(t, "GET", wv1+"/me", s.PKLive, nil, protocol.SessionHeader, tok).wantError(t, 401, "Invalid session")
+
+		// Taken email, in any case.
+		r := s.do(t, "POST", wv1+"/signup", s.PKTest, map[string]any{"email": "ANN@example.com", "name": "A", "password": "another password"})
+		r.wantError(t, 409, "An account with this email already exists")
+		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("error Cache-Control: got %q, want no-store", cc)
+		}
+		// The same email is free in live mode.
+		signup(t, s, s.PKLive, "ann@example.com", "Ann Live", "correct horse battery")
+
+		// Login issues a new token each time; both work.
+		login := func() string {
+			d := s.do(t, "POST", wv1+"/login", s.PKTest, map[string]any{"email": "ANN@example.com ", "password": "correct horse battery"}).want(t, 200).data(t)
+			ses, _ := d["session"].(map[string]any)
+			if str(ses["expires_at"]) == "" {
+				t.Errorf("login: no expires_at in %v", d)
+			}
+			return str(ses["token"])
+		}
+		t2, t3 := login(), login()
+		if t2 == tok || t2 == t3 {
+			t.Fatalf("login tokens not new: %q %q %q", tok, t2, t3)
+		}
+
+		// The secret-key session list shows three sessions, never a token.
+		list := s.do(t, "GET", s.path("/customers/"+id+"/sessions"), s.SKTest, nil).want(t, 200)
+		if got := len(list.items(t)); got != 3 {
+			t.Fatalf("sessions: got %d, want 3", got)
+		}
+		for _, it := range list.items(t) {
+			if it["token"] != nil || it["created_at"] == nil || it["last_used_at"] == nil || it["expires_at"] == nil {
+				t.Errorf("session item %v: want id, created_at, last_used_at, expires_at only", it)
+			}
+		}
+		if strings.Contains(string(list.Raw), t2[3:]) {
+			t.Errorf("session list leaks a token")
+		}
+		s.do(t, "GET", s.path("/customers/"+id+"/sessions"), s.SKLive, nil).wantError(t, 404, "Customer not found")
+		s.do(t, "GET", s.path("/customers/"+id+"/sessions"), s.PKTest, nil).want(t, 403)
+
+		// Logout revokes only that session.
+		s.do(t, "POST", wv1+"/logout", s.PKTest, nil, protocol.SessionHeader, t2).want(t, 200)
+		s.do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, t2).wantError(t, 401, "Invalid session")
+		s.do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, t3).want(t, 200)
+
+		// DELETE …/sessions revokes the rest.
+		d := s.do(t, "DELETE", s.path("/customers/"+id+"/sessions"), s.SKTest, nil).want(t, 200).data(t)
+		if d["revoked"] != float64(2) {
+			t.Errorf("revoked: got %v, want 2", d["revoked"])
+		}
+		for _, tk := range []string{tok, t3} {
+			r := s.do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, tk).wantError(t, 401, "Invalid session")
+			if str(r.Body["code"]) != "unauthorized" {
+				t.Errorf("code: got %q, want unauthorized", r.Body["code"])
+			}
+		}
+		s.do(t, "GET", wv1+"/me", s.PKTest, nil).wantError(t, 401, "Invalid session")
+		s.do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, "cs_garbage").wantError(t, 401, "Invalid session")
+	})
+}
+
+func TestWidgetValidation(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		s := newWidgetServer(t, dbURL)
+		long := strings.Repeat("x", 1025)
+		for _, tc := range []struct {
+			name, email, cname, pw, field string
+		}{
+			{"bad email", "not-an-email", "N", "long enough pw", "email"},
+			{"empty email", "  ", "N", "long enough pw", "email"},
+			{"no name", "a@b.co", "  ", "long enough pw", "name"},
+			{"long name", "a@b.co", strings.Repeat("n", 201), "long enough pw", "name"},
+			{"short password", "a@b.co", "N", "123456789", "password"},
+			{"long password", "a@b.co", "N", long, "password"},
+			{"common password", "a@b.co", "N", "1234567890", "password"},
+			{"common password any case", "a@b.co", "N", "Football123", "password"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				s.do(t, "POST", wv1+"/signup", s.PKLive, map[string]any{"email": tc.email, "name": tc.cname, "password": tc.pw}).
+					wantError(t, 400, "").wantField(t, tc.field)
+			})
+		}
+		// Exactly 10 characters (multi-byte) is enough.
+		signup(t, s, s.PKLive, "a@b.co", "N", "ééééééééé1")
+	})
+}
+
+func TestWidgetKeysAndCORS(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		s := newWidgetServer(t, dbURL)
+		body := map[string]any{"email": "a@b.co", "name": "N", "password": "long enough pw"}
+		s.do(t, "POST", wv1+"/signup", s.SKLive, body).wantError(t, 403, "Use a publishable key for the widget API")
+		s.do(t, "GET", wv1+"/me", s.SKTest, nil).wantError(t, 403, "Use a publishable key for the widget API")
+		s.do(t, "POST", wv1+"/signup", "", body).wantError(t, 401, protocol.MsgInvalidAPIKey)
+
+		// Preflight for a cross-origin POST with the session header.
+		r := s.do(t, "OPTIONS", wv1+"/login", "", nil, "Origin", "https://shop.example",
+			"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type, x-cstar-session").want(t, 204)
+		if got := r.Header.Get("Access-Control-Allow-Methods"); !strings.Contains(got, "POST") {
+			t.Errorf("Allow-Methods: got %q, want POST", got)
+		}
+		if got := r.Header.Get("Access-Control-Allow-Headers"); !strings.Contains(got, protocol.SessionHeader) {
+			t.Errorf("Allow-Headers: got %q, want %s", got, protocol.SessionHeader)
+		}
+		if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://shop.example" {
+			t.Errorf("Allow-Origin: got %q", got)
+		}
+		// Outside the widget API the preflight still offers GET only.
+		r = s.do(t, "OPTIONS", s.path("/customers"), "", nil, "Origin", "https://shop.example").want(t, 204)
+		if got := r.Header.Get("Access-Control-Allow-Methods"); got != "GET" {
+			t.Errorf("v1 Allow-Methods: got %q, want GET", got)
+		}
+
+		// The actual cross-origin request gets CORS headers.
+		r = s.do(t, "POST", wv1+"/signup", s.PKLive, body, "Origin", "https://shop.example").want(t, 201)
+		if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://shop.example" {
+			t.Errorf("Allow-Origin: got %q", got)
+		}
+
+		// Allowed origins are enforced.
+		s.do(t, "PATCH", s.path(""), s.SKLive, map[string]any{"allowed_origins": []string{"https://shop.example"}}).want(t, 200)
+		r = s.do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": "a@b.co", "password": "long enough pw"},
+			"Origin", "https://evil.example").wantError(t, 403, protocol.MsgOriginNotAllowed)
+		if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
+			t.Errorf("refused origin got Allow-Origin %q", got)
+		}
+		s.do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": "a@b.co", "password": "long enough pw"},
+			"Origin", "https://shop.example").want(t, 200)
+	})
+}
+
+func TestWidgetLoginFailures(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		s := newWidgetServer(t, dbURL, withProxy)
+		signup(t, s, s.PKLive, "bob@example.com", "Bob", "right password 1")
+		// A customer created by the secret-key API has no password.
+		s.create(t, s.SKLive, "/customers", map[string]any{"email": "nopw@example.com"})
+
+		login := func(email, pw, ip string) *resp {
+			return s.do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": email, "password": pw}, "X-Forwarded-For", ip)
+		}
+		wrong := login("bob@example.com", "wrong password", "10.0.0.1").wantError(t, 401, "Invalid email or password")
+		unknown := login("nobody@example.com", "wrong password", "10.0.0.2").wantError(t, 401, "Invalid email or password")
+		nopw := login("nopw@example.com", "wrong password", "10.0.0.3").wantError(t, 401, "Invalid email or password")
+		if wrong.withoutRequestID() != unknown.withoutRequestID() || wrong.withoutRequestID() != nopw.withoutRequestID() {
+			t.Errorf("bodies differ: %s / %s / %s", wrong.withoutRequestID(), unknown.withoutRequestID(), nopw.withoutRequestID())
+		}
+
+		// Account throttle: 5 failures in all (from several IPs), then 429.
+		for i := 2; i <= 4; i++ {
+			login("bob@example.com", "wrong password", "10.0.1."+strconv.Itoa(i)).wantError(t, 401, "Invalid email or password")
+		}
+		r := login("bob@example.com", "wrong password", "10.0.1.5").want(t, 429)
+		first, _ := strconv.Atoi(r.Header.Get("Retry-After"))
+		if first < 1 {
+			t.Fatalf("Retry-After: got %q, want a number of seconds", r.Header.Get("Retry-After"))
+		}
+		// While blocked even the right password is refused, without a check.
+		login("bob@example.com", "right password 1", "10.0.1.6").want(t, 429)
+		// Other accounts are not affected.
+		login("nobody@example.com", "wrong password", "10.0.1.7").wantError(t, 401, "Invalid email or password")
+
+		// The delay doubles with each further failure.
+		s.Clock.Advance(time.Duration(first) * time.Second)
+		r = login("bob@example.com", "wrong password", "10.0.1.8").want(t, 429)
+		if second, _ := strconv.Atoi(r.Header.Get("Retry-After")); second != 2*first {
+			t.Errorf("second Retry-After: got %d, want %d", second, 2*first)
+		}
+
+		// After the wait, a success resets the account.
+		s.Clock.Advance(time.Hour)
+		login("bob@example.com", "right password 1", "10.0.1.9").want(t, 200)
+		for range 4 {
+			login("bob@example.com", "wrong password", "10.0.2.1").wantError(t, 401, "Invalid email or password")
+		}
+
+		// IP throttle: many accounts from one IP.
+		s.Clock.Advance(time.Hour)
+		var last *resp
+		for i := range 20 {
+			last = login("u"+strconv.Itoa(i)+"@example.com", "wrong password", "10.9.9.9")
+		}
+		last.want(t, 429)
+		login("bob@example.com", "right password 1", "10.9.9.9").want(t, 429)
+		login("bob@example.com", "right password 1", "10.9.9.10").want(t, 200)
+	})
+}
+
+func TestWidgetSessionExpiry(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		s := newWidgetServer(t, dbURL)
+		tok, _ := signup(t, s, s.PKLive, "c@example.com", "C", "long enough pw")
+		me := func() *resp { return s.do(t, "GET", wv1+"/me", s.PKLive, nil, protocol.SessionHeader, tok) }
+		// Used every 29 days, the session lives until the absolute 90 days.
+		for range 3 {
+			s.Clock.Advance(29 * 24 * time.Hour)
+			me().want(t, 200)
+		}
+		s.Clock.Advance(4 * 24 * time.Hour) // day 91
+		me().wantError(t, 401, "Invalid session")
+
+		// Idle for more than 30 days, a session is over.
+		tok, _ = signup(t, s, s.PKLive, "d@example.com", "D", "long enough pw")
+		s.Clock.Advance(31 * 24 * time.Hour)
+		me().wantError(t, 401, "Invalid session")
+	})
+}

@@ -1,0 +1,3 @@
+// Package identity signs customers up and in with a password and keeps them
+// signed in with opaque, hashed, scoped sessions.
+package identity
