@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/assets"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/httpapi"
 	"github.com/cstar-chat/cstar/server/internal/identity"
@@ -93,7 +95,16 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	ident := identity.NewService(db, hasher, opt.Now)
 	hour := time.Hour
+	var widget http.Handler
+	if set, err := assets.Load(os.DirFS(cfg.WidgetDir)); err == nil {
+		widget = set
+		raw, br := set.Size(set.Module)
+		opt.Log.Info("widget loaded", "dir", cfg.WidgetDir, "module", set.Module, "bytes", raw, "brotli_bytes", br)
+	} else {
+		opt.Log.Warn("widget not served: build it with make build", "dir", cfg.WidgetDir, "err", err)
+	}
 	handler := httpapi.New(httpapi.Deps{
+		Widget:   widget,
 		Auth:     a.keys,
 		Keys:     a.keys,
 		Teams:    a.teams,

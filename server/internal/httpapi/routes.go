@@ -31,6 +31,14 @@ func (s *Server) routes() {
 		s.Metrics.WriteTo(w)
 	})
 
+	m.HandleFunc("GET /widget/", func(w http.ResponseWriter, r *http.Request) {
+		if s.Widget == nil {
+			renderError(w, r, s.Log, errs.NotFoundf("The widget is not built: run make build"))
+			return
+		}
+		s.Widget.ServeHTTP(w, r)
+	})
+
 	const t = "/api/v1/teams/{teamId}"
 	m.Handle("GET "+t, s.api(publishableRead, s.getTeam))
 	m.Handle("PATCH "+t, s.api(secretOnly, s.updateTeam))

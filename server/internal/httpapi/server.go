@@ -48,9 +48,12 @@ type Deps struct {
 	Limiter  ratelimit.Limiter
 	Limits   Limits
 	DB       Pinger
-	Metrics  *metrics.Registry
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Widget serves /widget/… (the loader, wasm glue and SDK module); nil
+	// when the widget has not been built.
+	Widget  http.Handler
+	Metrics *metrics.Registry
+	Log     *slog.Logger
+	Now     func() time.Time
 
 	TLS            bool
 	RequireHTTPS   bool
