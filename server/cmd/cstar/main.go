@@ -178,12 +178,18 @@ type teamJSON struct {
 	Slug string            `json:"slug"`
 	Name string            `json:"name"`
 	Keys map[string]string `json:"keys"`
+	// IdentitySecrets are the identity-verification secrets ("live",
+	// "test") that the team's backend signs identity tokens with.
+	IdentitySecrets map[string]string `json:"identity_secrets,omitempty"`
 }
 
 func createdJSON(c team.Created) teamJSON {
-	out := teamJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, Keys: map[string]string{}}
+	out := teamJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, Keys: map[string]string{}, IdentitySecrets: map[string]string{}}
 	for k, v := range c.Keys {
 		out.Keys[k] = v.Secret
+	}
+	for m, v := range c.IdentitySecrets {
+		out.IdentitySecrets[string(m)] = v
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -63,26 +64,62 @@ func Load(dir fs.FS) (*Set, error) {
 	loader = bytes.ReplaceAll(loader, []byte(Placeholder), []byte(s.Module))
 	// The hashed module never changes under its name; the loader and glue
 	// keep their names across releases, so caches revalidate them.
-	s.add(s.Module, "application/wasm", "public, max-age=31536000, immutable", wasm)
-	s.add(LoaderFile, "text/javascript; charset=utf-8", "public, max-age=300, must-revalidate", loader)
-	s.add(GlueFile, "text/javascript; charset=utf-8", "public, max-age=3600, must-revalidate", glue)
+	s.add(dir, ModuleFile, s.Module, "application/wasm", "public, max-age=31536000, immutable", wasm)
+	s.add(nil, LoaderFile, LoaderFile, "text/javascript; charset=utf-8", "public, max-age=300, must-revalidate", loader)
+	s.add(dir, GlueFile, GlueFile, "text/javascript; charset=utf-8", "public, max-age=3600, must-revalidate", glue)
 	return s, nil
 }
 
-func (s *Set) add(name, ctype, cache string, raw []byte) {
+// add prepares one file. Variants precompressed by make build (<src>.br at
+// brotli -q 11, <src>.gz) are used when present and current; otherwise the
+// file is compressed here at a fast level, since -q 11 on the module takes
+// seconds and start-up must not.
+func (s *Set) add(dir fs.FS, src, name, ctype, cache string, raw []byte) {
 	sum := sha256.Sum256(raw)
 	f := &file{contentType: ctype, cacheControl: cache, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, raw: raw}
+	f.br = precompressed(dir, src+".br", raw, func(b []byte) (io.Reader, error) { return brotli.NewReader(bytes.NewReader(b)), nil })
+	if f.br == nil {
+		f.br = Brotli(raw, 5)
+	}
+	f.gz = precompressed(dir, src+".gz", raw, func(b []byte) (io.Reader, error) { return gzip.NewReader(bytes.NewReader(b)) })
+	if f.gz == nil {
+		var gz bytes.Buffer
+		g, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+		g.Write(raw)
+		g.Close()
+		f.gz = gz.Bytes()
+	}
+	s.files[name] = f
+}
+
+// precompressed returns the file name from dir when it decompresses to raw,
+// so that a stale variant is never served.
+func precompressed(dir fs.FS, name string, raw []byte, open func([]byte) (io.Reader, error)) []byte {
+	if dir == nil {
+		return nil
+	}
+	b, err := fs.ReadFile(dir, name)
+	if err != nil {
+		return nil
+	}
+	r, err := open(b)
+	if err != nil {
+		return nil
+	}
+	got, err := io.ReadAll(io.LimitReader(r, int64(len(raw))+1))
+	if err != nil || !bytes.Equal(got, raw) {
+		return nil
+	}
+	return b
+}
+
+// Brotli compresses raw at the given quality (0-11).
+func Brotli(raw []byte, quality int) []byte {
 	var br bytes.Buffer
-	w := brotli.NewWriterLevel(&br, brotli.BestCompression)
+	w := brotli.NewWriterLevel(&br, quality)
 	w.Write(raw)
 	w.Close()
-	f.br = br.Bytes()
-	var gz bytes.Buffer
-	g, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	g.Write(raw)
-	g.Close()
-	f.gz = gz.Bytes()
-	s.files[name] = f
+	return br.Bytes()
 }
 
 // Size returns the raw and brotli sizes of a served file, for reports.

@@ -103,6 +103,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (apikey.Ke
 	if !errors.Is(err, apikey.ErrInvalid) {
 		return apikey.Key{}, err
 	}
+	// A page whose publishable key was mistyped or revoked must be able to
+	// read why; the 401 (or 429) says nothing about any real key.
+	s.allowCORS(w, r)
 	if err := s.limit(r.Context(), w, "invalid:"+s.clientIP(r).String(), s.Limits.InvalidKey); err != nil {
 		return apikey.Key{}, err
 	}

@@ -1,5 +1,65 @@
 package httpapi
 
+import (
+	"net/http"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/identity"
+)
+
 // identitySecretRoutes registers the secret-key API for a team's identity
 // verification secrets.
-func (s *Server) identitySecretRoutes(t string) {}
+func (s *Server) identitySecretRoutes(t string) {
+	if s.Identity == nil {
+		return
+	}
+	s.mux.Handle("POST "+t+"/identity-secret/roll", s.api(secretOnly, s.rollIdentitySecret))
+	s.mux.Handle("PATCH "+t+"/identity-settings", s.api(secretOnly, s.identitySettings))
+}
+
+type identitySecretJSON struct {
+	Secret            string     `json:"secret"`
+	Mode              string     `json:"mode"`
+	PreviousExpiresAt *time.Time `json:"previous_expires_at"`
+}
+
+// rollIdentitySecret replaces the identity secret of the calling key's mode;
+// {"expires_in": seconds} keeps the old one valid that long (at most 7 days),
+// otherwise it stops verifying at once.
+func (s *Server) rollIdentitySecret(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		ExpiresIn int64 `json:"expires_in"`
+	}
+	if err := decode(r, &in, true); err != nil {
+		return err
+	}
+	if in.ExpiresIn < 0 || in.ExpiresIn > int64(identity.MaxSecretGrace/time.Second) {
+		in.ExpiresIn = -1 // let the service name the rule
+	}
+	sec, err := s.Identity.RollSecret(r.Context(), principalOf(r.Context()).scope(), time.Duration(in.ExpiresIn)*time.Second)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, identitySecretJSON{Secret: sec.Current, Mode: string(sec.Mode), PreviousExpiresAt: sec.PreviousExpiresAt})
+}
+
+// identitySettings changes the team's identity-verification settings.
+func (s *Server) identitySettings(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		UserHashEnabled *bool `json:"user_hash_enabled"`
+	}
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	teamID := principalOf(r.Context()).Team.ID
+	if in.UserHashEnabled != nil {
+		if err := s.Identity.SetUserHashEnabled(r.Context(), teamID, *in.UserHashEnabled); err != nil {
+			return err
+		}
+	}
+	on, err := s.Identity.UserHashEnabled(r.Context(), teamID)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, map[string]any{"user_hash_enabled": on})
+}

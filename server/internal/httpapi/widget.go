@@ -26,6 +26,7 @@ func (s *Server) widgetRoutes() {
 	m.Handle("POST "+w+"/login", s.widget(s.widgetLogin))
 	m.Handle("POST "+w+"/logout", s.widget(s.widgetLogout))
 	m.Handle("GET "+w+"/me", s.widget(s.widgetMe))
+	m.Handle("POST "+w+"/identify", s.widget(s.widgetIdentify))
 
 	const t = "/api/v1/teams/{teamId}"
 	m.Handle("GET "+t+"/customers/{id}/sessions", s.api(secretOnly, s.listSessions))
@@ -109,6 +110,22 @@ func (s *Server) widgetLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, iss, err := s.Identity.Login(r.Context(), principalOf(r.Context()).scope(), in.Email, in.Password,
 		s.clientIP(r).String())
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, authResult(c, iss))
+}
+
+// widgetIdentify signs in a site's own user, proven by an identity token or
+// a user hash made with the team's identity secret.
+func (s *Server) widgetIdentify(w http.ResponseWriter, r *http.Request) error {
+	var in protocol.IdentifyRequest
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	c, iss, err := s.Identity.Identify(r.Context(), principalOf(r.Context()).scope(), identity.IdentifyInput{
+		Token: in.Token, UserID: in.UserID, Email: in.Email, Name: in.Name, UserHash: in.UserHash,
+	}, s.clientIP(r).String())
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/cstar-chat/cstar/server/internal/byoauth"
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/ids"
@@ -59,6 +60,8 @@ type Store interface {
 	ListSessions(ctx context.Context, sc scope.Scope, customerID string, now time.Time) ([]Session, error)
 	// DeleteSessions removes all of a customer's sessions and says how many.
 	DeleteSessions(ctx context.Context, sc scope.Scope, customerID string) (int, error)
+
+	SecretStore
 }
 
 // Hasher hashes and checks passwords (password.Hasher).
@@ -75,12 +78,16 @@ type Service struct {
 	now      func() time.Time
 	accounts *Throttle
 	ips      *Throttle
+	// replay remembers the jti of accepted identity tokens (per process;
+	// see byoauth.ReplayGuard).
+	replay *byoauth.MemoryReplayGuard
 }
 
 // NewService returns an identity service with the default throttles.
 func NewService(st Store, h Hasher, now func() time.Time) *Service {
 	return &Service{store: st, hasher: h, now: now,
-		accounts: NewThrottle(AccountPolicy, now), ips: NewThrottle(IPPolicy, now)}
+		accounts: NewThrottle(AccountPolicy, now), ips: NewThrottle(IPPolicy, now),
+		replay: byoauth.NewMemoryReplayGuard()}
 }
 
 // Sweep drops stale throttle entries; call it now and then.

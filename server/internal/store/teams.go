@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
@@ -72,13 +73,17 @@ func keyToRow(k apikey.Key) *keyRow {
 		ExpiresAt: utcPtr(k.ExpiresAt), RevokedAt: utcPtr(k.RevokedAt)}
 }
 
-// CreateTeam stores a team and its first keys in one transaction.
-func (db *DB) CreateTeam(ctx context.Context, t team.Team, keys []apikey.Key) error {
+// CreateTeam stores a team, its first keys and its identity-verification
+// secrets in one transaction.
+func (db *DB) CreateTeam(ctx context.Context, t team.Team, keys []apikey.Key, secrets []identity.Secret) error {
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(teamToRow(t)).Exec(ctx); err != nil {
 			return mapErr(err)
 		}
-		return insertKeys(ctx, tx, keys)
+		if err := insertKeys(ctx, tx, keys); err != nil {
+			return err
+		}
+		return insertIdentitySecrets(ctx, tx, secrets)
 	})
 	if err != nil {
 		return fmt.Errorf("store: create team: %w", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
@@ -43,16 +44,20 @@ func (t Team) AllowsOrigin(origin string) bool {
 	return false
 }
 
-// Created is a new team with the secrets of its first keys, shown once.
+// Created is a new team with the secrets of its first keys, shown once, and
+// its identity-verification secrets.
 type Created struct {
 	Team
 	Keys map[string]apikey.Issued // "sk_live", "sk_test", "pk_live", "pk_test"
+	// IdentitySecrets holds the identity-verification secret of each mode.
+	IdentitySecrets map[scope.Mode]string
 }
 
 // Store is what the team service needs from persistence.
 type Store interface {
-	// CreateTeam stores a team and its first keys in one transaction.
-	CreateTeam(ctx context.Context, t Team, keys []apikey.Key) error
+	// CreateTeam stores a team, its first keys and its identity secrets in
+	// one transaction.
+	CreateTeam(ctx context.Context, t Team, keys []apikey.Key, secrets []identity.Secret) error
 	TeamByID(ctx context.Context, id string) (Team, error)
 	TeamBySlug(ctx context.Context, slug string) (Team, error)
 	UpdateTeam(ctx context.Context, t Team) error
@@ -92,7 +97,8 @@ func ValidSlug(s string) bool {
 	return !isID
 }
 
-// Create makes a team with one key of each kind.
+// Create makes a team with one key of each kind and an identity-verification
+// secret per mode.
 func (s *Service) Create(ctx context.Context, name, slug string) (Created, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 200 {
@@ -106,7 +112,8 @@ func (s *Service) Create(ctx context.Context, name, slug string) (Created, error
 		return Created{}, fmt.Errorf("team: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	c := Created{Team: Team{ID: id, Slug: slug, Name: name, CreatedAt: now, UpdatedAt: now}, Keys: map[string]apikey.Issued{}}
+	c := Created{Team: Team{ID: id, Slug: slug, Name: name, CreatedAt: now, UpdatedAt: now}, Keys: map[string]apikey.Issued{},
+		IdentitySecrets: map[scope.Mode]string{}}
 	var keys []apikey.Key
 	for _, t := range []apikey.Type{apikey.Secret, apikey.Publishable} {
 		for _, m := range []scope.Mode{scope.Live, scope.Test} {
@@ -118,7 +125,16 @@ func (s *Service) Create(ctx context.Context, name, slug string) (Created, error
 			keys = append(keys, k.Key)
 		}
 	}
-	if err := s.store.CreateTeam(ctx, c.Team, keys); err != nil {
+	var secrets []identity.Secret
+	for _, m := range []scope.Mode{scope.Live, scope.Test} {
+		sec, err := identity.NewSecret(scope.Scope{TeamID: c.ID, Mode: m}, now)
+		if err != nil {
+			return Created{}, err
+		}
+		c.IdentitySecrets[m] = sec.Current
+		secrets = append(secrets, sec)
+	}
+	if err := s.store.CreateTeam(ctx, c.Team, keys, secrets); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
 			return Created{}, errs.Conflictf("a team with slug %q already exists", slug)
 		}
