@@ -262,6 +262,11 @@ func demoTeam(ctx context.Context, a *app.App, cfg config.Config, stdout io.Writ
 	for _, k := range []string{"sk_live", "sk_test", "pk_live", "pk_test"} {
 		fmt.Fprintf(stdout, "  %-8s %s\n", k, out.Keys[k])
 	}
+	for _, m := range []string{"live", "test"} {
+		if sec := out.IdentitySecrets[m]; sec != "" {
+			fmt.Fprintf(stdout, "  identity secret (%s) %s\n", m, sec)
+		}
+	}
 	fmt.Fprintln(stdout)
 	return nil
 }
