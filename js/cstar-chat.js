@@ -37,6 +37,12 @@
       return s ? s.customer : null;
     },
     on: function (event, handler) {
+      if (event === "ready") {
+        // The loader owns readiness: the module never emits it.
+        var live = true;
+        ready.then(function () { if (live) handler(); });
+        return function () { live = false; };
+      }
       if (core) return core.on(event, handler);
       var entry = { event: event, handler: handler, off: null, dead: false };
       pending.push(entry);
@@ -59,9 +65,7 @@
   window.__cstarAttach = function (c) {
     core = c;
     pending.forEach(function (p) {
-      if (p.dead) return;
-      if (p.event === "ready") { ready.then(function () { if (!p.dead) p.handler(); }); return; }
-      p.off = c.on(p.event, p.handler);
+      if (!p.dead) p.off = c.on(p.event, p.handler);
     });
     pending = [];
     var replay = queue; queue = [];

@@ -70,3 +70,20 @@ func TestWasmSizeBudget(t *testing.T) {
 		t.Fatalf("cstar.wasm is %d bytes with brotli, over the %d-byte budget", buf.Len(), budgetBrotli)
 	}
 }
+
+// TestLoaderBudget keeps the loader, which every page runs before its load
+// event, at most 4 KB with brotli.
+func TestLoaderBudget(t *testing.T) {
+	raw, err := os.ReadFile("../js/cstar-chat.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := brotli.NewWriterLevel(&buf, 11)
+	w.Write(raw)
+	w.Close()
+	t.Logf("cstar-chat.js: %d bytes raw, %d bytes brotli -q 11", len(raw), buf.Len())
+	if buf.Len() > 4<<10 {
+		t.Fatalf("the loader is %d bytes with brotli, over 4 KB", buf.Len())
+	}
+}
