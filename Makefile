@@ -25,7 +25,7 @@ widget:
 
 ## test: every test on SQLite and PostgreSQL (a throwaway cluster is started when CSTAR_TEST_DATABASE_URL is unset), plus brief fuzzing
 test:
-	CSTAR_REQUIRE_POSTGRES=1 $(PGTEST) $(MAKE) --no-print-directory test-go fuzz
+	CSTAR_REQUIRE_POSTGRES=1 CSTAR_REQUIRE_BROWSER=1 $(PGTEST) $(MAKE) --no-print-directory test-go fuzz
 
 test-go: wasm-test
 	$(GO) test -count=1 ./...
