@@ -136,7 +136,7 @@ func (s *Service) ListCustomers(ctx context.Context, sc scope.Scope, f CustomerF
 	if err != nil {
 		return page.Page[Customer]{}, err
 	}
-	f.Email = normalizeEmail(f.Email)
+	f.Email = NormalizeEmail(f.Email)
 	f.ExternalID = strings.TrimSpace(f.ExternalID)
 	items, err := s.store.ListCustomers(ctx, sc, f, p.After, p.Limit+1)
 	if err != nil {
@@ -164,8 +164,8 @@ func (s *Service) customerWriteErr(ctx context.Context, sc scope.Scope, c Custom
 // applyCustomer validates the set fields of in and copies them onto c.
 func applyCustomer(c *Customer, in CustomerInput) error {
 	if in.Email != nil {
-		email := normalizeEmail(*in.Email)
-		if email != "" && !validEmail(email) {
+		email := NormalizeEmail(*in.Email)
+		if email != "" && !ValidEmail(email) {
 			return errs.Invalidf("email", "email must be a valid email address of at most %d characters", maxEmail)
 		}
 		c.Email = email
@@ -203,11 +203,12 @@ func applyCustomer(c *Customer, in CustomerInput) error {
 	return nil
 }
 
-func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// NormalizeEmail is the form emails are stored and compared in.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// validEmail is a sanity check, not RFC 5322: one @, a local part, and a
+// ValidEmail is a sanity check, not RFC 5322: one @, a local part, and a
 // domain of dot-separated labels. Delivery is the real test.
-func validEmail(s string) bool {
+func ValidEmail(s string) bool {
 	if utf8.RuneCountInString(s) > maxEmail || strings.Count(s, "@") != 1 {
 		return false
 	}

@@ -123,9 +123,50 @@ func (s *Server) keyLimit(w http.ResponseWriter, r *http.Request, k apikey.Key) 
 	return s.limit(r.Context(), w, "sk:"+k.ID, s.Limits.Secret)
 }
 
-// api wraps a /api/v1/teams/{teamId}/… handler with authentication, rate
-// limiting, team and access checks, CORS, usage counting and rendering.
+// api wraps a /api/v1/teams/{teamId}/… handler: the team is the one in the
+// path, and publishable keys may only GET routes that admit them.
 func (s *Server) api(a access, h handlerFunc) http.Handler {
+	return s.keyed(h, keyedRules{
+		team: func(r *http.Request, k apikey.Key) (team.Team, error) {
+			t, err := s.Teams.Resolve(r.Context(), r.PathValue("teamId"))
+			if err != nil && !errs.Is(err, errs.NotFound) {
+				return team.Team{}, err
+			}
+			if err != nil || t.ID != k.TeamID {
+				return team.Team{}, errWrongTeam
+			}
+			return t, nil
+		},
+		authorize: func(r *http.Request, k apikey.Key, t team.Team) error {
+			if k.Type != apikey.Publishable {
+				return nil
+			}
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				return errReadOnly
+			}
+			if a != publishableRead {
+				return errPKScope
+			}
+			return nil
+		},
+	})
+}
+
+// keyedRules are what differs between the routes that a key authenticates.
+type keyedRules struct {
+	// admit may refuse a key before its rate budget is charged.
+	admit func(k apikey.Key) error
+	// team finds the team the request acts on.
+	team func(r *http.Request, k apikey.Key) (team.Team, error)
+	// authorize may refuse the request once the team is known.
+	authorize func(r *http.Request, k apikey.Key, t team.Team) error
+}
+
+// keyed runs the steps every key-authenticated route shares: authenticate,
+// charge the key's rate budget, find the team, apply the route's rules and
+// the team's allowed origins, allow CORS for publishable keys, call h, render
+// any error and count the key's usage.
+func (s *Server) keyed(h handlerFunc, rules keyedRules) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
 		var keyID string
@@ -136,30 +177,27 @@ func (s *Server) api(a access, h handlerFunc) http.Handler {
 				return err
 			}
 			keyID = k.ID
+			if rules.admit != nil {
+				if err := rules.admit(k); err != nil {
+					return err
+				}
+			}
 			publishable = k.Type == apikey.Publishable
 			if err := s.keyLimit(sw, r, k); err != nil {
 				limited = errs.Is(err, errs.RateLimited)
 				return err
 			}
-			t, err := s.Teams.Resolve(r.Context(), r.PathValue("teamId"))
-			if err != nil && !errs.Is(err, errs.NotFound) {
+			t, err := rules.team(r, k)
+			if err != nil {
 				return err
 			}
-			if err != nil || t.ID != k.TeamID {
-				return errWrongTeam
+			if err := rules.authorize(r, k, t); err != nil {
+				return err
 			}
-			if k.Type == apikey.Publishable {
-				if r.Method != http.MethodGet && r.Method != http.MethodHead {
-					return errReadOnly
-				}
-				if a != publishableRead {
-					return errPKScope
-				}
+			if publishable {
 				if o := r.Header.Get("Origin"); o != "" && !t.AllowsOrigin(o) {
 					return errOrigin
 				}
-			}
-			if publishable {
 				s.allowCORS(sw, r)
 				corsDone = true
 			}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
+	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
@@ -38,46 +38,21 @@ func (s *Server) widgetRoutes() {
 // CORS, usage counting and rendering. Nothing it answers may be cached,
 // since answers carry session tokens and customer data.
 func (s *Server) widget(h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
-		sw.Header().Set("Cache-Control", "no-store")
-		var keyID string
-		limited, publishable, corsDone := false, false, false
-		err := func() error {
-			k, err := s.authenticate(sw, r)
-			if err != nil {
-				return err
-			}
-			keyID = k.ID
+	inner := s.keyed(h, keyedRules{
+		admit: func(k apikey.Key) error {
 			if k.Type != apikey.Publishable {
 				return errWidgetSecret
 			}
-			publishable = true
-			if err := s.keyLimit(sw, r, k); err != nil {
-				limited = errs.Is(err, errs.RateLimited)
-				return err
-			}
-			t, err := s.Teams.Resolve(r.Context(), k.TeamID)
-			if err != nil {
-				return err
-			}
-			if o := r.Header.Get("Origin"); o != "" && !t.AllowsOrigin(o) {
-				return errOrigin
-			}
-			s.allowCORS(sw, r)
-			corsDone = true
-			ctx := context.WithValue(r.Context(), ctxPrincipal, principal{Key: k, Team: t})
-			return h(sw, r.WithContext(ctx))
-		}()
-		if err != nil {
-			if publishable && !corsDone && err != errOrigin {
-				s.allowCORS(sw, r)
-			}
-			renderError(sw, r, s.Log, err)
-		}
-		if keyID != "" {
-			s.Auth.Record(keyID, sw.status >= 400, limited)
-		}
+			return nil
+		},
+		team: func(r *http.Request, k apikey.Key) (team.Team, error) {
+			return s.Teams.Resolve(r.Context(), k.TeamID)
+		},
+		authorize: func(*http.Request, apikey.Key, team.Team) error { return nil },
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		inner.ServeHTTP(w, r)
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/cstar-chat/cstar/server/internal/byoauth"
@@ -106,8 +105,8 @@ type Issued struct {
 
 // Signup creates a customer with a password in sc and signs them in.
 func (s *Service) Signup(ctx context.Context, sc scope.Scope, email, name, pw string) (helpdesk.Customer, Issued, error) {
-	email = normalizeEmail(email)
-	if !validEmail(email) {
+	email = helpdesk.NormalizeEmail(email)
+	if !helpdesk.ValidEmail(email) {
 		return helpdesk.Customer{}, Issued{}, errs.Invalidf("email", "email must be a valid email address of at most %d characters", maxEmail)
 	}
 	name = strings.TrimSpace(name)
@@ -150,7 +149,7 @@ func (s *Service) Signup(ctx context.Context, sc scope.Scope, email, name, pw st
 // about the same time. Failures are throttled per account and per client
 // (ip is any stable string naming the client).
 func (s *Service) Login(ctx context.Context, sc scope.Scope, email, password, ip string) (helpdesk.Customer, Issued, error) {
-	email = normalizeEmail(email)
+	email = helpdesk.NormalizeEmail(email)
 	acctKey := sc.TeamID + "/" + string(sc.Mode) + "/" + email
 	if d := max(s.accounts.Blocked(acctKey), s.ips.Blocked(ip)); d > 0 {
 		return helpdesk.Customer{}, Issued{}, &errs.Error{Code: errs.RateLimited, Message: MsgTooManyAttempts, RetryAfter: d}
@@ -307,29 +306,4 @@ func (s *Service) customer(ctx context.Context, sc scope.Scope, id string) (help
 		return helpdesk.Customer{}, fmt.Errorf("identity: customer: %w", err)
 	}
 	return c, nil
-}
-
-func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// validEmail is the help desk's sanity check, not RFC 5322: one @, a local
-// part, and a domain of dot-separated labels.
-func validEmail(s string) bool {
-	if s == "" || utf8.RuneCountInString(s) > maxEmail || strings.Count(s, "@") != 1 {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`"(),:;<>[\]`, r) {
-			return false
-		}
-	}
-	local, domain, _ := strings.Cut(s, "@")
-	if local == "" || len(local) > 64 || !strings.Contains(domain, ".") {
-		return false
-	}
-	for _, label := range strings.Split(domain, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-	}
-	return true
 }

@@ -191,8 +191,8 @@ func printable(s string) bool {
 // email or name that is invalid is ignored rather than failing a verified
 // sign-in, and so is an email another customer of sc already has.
 func (s *Service) upsertIdentified(ctx context.Context, sc scope.Scope, externalID, email, name string) (helpdesk.Customer, error) {
-	email = normalizeEmail(email)
-	if !validEmail(email) {
+	email = helpdesk.NormalizeEmail(email)
+	if !helpdesk.ValidEmail(email) {
 		email = ""
 	}
 	name = strings.TrimSpace(name)
