@@ -46,7 +46,7 @@ func identify(s *testServer, t *testing.T, key string, body any) *resp {
 
 func TestWidgetIdentifyToken(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
-		s := newWidgetServer(t, dbURL)
+		s := newTestServer(t, dbURL)
 		live := s.Team.IdentitySecrets[scope.Live]
 		test := s.Team.IdentitySecrets[scope.Test]
 		if !strings.HasPrefix(live, "isec_") || !strings.HasPrefix(test, "isec_") || live == test {
@@ -130,7 +130,7 @@ func TestWidgetIdentifyToken(t *testing.T) {
 
 func TestWidgetIdentifyUserHash(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
-		s := newWidgetServer(t, dbURL)
+		s := newTestServer(t, dbURL)
 		live := s.Team.IdentitySecrets[scope.Live]
 		hash := identitytoken.UserHash([]byte(live), "user-7")
 
@@ -173,7 +173,7 @@ func TestWidgetIdentifyUserHash(t *testing.T) {
 
 func TestIdentitySecretRoll(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
-		s := newWidgetServer(t, dbURL)
+		s := newTestServer(t, dbURL)
 		old := s.Team.IdentitySecrets[scope.Live]
 		roll := func(body any) string {
 			t.Helper()

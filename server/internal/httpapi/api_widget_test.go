@@ -1,64 +1,16 @@
 package httpapi_test
 
 import (
-	"context"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/alexedwards/argon2id"
-
-	"github.com/cstar-chat/cstar/server/app"
-	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
 // cheapPassword keeps the widget tests fast; production uses password.OWASP.
-var cheapPassword = argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-
-// newWidgetServer is newTestServer with cheap password hashing.
-func newWidgetServer(t *testing.T, dbURL string, opts ...func(*config.Config)) *testServer {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DatabaseURL = dbURL
-	cfg.SecretLimit = 100000
-	cfg.PublishableLimit = 100000
-	cfg.LibraryLimit = 100000
-	cfg.InvalidKeyLimit = 100000
-	for _, o := range opts {
-		o(&cfg)
-	}
-	clk := &fakeClock{}
-	p := cheapPassword
-	a, err := app.Open(context.Background(), cfg, app.Options{Now: clk.Now, PasswordParams: &p})
-	if err != nil {
-		t.Fatalf("app.Open: %v", err)
-	}
-	a.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.Close(ctx); err != nil {
-			t.Errorf("close app: %v", err)
-		}
-	})
-	dialect := "sqlite"
-	if strings.HasPrefix(dbURL, "postgres") {
-		dialect = "postgres"
-	}
-	s := &testServer{App: a, URL: a.URL(), Clock: clk, Dialect: dialect, client: &http.Client{Timeout: 20 * time.Second}}
-	t.Cleanup(s.client.CloseIdleConnections)
-	s.Team = s.createTeam(t, "Acme", uniqueSlug("widget"))
-	s.SKLive = s.Team.Keys["sk_live"].Secret
-	s.SKTest = s.Team.Keys["sk_test"].Secret
-	s.PKLive = s.Team.Keys["pk_live"].Secret
-	s.PKTest = s.Team.Keys["pk_test"].Secret
-	return s
-}
 
 const wv1 = "/api/widget/v1"
 
@@ -72,7 +24,7 @@ func signup(t *testing.T, s *testServer, key, email, name, pw string) (token, id
 
 func TestWidgetSignupLoginMe(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
-		s := newWidgetServer(t, dbURL)
+		s := newTestServer(t, dbURL)
 
 		tok, id := signup(t, s, s.PKTest, "  Ann@Example.COM ", "Ann", "correct horse battery")
 		if len(tok) != 46 || !strings.HasPrefix(tok, "cs_") {
@@ -158,7 +110,7 @@ func TestWidgetSignupLoginMe(t *testing.T) {
 
 func TestWidgetValidation(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
-		s := newWidgetServer(t, dbURL)
+		s := newTestServer(t, dbURL)
 		long := strings.Repeat("x", 1025)
 		for _, tc := range []struct {
 			name, email, cname, pw, field string
@@ -184,7 +136,7 @@ func TestWidgetValidation(t *testing.T) {
 
 func TestWidgetKeysAndCORS(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
-		s := newWidgetServer(t, dbURL)
+		s := newTestServer(t, dbURL)
 		body := map[string]any{"email": "a@b.co", "name": "N", "password": "long enough pw"}
 		s.do(t, "POST", wv1+"/signup", s.SKLive, body).wantError(t, 403, "Use a publishable key for the widget API")
 		s.do(t, "GET", wv1+"/me", s.SKTest, nil).wantError(t, 403, "Use a publishable key for the widget API")
@@ -228,7 +180,7 @@ func TestWidgetKeysAndCORS(t *testing.T) {
 
 func TestWidgetLoginFailures(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
-		s := newWidgetServer(t, dbURL, withProxy)
+		s := newTestServer(t, dbURL, withProxy)
 		signup(t, s, s.PKLive, "bob@example.com", "Bob", "right password 1")
 		// A customer created by the secret-key API has no password.
 		s.create(t, s.SKLive, "/customers", map[string]any{"email": "nopw@example.com"})
@@ -285,7 +237,7 @@ func TestWidgetLoginFailures(t *testing.T) {
 
 func TestWidgetSessionExpiry(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
-		s := newWidgetServer(t, dbURL)
+		s := newTestServer(t, dbURL)
 		tok, _ := signup(t, s, s.PKLive, "c@example.com", "C", "long enough pw")
 		me := func() *resp { return s.do(t, "GET", wv1+"/me", s.PKLive, nil, protocol.SessionHeader, tok) }
 		// Used every 29 days, the session lives until the absolute 90 days.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/argon2id"
 	"github.com/cstar-chat/cstar/server/app"
 	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/team"
@@ -93,6 +94,9 @@ func withProxy(c *config.Config) {
 	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 }
 
+// cheapPassword keeps argon2id fast in tests; production uses password.OWASP.
+var cheapPassword = argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
 // newTestServer starts a server on dbURL. Limits are high unless an option
 // lowers them, so that only the rate-limit tests ever see a 429.
 func newTestServer(t *testing.T, dbURL string, opts ...func(*config.Config)) *testServer {
@@ -109,7 +113,8 @@ func newTestServer(t *testing.T, dbURL string, opts ...func(*config.Config)) *te
 	}
 	clk := &fakeClock{}
 	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, app.Options{Now: clk.Now})
+	p := cheapPassword
+	a, err := app.Open(ctx, cfg, app.Options{Now: clk.Now, PasswordParams: &p})
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
 	}
