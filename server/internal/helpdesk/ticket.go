@@ -68,6 +68,11 @@ type Ticket struct {
 	UpdatedAt time.Time
 	// ClosedAt is when the ticket last became closed; nil unless closed.
 	ClosedAt *time.Time
+	// LastSeq is the seq of the ticket's last chat message (0: none);
+	// CustomerReadSeq and AgentReadSeq are how far each side has read.
+	LastSeq         int64
+	CustomerReadSeq int64
+	AgentReadSeq    int64
 }
 
 // TicketInput carries the fields to set on create or update; nil fields are

@@ -11,6 +11,8 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
@@ -66,6 +68,10 @@ type ticketRow struct {
 	CreatedAt  time.Time  `bun:"created_at"`
 	UpdatedAt  time.Time  `bun:"updated_at"`
 	ClosedAt   *time.Time `bun:"closed_at"`
+
+	LastSeq         int64 `bun:"last_seq"`
+	CustomerReadSeq int64 `bun:"customer_read_seq"`
+	AgentReadSeq    int64 `bun:"agent_read_seq"`
 }
 
 func (r ticketRow) ticket() helpdesk.Ticket {
@@ -75,7 +81,8 @@ func (r ticketRow) ticket() helpdesk.Ticket {
 	}
 	return helpdesk.Ticket{ID: r.ID, TeamID: r.TeamID, Mode: scope.Mode(r.Mode), Subject: r.Subject,
 		Status: r.Status, Priority: r.Priority, Channel: r.Channel, CustomerID: deref(r.CustomerID), Tags: tags,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utcPtr(r.ClosedAt)}
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utcPtr(r.ClosedAt),
+		LastSeq: r.LastSeq, CustomerReadSeq: r.CustomerReadSeq, AgentReadSeq: r.AgentReadSeq}
 }
 
 func ticketToRow(t helpdesk.Ticket) *ticketRow {
@@ -85,7 +92,8 @@ func ticketToRow(t helpdesk.Ticket) *ticketRow {
 	}
 	return &ticketRow{ID: t.ID, TeamID: t.TeamID, Mode: string(t.Mode), Subject: t.Subject, Status: t.Status,
 		Priority: t.Priority, Channel: t.Channel, CustomerID: nullable(t.CustomerID), Tags: tags,
-		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(), ClosedAt: utcPtr(t.ClosedAt)}
+		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(), ClosedAt: utcPtr(t.ClosedAt),
+		LastSeq: t.LastSeq, CustomerReadSeq: t.CustomerReadSeq, AgentReadSeq: t.AgentReadSeq}
 }
 
 func nullable(s string) *string {
@@ -182,10 +190,19 @@ func (db *DB) ListCustomers(ctx context.Context, s scope.Scope, f helpdesk.Custo
 }
 
 // InsertTicket stores a new ticket.
+// The ticket.created event is logged in the same transaction.
 func (db *DB) InsertTicket(ctx context.Context, t helpdesk.Ticket) error {
-	if _, err := db.bun.NewInsert().Model(ticketToRow(t)).Exec(ctx); err != nil {
+	evs := []chat.Event{ticketEvent(chat.TicketCreated, t, t.CreatedAt)}
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(ticketToRow(t)).Exec(ctx); err != nil {
+			return err
+		}
+		return db.appendEvents(ctx, tx, evs)
+	})
+	if err != nil {
 		return fmt.Errorf("store: insert ticket: %w", foreignKeyErr(err))
 	}
+	db.committed(evs)
 	return nil
 }
 
@@ -199,14 +216,30 @@ func (db *DB) TicketByID(ctx context.Context, s scope.Scope, id string) (helpdes
 }
 
 // UpdateTicket writes a ticket's fields over the row of its scope.
+// The ticket.updated event is logged in the same transaction.
 func (db *DB) UpdateTicket(ctx context.Context, t helpdesk.Ticket) error {
-	res, err := db.bun.NewUpdate().Model(ticketToRow(t)).
-		Column("subject", "status", "priority", "channel", "customer_id", "tags", "updated_at", "closed_at").
-		Where(inScope, t.ID, t.TeamID, t.Mode).Exec(ctx)
+	evs := []chat.Event{ticketEvent(chat.TicketUpdated, t, t.UpdatedAt)}
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model(ticketToRow(t)).
+			Column("subject", "status", "priority", "channel", "customer_id", "tags", "updated_at", "closed_at").
+			Where(inScope, t.ID, t.TeamID, t.Mode).Returning("last_seq, customer_read_seq, agent_read_seq").
+			Exec(ctx, &evs[0].Ticket.LastSeq, &evs[0].Ticket.CustomerReadSeq, &evs[0].Ticket.AgentReadSeq)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res, "update ticket"); err != nil {
+			return err
+		}
+		return db.appendEvents(ctx, tx, evs)
+	})
 	if err != nil {
+		if errors.Is(err, errs.ErrNotFound) {
+			return err
+		}
 		return fmt.Errorf("store: update ticket: %w", foreignKeyErr(err))
 	}
-	return mustAffect(res, "update ticket")
+	db.committed(evs)
+	return nil
 }
 
 // DeleteTicket removes a ticket of scope s.

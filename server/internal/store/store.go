@@ -22,6 +22,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/errs"
 )
 
@@ -38,6 +39,9 @@ const (
 type DB struct {
 	bun     *bun.DB
 	dialect Dialect
+	// pgConfig opens the dedicated LISTEN connection (PostgreSQL only).
+	pgConfig *pgx.ConnConfig
+	onEvents func([]chat.Event)
 }
 
 //go:embed migrations
@@ -57,7 +61,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		sqldb.SetMaxOpenConns(20)
 		sqldb.SetMaxIdleConns(20)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		db = &DB{bun: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres}
+		db = &DB{bun: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres, pgConfig: cfg}
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(url, "sqlite:")
 		if path == "" {

@@ -1,0 +1,135 @@
+package chat
+
+import (
+	"context"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+)
+
+// Author types.
+const (
+	AuthorCustomer = "customer"
+	AuthorAgent    = "agent"
+	AuthorBot      = "bot"
+	AuthorSystem   = "system"
+)
+
+// Event types. The first three are durable: stored with a position in the
+// team's event log. The others are ephemeral: delivered to whoever is
+// connected, never replayed.
+const (
+	TicketCreated  = "ticket.created"
+	TicketUpdated  = "ticket.updated"
+	MessageCreated = "message.created"
+	Typing         = "typing"
+	Read           = "read"
+	SessionRevoked = "session.revoked"
+)
+
+// Readers of a ticket.
+const (
+	ReaderCustomer = "customer"
+	ReaderAgent    = "agent"
+)
+
+// Author is who wrote a message or is typing. ID is the customer's id for
+// customers and empty for agents and bots.
+type Author struct {
+	Type string
+	ID   string
+	Name string
+}
+
+// Message is one chat message. Seq counts a ticket's messages from 1 with
+// no gaps.
+type Message struct {
+	ID        string
+	TeamID    string
+	Mode      scope.Mode
+	TicketID  string
+	Seq       int64
+	Author    Author
+	Body      string
+	ClientID  string
+	CreatedAt time.Time
+}
+
+// Event is something that happened in a team and mode. Durable events have
+// a position (Pos > 0); the store fills Message and Ticket when it reads
+// them back.
+type Event struct {
+	Type       string
+	Pos        int64
+	TeamID     string
+	Mode       scope.Mode
+	TicketID   string
+	CustomerID string
+	MessageID  string
+	CreatedAt  time.Time
+
+	Message *Message
+	Ticket  *helpdesk.Ticket
+
+	// Typing events.
+	Author Author
+	Typing bool
+	// Read events.
+	Reader string
+	Seq    int64
+	// SessionRevoked events: the session ended, or every session of the
+	// customer when empty.
+	SessionID string
+}
+
+// Scope is the team and mode of the event.
+func (e Event) Scope() scope.Scope { return scope.Scope{TeamID: e.TeamID, Mode: e.Mode} }
+
+// Append asks the store to add a message.
+type Append struct {
+	Scope scope.Scope
+	// TicketID is the ticket of an agent's message. Empty for a customer's
+	// message: it goes to their open chat ticket, or a new one.
+	TicketID   string
+	CustomerID string
+	Author     Author
+	Body       string
+	ClientID   string
+	// DedupKey is unique per author and client id; a message with the same
+	// key already stored is returned instead of a new one.
+	DedupKey string
+	// Subject is the subject of a ticket opened by this message.
+	Subject string
+	Now     time.Time
+	NewID   func() (string, error)
+}
+
+// Store is what the chat service needs from the database. Durable events
+// are written in the same transaction as the change they record.
+type Store interface {
+	// AppendMessage stores a message and returns it with the events it
+	// caused, or the message already stored under in.DedupKey and no events.
+	AppendMessage(ctx context.Context, in Append) (Message, []Event, error)
+	// Messages returns up to limit messages of a ticket in seq order: the
+	// first ones after seq after when after >= 0, else the last ones before
+	// seq before (before <= 0 means the end).
+	Messages(ctx context.Context, sc scope.Scope, ticketID string, after, before int64, limit int) ([]Message, error)
+	TicketByID(ctx context.Context, sc scope.Scope, id string) (helpdesk.Ticket, error)
+	// LatestChatTicket is the customer's open chat ticket, or else their
+	// most recent one; errs.ErrNotFound when they have none.
+	LatestChatTicket(ctx context.Context, sc scope.Scope, customerID string) (helpdesk.Ticket, error)
+	// SetReadSeq raises a reader's position on a ticket (never lowers it,
+	// never past the last message) and returns the ticket.
+	SetReadSeq(ctx context.Context, sc scope.Scope, ticketID, reader string, seq int64) (helpdesk.Ticket, error)
+	// EventsAfter returns up to limit durable events after position after,
+	// in order, with their message or ticket.
+	EventsAfter(ctx context.Context, sc scope.Scope, after int64, limit int) ([]Event, error)
+	// HeadPos is the position of the last durable event (0 when none).
+	HeadPos(ctx context.Context, sc scope.Scope) (int64, error)
+}
+
+// Publisher delivers ephemeral events to every server process.
+type Publisher interface {
+	Publish(ctx context.Context, ev Event)
+}

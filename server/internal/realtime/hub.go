@@ -1,0 +1,128 @@
+package realtime
+
+import (
+	"sync"
+
+	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+)
+
+// Subscriber is a live connection. Offer must never block: a connection
+// whose queue is full closes itself with a reconnect code, so one slow
+// client never holds up the others.
+type Subscriber interface {
+	Offer(ev *chat.Event)
+	// Close ends the connection with a websocket close code.
+	Close(code int, reason string)
+}
+
+type subKey struct {
+	team     string
+	mode     scope.Mode
+	customer string // "" for a team's agent streams
+}
+
+// Hub knows the live connections of this process: customers' widgets and
+// agents' streams.
+type Hub struct {
+	mu   sync.RWMutex
+	subs map[subKey]map[Subscriber]struct{}
+	n    [2]int // widgets, streams
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[subKey]map[Subscriber]struct{}{}} }
+
+func (h *Hub) add(k subKey, s Subscriber) func() {
+	kind := 0
+	if k.customer == "" {
+		kind = 1
+	}
+	h.mu.Lock()
+	set := h.subs[k]
+	if set == nil {
+		set = map[Subscriber]struct{}{}
+		h.subs[k] = set
+	}
+	set[s] = struct{}{}
+	h.n[kind]++
+	h.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			h.mu.Lock()
+			delete(h.subs[k], s)
+			if len(h.subs[k]) == 0 {
+				delete(h.subs, k)
+			}
+			h.n[kind]--
+			h.mu.Unlock()
+		})
+	}
+}
+
+// SubscribeCustomer adds a widget connection of a customer; the returned
+// function removes it.
+func (h *Hub) SubscribeCustomer(sc scope.Scope, customerID string, s Subscriber) func() {
+	return h.add(subKey{sc.TeamID, sc.Mode, customerID}, s)
+}
+
+// SubscribeTeam adds an agent stream of a team and mode.
+func (h *Hub) SubscribeTeam(sc scope.Scope, s Subscriber) func() {
+	return h.add(subKey{sc.TeamID, sc.Mode, ""}, s)
+}
+
+// Counts returns the number of widget connections and agent streams.
+func (h *Hub) Counts() (widgets, streams int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.n[0], h.n[1]
+}
+
+// Publish hands ev to the connections it concerns. A customer's widgets
+// get their tickets' events, agents' typing, read positions and the end of
+// their sessions; a team's streams get ticket and message events and
+// customers' typing. Test and live never meet: the mode is in every key.
+func (h *Hub) Publish(ev chat.Event) {
+	toCustomer, toTeam := route(ev)
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if toCustomer && ev.CustomerID != "" {
+		for s := range h.subs[subKey{ev.TeamID, ev.Mode, ev.CustomerID}] {
+			s.Offer(&ev)
+		}
+	}
+	if toTeam {
+		for s := range h.subs[subKey{ev.TeamID, ev.Mode, ""}] {
+			s.Offer(&ev)
+		}
+	}
+}
+
+func route(ev chat.Event) (toCustomer, toTeam bool) {
+	switch ev.Type {
+	case chat.TicketCreated, chat.TicketUpdated, chat.MessageCreated:
+		return true, true
+	case chat.Typing:
+		return ev.Author.Type != chat.AuthorCustomer, ev.Author.Type == chat.AuthorCustomer
+	case chat.Read, chat.SessionRevoked:
+		return true, false
+	}
+	return false, false
+}
+
+// CloseAll closes every connection with code: at shutdown (so clients
+// reconnect elsewhere) or when events may have been missed.
+func (h *Hub) CloseAll(code int, reason string) {
+	h.mu.RLock()
+	all := make([]Subscriber, 0, h.n[0]+h.n[1])
+	for _, set := range h.subs {
+		for s := range set {
+			all = append(all, s)
+		}
+	}
+	h.mu.RUnlock()
+	for _, s := range all {
+		s.Close(code, reason)
+	}
+}

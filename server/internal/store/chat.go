@@ -1,0 +1,306 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+)
+
+// NoticeChannel is the PostgreSQL LISTEN/NOTIFY channel that carries events
+// between server processes.
+const NoticeChannel = "cstar_events"
+
+// DurableNotice is the NOTIFY payload of a durable event: its position
+// only, well under PostgreSQL's 8,000-byte limit; listeners read the row.
+func DurableNotice(e chat.Event) string {
+	return "d|" + e.TeamID + "|" + string(e.Mode) + "|" + strconv.FormatInt(e.Pos, 10)
+}
+
+type messageRow struct {
+	bun.BaseModel `bun:"table:messages"`
+
+	ID         string    `bun:"id,pk"`
+	TeamID     string    `bun:"team_id"`
+	Mode       string    `bun:"mode"`
+	TicketID   string    `bun:"ticket_id"`
+	Seq        int64     `bun:"seq"`
+	AuthorType string    `bun:"author_type"`
+	AuthorID   *string   `bun:"author_id"`
+	AuthorName string    `bun:"author_name"`
+	Body       string    `bun:"body"`
+	ClientID   *string   `bun:"client_id"`
+	DedupKey   *string   `bun:"dedup_key"`
+	CreatedAt  time.Time `bun:"created_at"`
+}
+
+func (r messageRow) message() chat.Message {
+	return chat.Message{ID: r.ID, TeamID: r.TeamID, Mode: scope.Mode(r.Mode), TicketID: r.TicketID, Seq: r.Seq,
+		Author: chat.Author{Type: r.AuthorType, ID: deref(r.AuthorID), Name: r.AuthorName}, Body: r.Body,
+		ClientID: deref(r.ClientID), CreatedAt: r.CreatedAt.UTC()}
+}
+
+type eventRow struct {
+	bun.BaseModel `bun:"table:events"`
+
+	TeamID     string    `bun:"team_id,pk"`
+	Mode       string    `bun:"mode,pk"`
+	Pos        int64     `bun:"pos,pk"`
+	Type       string    `bun:"type"`
+	TicketID   string    `bun:"ticket_id"`
+	CustomerID *string   `bun:"customer_id"`
+	MessageID  *string   `bun:"message_id"`
+	CreatedAt  time.Time `bun:"created_at"`
+}
+
+// OnEvents sets the function told of durable events once their transaction
+// commits. SQLite runs in one process, so that is how its events reach the
+// hub; PostgreSQL's reach every process through NOTIFY instead.
+func (db *DB) OnEvents(f func([]chat.Event)) { db.onEvents = f }
+
+func (db *DB) committed(evs []chat.Event) {
+	if len(evs) > 0 && db.onEvents != nil {
+		db.onEvents(evs)
+	}
+}
+
+// appendEvents numbers evs in their team's log, stores them and, on
+// PostgreSQL, queues their notices (sent by the commit).
+func (db *DB) appendEvents(ctx context.Context, tx bun.IDB, evs []chat.Event) error {
+	for i := range evs {
+		e := &evs[i]
+		err := tx.NewRaw(`INSERT INTO event_counters (team_id, mode, pos) VALUES (?, ?, 1)
+			ON CONFLICT (team_id, mode) DO UPDATE SET pos = event_counters.pos + 1 RETURNING pos`,
+			e.TeamID, string(e.Mode)).Scan(ctx, &e.Pos)
+		if err != nil {
+			return fmt.Errorf("next event position: %w", err)
+		}
+		row := &eventRow{TeamID: e.TeamID, Mode: string(e.Mode), Pos: e.Pos, Type: e.Type, TicketID: e.TicketID,
+			CustomerID: nullable(e.CustomerID), MessageID: nullable(e.MessageID), CreatedAt: e.CreatedAt.UTC()}
+		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+			return fmt.Errorf("insert event: %w", err)
+		}
+		if db.dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", NoticeChannel, DurableNotice(*e)); err != nil {
+				return fmt.Errorf("notify event: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func ticketEvent(typ string, t helpdesk.Ticket, now time.Time) chat.Event {
+	cp := t
+	return chat.Event{Type: typ, TeamID: t.TeamID, Mode: t.Mode, TicketID: t.ID, CustomerID: t.CustomerID,
+		CreatedAt: now, Ticket: &cp}
+}
+
+// AppendMessage implements chat.Store. The ticket's row lock (taken by the
+// seq increment) and the team's event counter keep seq and positions free
+// of gaps and in commit order.
+func (db *DB) AppendMessage(ctx context.Context, in chat.Append) (chat.Message, []chat.Event, error) {
+	var msg chat.Message
+	var evs []chat.Event
+	sc := in.Scope
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		evs = nil
+		if in.DedupKey != "" {
+			var r messageRow
+			err := tx.NewSelect().Model(&r).Where("team_id = ? AND mode = ? AND dedup_key = ?", sc.TeamID, sc.Mode, in.DedupKey).Scan(ctx)
+			if err == nil {
+				msg = r.message()
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("find message by client id: %w", err)
+			}
+		}
+		var tr ticketRow
+		if in.TicketID != "" {
+			if err := tx.NewSelect().Model(&tr).Where(inScope, in.TicketID, sc.TeamID, sc.Mode).Scan(ctx); err != nil {
+				return fmt.Errorf("ticket: %w", err)
+			}
+		} else {
+			err := tx.NewSelect().Model(&tr).
+				Where("team_id = ? AND mode = ? AND customer_id = ? AND channel = ? AND status <> ?",
+					sc.TeamID, sc.Mode, in.CustomerID, helpdesk.ChannelChat, helpdesk.StatusClosed).
+				Limit(1).Scan(ctx)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				id, err := in.NewID()
+				if err != nil {
+					return err
+				}
+				t := helpdesk.Ticket{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Subject: in.Subject,
+					Status: helpdesk.StatusOpen, Priority: helpdesk.PriorityNormal, Channel: helpdesk.ChannelChat,
+					CustomerID: in.CustomerID, Tags: []string{}, CreatedAt: in.Now, UpdatedAt: in.Now}
+				tr = *ticketToRow(t)
+				if _, err := tx.NewInsert().Model(&tr).Exec(ctx); err != nil {
+					return fmt.Errorf("open chat ticket: %w", err)
+				}
+				evs = append(evs, ticketEvent(chat.TicketCreated, t, in.Now))
+			case err != nil:
+				return fmt.Errorf("open chat ticket: %w", err)
+			}
+		}
+		var seq int64
+		if err := tx.NewRaw("UPDATE tickets SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq",
+			in.Now, tr.ID).Scan(ctx, &seq); err != nil {
+			return fmt.Errorf("next seq: %w", err)
+		}
+		tr.LastSeq, tr.UpdatedAt = seq, in.Now
+		id, err := in.NewID()
+		if err != nil {
+			return err
+		}
+		row := &messageRow{ID: id, TeamID: sc.TeamID, Mode: string(sc.Mode), TicketID: tr.ID, Seq: seq,
+			AuthorType: in.Author.Type, AuthorID: nullable(in.Author.ID), AuthorName: in.Author.Name, Body: in.Body,
+			ClientID: nullable(in.ClientID), DedupKey: nullable(in.DedupKey), CreatedAt: in.Now}
+		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+			return fmt.Errorf("insert message: %w", err)
+		}
+		msg = row.message()
+		ev := ticketEvent(chat.MessageCreated, tr.ticket(), in.Now)
+		ev.MessageID, ev.Message = msg.ID, &msg
+		evs = append(evs, ev)
+		return db.appendEvents(ctx, tx, evs)
+	})
+	if err != nil {
+		return chat.Message{}, nil, fmt.Errorf("store: append message: %w", mapErr(err))
+	}
+	db.committed(evs)
+	return msg, evs, nil
+}
+
+// Messages implements chat.Store.
+func (db *DB) Messages(ctx context.Context, sc scope.Scope, ticketID string, after, before int64, limit int) ([]chat.Message, error) {
+	var rows []messageRow
+	q := db.bun.NewSelect().Model(&rows).Where("ticket_id = ? AND team_id = ? AND mode = ?", ticketID, sc.TeamID, sc.Mode)
+	if after >= 0 {
+		q = q.Where("seq > ?", after).Order("seq ASC")
+	} else {
+		if before > 0 {
+			q = q.Where("seq < ?", before)
+		}
+		q = q.Order("seq DESC")
+	}
+	if err := q.Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: messages: %w", mapErr(err))
+	}
+	if after < 0 {
+		slices.Reverse(rows)
+	}
+	out := make([]chat.Message, len(rows))
+	for i, r := range rows {
+		out[i] = r.message()
+	}
+	return out, nil
+}
+
+// LatestChatTicket implements chat.Store.
+func (db *DB) LatestChatTicket(ctx context.Context, sc scope.Scope, customerID string) (helpdesk.Ticket, error) {
+	var r ticketRow
+	err := db.bun.NewSelect().Model(&r).
+		Where("team_id = ? AND mode = ? AND customer_id = ? AND channel = ?", sc.TeamID, sc.Mode, customerID, helpdesk.ChannelChat).
+		OrderExpr("CASE WHEN status <> ? THEN 0 ELSE 1 END, id DESC", helpdesk.StatusClosed).
+		Limit(1).Scan(ctx)
+	if err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("store: latest chat ticket: %w", mapErr(err))
+	}
+	return r.ticket(), nil
+}
+
+// SetReadSeq implements chat.Store.
+func (db *DB) SetReadSeq(ctx context.Context, sc scope.Scope, ticketID, reader string, seq int64) (helpdesk.Ticket, error) {
+	col := "customer_read_seq"
+	if reader == chat.ReaderAgent {
+		col = "agent_read_seq"
+	}
+	t, err := db.TicketByID(ctx, sc, ticketID)
+	if err != nil {
+		return helpdesk.Ticket{}, err
+	}
+	seq = min(seq, t.LastSeq)
+	_, err = db.bun.NewUpdate().Table("tickets").Set("? = ?", bun.Ident(col), seq).
+		Where(inScope, ticketID, sc.TeamID, sc.Mode).Where("? < ?", bun.Ident(col), seq).Exec(ctx)
+	if err != nil {
+		return helpdesk.Ticket{}, fmt.Errorf("store: set read seq: %w", mapErr(err))
+	}
+	return db.TicketByID(ctx, sc, ticketID)
+}
+
+// EventsAfter implements chat.Store.
+func (db *DB) EventsAfter(ctx context.Context, sc scope.Scope, after int64, limit int) ([]chat.Event, error) {
+	var rows []eventRow
+	err := db.bun.NewSelect().Model(&rows).Where("team_id = ? AND mode = ? AND pos > ?", sc.TeamID, sc.Mode, after).
+		Order("pos ASC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: events: %w", mapErr(err))
+	}
+	if len(rows) == 0 {
+		return []chat.Event{}, nil
+	}
+	var msgIDs, ticketIDs []string
+	for _, r := range rows {
+		if r.MessageID != nil {
+			msgIDs = append(msgIDs, *r.MessageID)
+		}
+		ticketIDs = append(ticketIDs, r.TicketID)
+	}
+	msgs := map[string]chat.Message{}
+	if len(msgIDs) > 0 {
+		var mrows []messageRow
+		if err := db.bun.NewSelect().Model(&mrows).Where("id IN (?)", bun.In(msgIDs)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("store: event messages: %w", mapErr(err))
+		}
+		for _, r := range mrows {
+			msgs[r.ID] = r.message()
+		}
+	}
+	var trows []ticketRow
+	if err := db.bun.NewSelect().Model(&trows).Where("id IN (?)", bun.In(ticketIDs)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: event tickets: %w", mapErr(err))
+	}
+	tickets := map[string]helpdesk.Ticket{}
+	for _, r := range trows {
+		tickets[r.ID] = r.ticket()
+	}
+	out := make([]chat.Event, len(rows))
+	for i, r := range rows {
+		e := chat.Event{Type: r.Type, Pos: r.Pos, TeamID: r.TeamID, Mode: scope.Mode(r.Mode), TicketID: r.TicketID,
+			CustomerID: deref(r.CustomerID), MessageID: deref(r.MessageID), CreatedAt: r.CreatedAt.UTC()}
+		if t, ok := tickets[r.TicketID]; ok {
+			e.Ticket = &t
+		}
+		if m, ok := msgs[e.MessageID]; ok {
+			e.Message = &m
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// HeadPos implements chat.Store.
+func (db *DB) HeadPos(ctx context.Context, sc scope.Scope) (int64, error) {
+	var pos int64
+	err := db.bun.NewRaw("SELECT pos FROM event_counters WHERE team_id = ? AND mode = ?", sc.TeamID, sc.Mode).Scan(ctx, &pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: head position: %w", err)
+	}
+	return pos, nil
+}
+
+var _ chat.Store = (*DB)(nil)
+

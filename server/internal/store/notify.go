@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Notify sends payload on NoticeChannel to every listening process
+// (PostgreSQL only).
+func (db *DB) Notify(ctx context.Context, payload string) error {
+	if db.dialect != Postgres {
+		return errors.New("store: notify needs PostgreSQL")
+	}
+	if _, err := db.bun.ExecContext(ctx, "SELECT pg_notify(?, ?)", NoticeChannel, payload); err != nil {
+		return fmt.Errorf("store: notify: %w", err)
+	}
+	return nil
+}
+
+// Listen calls fn with the payload of each notification on NoticeChannel
+// until ctx ends, on a connection of its own. listening is called each time
+// the LISTEN is in place: first, and again after a lost connection was
+// re-established, when notifications may have been missed in between.
+func (db *DB) Listen(ctx context.Context, listening func(), fn func(payload string)) error {
+	if db.dialect != Postgres {
+		return errors.New("store: listen needs PostgreSQL")
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		err := db.listenOnce(ctx, listening, fn)
+		if ctx.Err() != nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+		_ = err // the caller sees the gap through listening; the cause is transient
+	}
+}
+
+func (db *DB) listenOnce(ctx context.Context, listening func(), fn func(string)) error {
+	conn, err := pgx.ConnectConfig(ctx, db.pgConfig)
+	if err != nil {
+		return fmt.Errorf("store: listen connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+NoticeChannel); err != nil {
+		return fmt.Errorf("store: listen: %w", err)
+	}
+	listening()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return fmt.Errorf("store: wait for notification: %w", err)
+		}
+		fn(n.Payload)
+	}
+}
