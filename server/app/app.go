@@ -18,6 +18,7 @@ import (
 	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/assets"
+	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/httpapi"
 	"github.com/cstar-chat/cstar/server/internal/identity"
@@ -25,8 +26,10 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/metrics"
 	"github.com/cstar-chat/cstar/server/internal/password"
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
+	"github.com/cstar-chat/cstar/server/internal/realtime"
 	"github.com/cstar-chat/cstar/server/internal/store"
 	"github.com/cstar-chat/cstar/server/internal/team"
+	"github.com/cstar-chat/cstar/server/protocol"
 )
 
 // App is a running cStar server.
@@ -36,6 +39,7 @@ type App struct {
 	db    *store.DB
 	keys  *apikey.Service
 	teams *team.Service
+	hub   *realtime.Hub
 	http  *http.Server
 	ln    net.Listener
 
@@ -53,6 +57,8 @@ type Options struct {
 	// PasswordParams replaces the argon2id parameters (password.OWASP) so
 	// that tests can hash cheaply; production never sets it.
 	PasswordParams *argon2id.Params
+	// ChatTimings replaces the websocket heartbeat and deadlines.
+	ChatTimings httpapi.ChatTimings
 }
 
 // Open connects to the database, migrates it, builds the services and binds
@@ -95,6 +101,17 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	ident := identity.NewService(db, hasher, opt.Now)
 	hour := time.Hour
+	a.hub = realtime.NewHub()
+	var bus *realtime.Bus
+	if db.Dialect() == store.Postgres {
+		bus = realtime.NewSharedBus(a.hub, db, db, opt.Log)
+	} else {
+		bus = realtime.NewLocalBus(a.hub)
+		db.OnEvents(bus.Committed)
+	}
+	chatSvc := chat.NewService(db, bus, opt.Now)
+	reg.Gauge("cstar_chat_widget_connections", func() float64 { w, _ := a.hub.Counts(); return float64(w) })
+	reg.Gauge("cstar_chat_stream_connections", func() float64 { _, st := a.hub.Counts(); return float64(st) })
 	var widget http.Handler
 	if set, err := assets.Load(os.DirFS(cfg.WidgetDir)); err == nil {
 		widget = set
@@ -104,15 +121,18 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		opt.Log.Warn("widget not served: build it with make build", "dir", cfg.WidgetDir, "err", err)
 	}
 	handler := httpapi.New(httpapi.Deps{
-		Widget:   widget,
-		Auth:     a.keys,
-		Keys:     a.keys,
-		Teams:    a.teams,
-		Helpdesk: helpdesk.NewService(db, opt.Now),
-		Identity: ident,
-		Library:  library.NewService(db, opt.Now),
-		Idem:     db.Idempotency(),
-		Limiter:  limiter,
+		Widget:      widget,
+		Auth:        a.keys,
+		Keys:        a.keys,
+		Teams:       a.teams,
+		Helpdesk:    helpdesk.NewService(db, opt.Now),
+		Identity:    ident,
+		Library:     library.NewService(db, opt.Now),
+		Chat:        chatSvc,
+		Hub:         a.hub,
+		ChatTimings: opt.ChatTimings,
+		Idem:        db.Idempotency(),
+		Limiter:     limiter,
 		Limits: httpapi.Limits{
 			Secret:      ratelimit.Limit{Count: cfg.SecretLimit, Period: hour},
 			Publishable: ratelimit.Limit{Count: cfg.PublishableLimit, Period: hour},
@@ -154,6 +174,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		ErrorLog:          slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn),
 	}
 
+	if db.Dialect() == store.Postgres {
+		a.listen(bus)
+	}
 	a.every(time.Second, func(ctx context.Context) {
 		if err := a.keys.Flush(ctx); err != nil {
 			a.log.Error("flush key usage", "err", err)
@@ -183,6 +206,43 @@ func OpenDB(ctx context.Context, url string) (*store.DB, error) {
 	}
 	return db, nil
 }
+
+// listen feeds the bus with PostgreSQL notifications until Close. When the
+// listening connection was lost, events may have been missed: every socket
+// is closed with a reconnect code, and the clients' resume fills the gap.
+func (a *App) listen(bus *realtime.Bus) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		<-a.stop
+		cancel()
+	}()
+	ready := make(chan struct{})
+	go func() {
+		defer a.wg.Done()
+		first := true
+		a.db.Listen(ctx, func() {
+			if first {
+				close(ready)
+			} else {
+				a.hub.CloseAll(protocol.CloseRestart, "events may have been missed")
+			}
+			first = false
+		}, func(err error) {
+			a.log.Error("listen for events", "err", err)
+		}, func(payload string) { bus.Receive(ctx, payload) })
+	}()
+	// Serve only once events from other processes are heard.
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		a.log.Error("listen for events: not listening yet; continuing")
+	}
+}
+
+// Hub is the registry of live connections.
+func (a *App) Hub() *realtime.Hub { return a.hub }
 
 // every runs f every d until Close.
 func (a *App) every(d time.Duration, f func(context.Context)) {
@@ -238,7 +298,13 @@ func (a *App) Wait() error { return <-a.served }
 // first call's result.
 func (a *App) Close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
+		// Hijacked websockets are not Shutdown's: tell them to reconnect
+		// (to another process, or to this one once restarted).
+		a.hub.CloseAll(protocol.CloseRestart, "server restarting")
 		err := a.http.Shutdown(ctx)
+		for w, st := a.hub.Counts(); w+st > 0 && ctx.Err() == nil; w, st = a.hub.Counts() {
+			time.Sleep(10 * time.Millisecond)
+		}
 		// Shutdown closes only listeners that Serve is using; Start may
 		// never have run.
 		if cerr := a.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {

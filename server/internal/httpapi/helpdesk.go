@@ -122,12 +122,18 @@ type ticketJSON struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
 	ClosedAt   *time.Time `json:"closed_at"`
+	// LastSeq is the seq of the last chat message; the read positions say
+	// how far the customer and the agents have read.
+	LastSeq         int64 `json:"last_seq"`
+	CustomerReadSeq int64 `json:"customer_read_seq"`
+	AgentReadSeq    int64 `json:"agent_read_seq"`
 }
 
 func ticketOut(t helpdesk.Ticket) ticketJSON {
 	return ticketJSON{ID: t.ID, Subject: t.Subject, Status: t.Status, Priority: t.Priority, Channel: t.Channel,
 		CustomerID: nilIfEmpty(t.CustomerID), Tags: t.Tags, Mode: string(t.Mode), CreatedAt: t.CreatedAt,
-		UpdatedAt: t.UpdatedAt, ClosedAt: t.ClosedAt}
+		UpdatedAt: t.UpdatedAt, ClosedAt: t.ClosedAt, LastSeq: t.LastSeq, CustomerReadSeq: t.CustomerReadSeq,
+		AgentReadSeq: t.AgentReadSeq}
 }
 
 type ticketIn struct {

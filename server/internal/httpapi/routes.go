@@ -52,6 +52,7 @@ func (s *Server) routes() {
 	s.helpdeskRoutes(t)
 	s.libraryRoutes(t)
 	s.widgetRoutes()
+	s.chatRoutes(t)
 	s.identitySecretRoutes(t)
 }
 

@@ -10,13 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/idempotency"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/library"
 	"github.com/cstar-chat/cstar/server/internal/metrics"
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
+	"github.com/cstar-chat/cstar/server/internal/realtime"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
 
@@ -44,10 +48,15 @@ type Deps struct {
 	Helpdesk *helpdesk.Service
 	Identity *identity.Service
 	Library  *library.Service
-	Idem     idempotency.Store
-	Limiter  ratelimit.Limiter
-	Limits   Limits
-	DB       Pinger
+	Chat     *chat.Service
+	Hub      *realtime.Hub
+	// ChatTimings are the websocket heartbeat and deadlines (zero: the
+	// defaults).
+	ChatTimings ChatTimings
+	Idem        idempotency.Store
+	Limiter     ratelimit.Limiter
+	Limits      Limits
+	DB          Pinger
 	// Widget serves /widget/… (the loader, wasm glue and SDK module); nil
 	// when the widget has not been built.
 	Widget  http.Handler
@@ -63,8 +72,9 @@ type Deps struct {
 // Server is the HTTP handler of the whole API.
 type Server struct {
 	Deps
-	mux     *http.ServeMux
-	handler http.Handler
+	mux      *http.ServeMux
+	handler  http.Handler
+	upgrader *websocket.Upgrader
 }
 
 // New builds the handler.
@@ -78,7 +88,10 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = metrics.NewRegistry()
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux()}
+	if d.ChatTimings == (ChatTimings{}) {
+		d.ChatTimings = DefaultChatTimings
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux(), upgrader: newUpgrader()}
 	s.routes()
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions && strings.HasPrefix(r.URL.Path, "/api/") {

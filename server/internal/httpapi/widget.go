@@ -8,6 +8,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -108,8 +109,14 @@ func (s *Server) widgetIdentify(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) widgetLogout(w http.ResponseWriter, r *http.Request) error {
-	if err := s.Identity.Logout(r.Context(), principalOf(r.Context()).scope(), r.Header.Get(protocol.SessionHeader)); err != nil {
+	sc := principalOf(r.Context()).scope()
+	ses, err := s.Identity.Logout(r.Context(), sc, r.Header.Get(protocol.SessionHeader))
+	if err != nil {
 		return err
+	}
+	if s.Chat != nil {
+		// Close the session's live chat connections (code 4502).
+		s.Chat.SessionEnded(r.Context(), sc, ses.CustomerID, ses.ID)
 	}
 	return ok(w, http.StatusOK, map[string]any{"logged_out": true})
 }
@@ -142,9 +149,15 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) revokeSessions(w http.ResponseWriter, r *http.Request) error {
-	n, err := s.Identity.RevokeSessions(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"))
+	sc := principalOf(r.Context()).scope()
+	n, err := s.Identity.RevokeSessions(r.Context(), sc, r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	if s.Chat != nil {
+		if id, ok := ids.Canonical(r.PathValue("id")); ok {
+			s.Chat.SessionEnded(r.Context(), sc, id, "")
+		}
 	}
 	return ok(w, http.StatusOK, map[string]any{"revoked": n})
 }

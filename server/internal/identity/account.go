@@ -255,16 +255,16 @@ func (s *Service) Authenticate(ctx context.Context, sc scope.Scope, token string
 	return ses, c, nil
 }
 
-// Logout revokes the session of token.
-func (s *Service) Logout(ctx context.Context, sc scope.Scope, token string) error {
+// Logout revokes the session of token and returns it.
+func (s *Service) Logout(ctx context.Context, sc scope.Scope, token string) (Session, error) {
 	ses, _, err := s.Authenticate(ctx, sc, token)
 	if err != nil {
-		return err
+		return Session{}, err
 	}
 	if err := s.store.DeleteSession(ctx, sc, ses.ID); err != nil && !errors.Is(err, errs.ErrNotFound) {
-		return fmt.Errorf("identity: logout: %w", err)
+		return Session{}, fmt.Errorf("identity: logout: %w", err)
 	}
-	return nil
+	return ses, nil
 }
 
 // Sessions lists the live sessions of a customer of sc.

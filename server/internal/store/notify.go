@@ -24,8 +24,9 @@ func (db *DB) Notify(ctx context.Context, payload string) error {
 // Listen calls fn with the payload of each notification on NoticeChannel
 // until ctx ends, on a connection of its own. listening is called each time
 // the LISTEN is in place: first, and again after a lost connection was
-// re-established, when notifications may have been missed in between.
-func (db *DB) Listen(ctx context.Context, listening func(), fn func(payload string)) error {
+// re-established, when notifications may have been missed in between; lost
+// is told why the connection went.
+func (db *DB) Listen(ctx context.Context, listening func(), lost func(error), fn func(payload string)) error {
 	if db.dialect != Postgres {
 		return errors.New("store: listen needs PostgreSQL")
 	}
@@ -35,6 +36,7 @@ func (db *DB) Listen(ctx context.Context, listening func(), fn func(payload stri
 		if ctx.Err() != nil {
 			return nil
 		}
+		lost(err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -43,7 +45,6 @@ func (db *DB) Listen(ctx context.Context, listening func(), fn func(payload stri
 		if backoff < 5*time.Second {
 			backoff *= 2
 		}
-		_ = err // the caller sees the gap through listening; the cause is transient
 	}
 }
 

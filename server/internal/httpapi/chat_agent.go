@@ -1,0 +1,287 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/protocol"
+)
+
+// chatRoutes registers the message API for secret keys, the agents'
+// realtime stream, and the widget's channel and history.
+func (s *Server) chatRoutes(t string) {
+	if s.Chat == nil {
+		return
+	}
+	m := s.mux
+	m.Handle("GET "+t+"/tickets/{id}/messages", s.api(secretOnly, s.listMessages))
+	m.Handle("POST "+t+"/tickets/{id}/messages", s.api(secretOnly, s.idem(s.postMessage)))
+	m.Handle("POST "+t+"/tickets/{id}/typing", s.api(secretOnly, s.postTyping))
+	m.Handle("POST "+t+"/tickets/{id}/read", s.api(secretOnly, s.postRead))
+	m.Handle("GET "+t+"/realtime", s.api(secretOnly, s.realtimeStream))
+
+	m.HandleFunc("GET "+protocol.ChatPath, s.widgetChat)
+	m.Handle("GET /api/widget/v1/messages", s.widget(s.widgetMessages))
+}
+
+// seqParam reads an optional non-negative integer query parameter.
+func seqParam(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errs.Invalidf(name, "%s must be a non-negative integer", name)
+	}
+	return n, nil
+}
+
+func limitParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > chat.MaxPage {
+		return 0, errs.Invalidf("limit", "limit must be a number between 1 and %d", chat.MaxPage)
+	}
+	return n, nil
+}
+
+// messagePage renders messages in seq order; next_cursor is the seq to pass
+// as before_seq for older ones.
+func messagePage(w http.ResponseWriter, p chat.Page) error {
+	out := make([]protocol.Message, len(p.Messages))
+	for i, m := range p.Messages {
+		out[i] = messageOut(m)
+	}
+	pg := &protocol.Pagination{HasMore: p.HasMore}
+	if p.HasMore {
+		next := strconv.FormatInt(p.Messages[0].Seq, 10)
+		pg.NextCursor = &next
+	}
+	writeJSON(w, http.StatusOK, protocol.DataBody{Success: true, Data: out, Pagination: pg})
+	return nil
+}
+
+// listMessages pages a ticket's messages: the newest limit before
+// before_seq, or with after_seq the first limit after it.
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
+	sc := principalOf(r.Context()).scope()
+	before, err := seqParam(r, "before_seq")
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(r)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Has("after_seq") {
+		after, err := seqParam(r, "after_seq")
+		if err != nil {
+			return err
+		}
+		t, err := s.Chat.Ticket(r.Context(), sc, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		ms, err := s.Chat.After(r.Context(), sc, t.ID, after, limit+1)
+		if err != nil {
+			return err
+		}
+		more := len(ms) > limit
+		if more {
+			ms = ms[:limit]
+		}
+		out := make([]protocol.Message, len(ms))
+		for i, m := range ms {
+			out[i] = messageOut(m)
+		}
+		pg := &protocol.Pagination{HasMore: more}
+		if more {
+			next := strconv.FormatInt(ms[len(ms)-1].Seq, 10)
+			pg.NextCursor = &next
+		}
+		writeJSON(w, http.StatusOK, protocol.DataBody{Success: true, Data: out, Pagination: pg})
+		return nil
+	}
+	p, err := s.Chat.History(r.Context(), sc, r.PathValue("id"), before, limit)
+	if err != nil {
+		return err
+	}
+	return messagePage(w, p)
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
+	var in protocol.AgentMessageRequest
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	m, err := s.Chat.AgentPost(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"), in.AuthorType,
+		in.AuthorName, in.ClientID, in.Body)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusCreated, messageOut(m))
+}
+
+func (s *Server) postTyping(w http.ResponseWriter, r *http.Request) error {
+	var in protocol.AgentTypingRequest
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	if err := s.Chat.AgentTyping(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"), in.AuthorName, in.Typing); err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, map[string]any{"typing": in.Typing, "ttl_ms": protocol.TypingTTLMillis})
+}
+
+func (s *Server) postRead(w http.ResponseWriter, r *http.Request) error {
+	var in protocol.ReadRequest
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	t, err := s.Chat.AgentRead(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"), in.Seq)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, ticketOut(t))
+}
+
+// widgetMessages pages the signed-in customer's history: their latest chat
+// ticket, or ticket_id.
+func (s *Server) widgetMessages(w http.ResponseWriter, r *http.Request) error {
+	sc := principalOf(r.Context()).scope()
+	_, c, err := s.Identity.Authenticate(r.Context(), sc, r.Header.Get(protocol.SessionHeader))
+	if err != nil {
+		return err
+	}
+	before, err := seqParam(r, "before_seq")
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.Chat.CustomerHistory(r.Context(), sc, c.ID, r.URL.Query().Get("ticket_id"), before, limit)
+	if err != nil {
+		return err
+	}
+	return messagePage(w, p)
+}
+
+// streamConn is an agent or integration's realtime stream.
+type streamConn struct {
+	*wsConn
+	s   *Server
+	sc  scope.Scope
+	pos int64 // the last position sent; only the writer uses it
+}
+
+// realtimeStream upgrades to the agents' stream of the key's team and mode:
+// the durable events after ?after=<pos> first (or none without it), then
+// live ones, each position once and in order.
+func (s *Server) realtimeStream(w http.ResponseWriter, r *http.Request) error {
+	sc := principalOf(r.Context()).scope()
+	ctx := context.WithoutCancel(r.Context())
+	head, err := s.Chat.Head(ctx, sc)
+	if err != nil {
+		return err
+	}
+	pos := head
+	if r.URL.Query().Has("after") {
+		if pos, err = seqParam(r, "after"); err != nil {
+			return err
+		}
+		pos = min(pos, head)
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return nil // the upgrader has answered
+	}
+	sc2 := &streamConn{wsConn: newWSConn(ws, s.ChatTimings), s: s, sc: sc, pos: pos}
+	unsubscribe := s.Hub.SubscribeTeam(sc, sc2)
+	// Replay up to the head as read after subscribing; later events come
+	// live, and the writer fills any gap.
+	if head, err = s.Chat.Head(ctx, sc); err == nil {
+		err = sc2.fill(ctx, head)
+	}
+	if err == nil {
+		err = sc2.write(protocol.StreamEvent{Type: protocol.EventReady, Pos: sc2.pos})
+	}
+	if err != nil {
+		unsubscribe()
+		sc2.closeNow(protocol.CloseRestart, "try again")
+		return nil
+	}
+	sc2.run(sc2.handle, func([]byte) error { return nil }, unsubscribe)
+	return nil
+}
+
+// fill sends the durable events after sc.pos up to upto.
+func (sc *streamConn) fill(ctx context.Context, upto int64) error {
+	for sc.pos < upto {
+		evs, err := sc.s.Chat.EventsAfter(ctx, sc.sc, sc.pos, int(min(upto-sc.pos, chat.MaxPage)))
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		for _, ev := range evs {
+			if err := sc.write(streamEvent(ev)); err != nil {
+				return err
+			}
+			sc.pos = ev.Pos
+		}
+	}
+	return nil
+}
+
+func (sc *streamConn) handle(it outItem) error {
+	ev := it.ev
+	if ev == nil {
+		return nil
+	}
+	if ev.Pos == 0 {
+		return sc.write(streamEvent(*ev))
+	}
+	if ev.Pos <= sc.pos {
+		return nil
+	}
+	if ev.Pos > sc.pos+1 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := sc.fill(ctx, ev.Pos-1); err != nil {
+			sc.s.Log.Error("realtime stream: fill a gap", "err", err)
+			sc.Close(protocol.CloseRestart, "try again")
+			return err
+		}
+	}
+	sc.pos = ev.Pos
+	return sc.write(streamEvent(*ev))
+}
+
+func streamEvent(ev chat.Event) protocol.StreamEvent {
+	out := protocol.StreamEvent{Type: ev.Type, Pos: ev.Pos, TicketID: ev.TicketID}
+	if ev.Ticket != nil && ev.Type != chat.MessageCreated {
+		out.Ticket = ticketOut(*ev.Ticket)
+	}
+	if ev.Message != nil {
+		m := messageOut(*ev.Message)
+		out.Message = &m
+	}
+	if ev.Type == chat.Typing {
+		typing := ev.Typing
+		out.Author = &protocol.Author{Type: ev.Author.Type, ID: nilIfEmpty(ev.Author.ID), Name: ev.Author.Name}
+		out.Typing = &typing
+	}
+	return out
+}
