@@ -26,12 +26,22 @@ func (c Config) Mode() string {
 // StorageKey namespaces the persisted session by mode and by the key, so a
 // test-mode session is never used in live mode and two sites on one origin
 // do not share sessions.
-func (c Config) StorageKey() string {
+func (c Config) StorageKey() string { return c.name("cstar.session.v1.") }
+
+// OutboxKey is where messages waiting for a connection are persisted, shared
+// by the tabs of one site like the session.
+func (c Config) OutboxKey() string { return c.name("cstar.outbox.v1.") }
+
+// ChannelName names the Web Lock and the BroadcastChannel through which the
+// tabs of one site share a single websocket.
+func (c Config) ChannelName() string { return c.name("cstar.chat.v1.") }
+
+func (c Config) name(prefix string) string {
 	k := c.PublishableKey
 	if len(k) > 20 {
 		k = k[8:20]
 	}
-	return "cstar.session.v1." + c.Mode() + "." + k
+	return prefix + c.Mode() + "." + k
 }
 
 // Client is the SDK core behind the CStarChat global.
@@ -145,7 +155,20 @@ func (c *Client) emit(event string, payload any) {
 	}
 }
 
+// session returns the session token, or "".
+func (c *Client) session() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
+}
+
 func (c *Client) call(method, path string, body map[string]any, withSession bool) (map[string]any, error) {
+	res, err := c.callEnvelope(method, path, body, withSession)
+	return obj(res, "data"), err
+}
+
+// callEnvelope returns the whole decoded envelope of a 2xx answer.
+func (c *Client) callEnvelope(method, path string, body map[string]any, withSession bool) (map[string]any, error) {
 	h := map[string]string{"Authorization": "Bearer " + c.cfg.PublishableKey}
 	if withSession {
 		c.mu.Lock()
@@ -169,7 +192,7 @@ func (c *Client) call(method, path string, body map[string]any, withSession bool
 		c.emit("error", e)
 		return nil, e
 	}
-	return obj(res.Body, "data"), nil
+	return res.Body, nil
 }
 
 func (c *Client) adopt(data map[string]any) Customer {

@@ -11,6 +11,7 @@ type fakeServer struct {
 	calls    []Request
 	sessions map[string]bool
 	down     bool
+	extra    func(Request) (Response, bool) // more routes
 }
 
 func (f *fakeServer) Do(r Request) (Response, error) {
@@ -24,6 +25,11 @@ func (f *fakeServer) Do(r Request) (Response, error) {
 			"customer": map[string]any{"id": "c1", "email": "jane@example.com", "name": "Jane", "external_id": nil, "created_at": "2026-11-28T10:00:00Z"},
 			"session":  map[string]any{"token": tok, "expires_at": "2026-12-28T10:00:00Z"},
 		}}}
+	}
+	if f.extra != nil {
+		if res, ok := f.extra(r); ok {
+			return res, nil
+		}
 	}
 	switch strings.TrimPrefix(r.Path, "https://api.example") {
 	case "/api/widget/v1/signup":

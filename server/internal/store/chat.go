@@ -303,4 +303,3 @@ func (db *DB) HeadPos(ctx context.Context, sc scope.Scope) (int64, error) {
 }
 
 var _ chat.Store = (*DB)(nil)
-
