@@ -248,7 +248,7 @@ func (sc *streamConn) fill(ctx context.Context, upto int64) error {
 func (sc *streamConn) handle(it outItem) error {
 	ev := it.ev
 	if ev == nil {
-		return nil
+		return sc.write(it.d.frame)
 	}
 	if ev.Pos == 0 {
 		return sc.write(streamEvent(*ev))

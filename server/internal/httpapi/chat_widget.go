@@ -179,7 +179,7 @@ func (wc *widgetConn) errorFrame(clientID string, err error) {
 	if e != nil && e.RetryAfter > 0 {
 		f.RetryAfterMs = e.RetryAfter.Milliseconds()
 	}
-	wc.enqueue(outItem{frame: f})
+	wc.enqueueFrame(f)
 }
 
 // allowSend applies the per-connection limit: SendBurst messages per
@@ -220,7 +220,7 @@ func (wc *widgetConn) read(data []byte) error {
 			wc.errorFrame(f.ClientID, err)
 			return nil
 		}
-		wc.enqueue(outItem{ack: &m, clientID: f.ClientID})
+		wc.enqueue(outItem{d: &direct{ack: &m, clientID: f.ClientID}})
 	case protocol.FrameTyping:
 		if err := wc.s.Chat.CustomerTyping(ctx, wc.sc, wc.customer, f.Typing); err != nil {
 			wc.errorFrame("", err)
@@ -237,11 +237,11 @@ func (wc *widgetConn) read(data []byte) error {
 
 // handle writes one queued item (in the writer goroutine).
 func (wc *widgetConn) handle(it outItem) error {
-	switch {
-	case it.frame != nil:
-		return wc.write(it.frame)
-	case it.ack != nil:
-		return wc.deliver(*it.ack, it.clientID)
+	if d := it.d; d != nil {
+		if d.ack != nil {
+			return wc.deliver(*d.ack, d.clientID)
+		}
+		return wc.write(d.frame)
 	}
 	ev := it.ev
 	switch ev.Type {

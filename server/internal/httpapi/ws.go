@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -26,7 +27,7 @@ type ChatTimings struct {
 // DefaultChatTimings suit browsers behind proxies that drop idle
 // connections after a minute.
 var DefaultChatTimings = ChatTimings{Ping: 25 * time.Second, PongWait: 60 * time.Second,
-	WriteWait: 10 * time.Second, ResumeWait: 10 * time.Second, QueueLen: 64}
+	WriteWait: 10 * time.Second, ResumeWait: 10 * time.Second, QueueLen: 32}
 
 // upgrader keeps about 1 KiB of read buffer per connection and shares write
 // buffers between connections, since idle connections write nothing.
@@ -58,36 +59,56 @@ func (e *envelopeMux) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap exposes the wrapped writer to http.ResponseController.
 func (e *envelopeMux) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
-// outItem is one thing for a connection's writer: an event from the hub,
-// or a frame from its own reader.
+// outItem is one thing for a connection's writer: an event from the hub, or
+// something from the connection itself. It is two words, so that a queue of
+// QueueLen costs little on an idle connection.
 type outItem struct {
-	ev    *chat.Event
+	ev *chat.Event
+	d  *direct
+}
+
+// direct is a frame from the connection's own reader, a stored message to
+// acknowledge, or a ping.
+type direct struct {
 	frame any
-	// ack is a stored message to acknowledge to the sender (clientID).
+	// ack is a stored message to acknowledge to the sender of clientID.
 	ack      *chat.Message
 	clientID string
+	ping     bool
 }
 
 // wsConn is the part common to the widget channel and the agents' stream:
-// one reader and one writer goroutine, a bounded queue, heartbeats, and
-// closing with a code. Only the writer writes (gorilla's WriteControl,
-// which may run beside it, is used for nothing else).
+// a reader goroutine, a writer, a bounded queue, heartbeats, and closing with
+// a code. Only the writer writes. The writer is a goroutine that runs while
+// the queue holds something and exits when it is empty, so that an idle
+// connection costs one parked reader and no writer stack; at most one runs
+// at a time (the running flag), and until run is called the handler that
+// replays the history is the writer.
 type wsConn struct {
-	ws     *websocket.Conn
-	t      ChatTimings
-	out    chan outItem
-	closeC chan struct{}
-	once   sync.Once
-	code   int
-	reason string
+	ws      *websocket.Conn
+	t       ChatTimings
+	out     chan outItem
+	running atomic.Bool
+	closeC  chan struct{}
+	once    sync.Once
+	code    int // 0: the reader stopped; close without a frame
+	reason  string
 	// readDone is closed when the reader stops.
 	readDone chan struct{}
+	finished atomic.Bool
+	pinger   *time.Timer
+	handle   func(outItem) error
+	done     func()
 }
 
 func newWSConn(ws *websocket.Conn, t ChatTimings) *wsConn {
-	return &wsConn{ws: ws, t: t, out: make(chan outItem, t.QueueLen), closeC: make(chan struct{}),
+	c := &wsConn{ws: ws, t: t, out: make(chan outItem, t.QueueLen), closeC: make(chan struct{}),
 		readDone: make(chan struct{})}
+	c.running.Store(true) // the handler writes until run
+	return c
 }
+
+var pingItem = outItem{d: &direct{ping: true}}
 
 // Offer implements realtime.Subscriber; it never blocks.
 func (c *wsConn) Offer(ev *chat.Event) { c.enqueue(outItem{ev: ev}) }
@@ -95,8 +116,16 @@ func (c *wsConn) Offer(ev *chat.Event) { c.enqueue(outItem{ev: ev}) }
 func (c *wsConn) enqueue(it outItem) {
 	select {
 	case c.out <- it:
+		c.kick()
 	default:
 		c.Close(protocol.CloseTooSlow, "too slow: reconnect")
+	}
+}
+
+// kick starts a writer unless one runs.
+func (c *wsConn) kick() {
+	if c.running.CompareAndSwap(false, true) {
+		go c.writeLoop()
 	}
 }
 
@@ -106,7 +135,10 @@ func (c *wsConn) Close(code int, reason string) {
 		c.code, c.reason = code, reason
 		close(c.closeC)
 	})
+	c.kick()
 }
+
+func (c *wsConn) enqueueFrame(f any) { c.enqueue(outItem{d: &direct{frame: f}}) }
 
 // write sends one JSON frame with the write deadline.
 func (c *wsConn) write(v any) error {
@@ -123,72 +155,133 @@ func (c *wsConn) write(v any) error {
 }
 
 // closeNow sends a close frame and closes the socket. It is for the
-// handler, before the goroutines run.
+// handler, before run.
 func (c *wsConn) closeNow(code int, reason string) {
 	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.t.WriteWait))
 	c.ws.Close()
 }
 
-// run starts the reader and the writer and returns at once, so that an idle
-// connection holds two small goroutines and no handler stack. handle runs
-// in the writer for each queued item; read in the reader for each frame;
-// done, in the writer, once both have stopped.
+// run starts the reader, hands writing over to the queue's writer and
+// returns at once, so that the handler's stack is gone. handle runs in the
+// writer for each queued item; read in the reader for each frame; done once
+// the connection is over, after both stopped.
 func (c *wsConn) run(handle func(outItem) error, read func([]byte) error, done func()) {
+	c.handle, c.done = handle, done
 	c.ws.SetReadLimit(protocol.MaxFrameBytes)
 	c.ws.SetReadDeadline(time.Now().Add(c.t.PongWait))
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(c.t.PongWait)) })
-	go func() {
-		defer close(c.readDone)
-		for {
-			typ, data, err := c.ws.ReadMessage()
+	go c.readLoop(read)
+	// Pings go through the queue from a timer, so that no goroutine waits
+	// for them.
+	c.pinger = time.AfterFunc(c.t.Ping, func() {
+		select {
+		case <-c.closeC:
+			return // closed: stop re-arming
+		default:
+		}
+		c.enqueue(pingItem)
+		c.pinger.Reset(c.t.Ping)
+	})
+	// The handler stops being the writer; whatever queued meanwhile is
+	// written by a writer goroutine.
+	go c.writeLoop()
+}
+
+func (c *wsConn) readLoop(read func([]byte) error) {
+	defer c.Close(0, "")
+	defer close(c.readDone)
+	for {
+		typ, data, err := c.ws.ReadMessage()
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				c.Close(protocol.CloseHeartbeat, "no pong")
+			}
+			return
+		}
+		c.ws.SetReadDeadline(time.Now().Add(c.t.PongWait))
+		if typ != websocket.TextMessage {
+			c.Close(protocol.CloseProtocol, "text frames only")
+			return
+		}
+		if err := read(data); err != nil {
+			c.Close(protocol.CloseProtocol, err.Error())
+			return
+		}
+	}
+}
+
+// writeLoop drains the queue, then exits; it is started with running set.
+func (c *wsConn) writeLoop() {
+	for {
+		if c.finished.Load() {
+			c.running.Store(false)
+			return
+		}
+		select {
+		case <-c.closeC:
+			c.finish()
+			c.running.Store(false)
+			return
+		default:
+		}
+		select {
+		case it := <-c.out:
+			var err error
+			if it.d != nil && it.d.ping {
+				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.t.WriteWait))
+			} else {
+				err = c.handle(it)
+			}
 			if err != nil {
-				if ne, ok := err.(net.Error); ok && ne.Timeout() {
-					c.Close(protocol.CloseHeartbeat, "no pong")
-				}
+				c.Close(0, "") // the socket is broken: no close frame
+			}
+		case <-c.closeC:
+		default:
+			c.running.Store(false)
+			// Something may have been queued (or the connection closed)
+			// after the queue looked empty and before running was cleared;
+			// its kick saw a writer running, so this one goes on.
+			if len(c.out) == 0 && !c.isClosed() {
 				return
 			}
-			c.ws.SetReadDeadline(time.Now().Add(c.t.PongWait))
-			if typ != websocket.TextMessage {
-				c.Close(protocol.CloseProtocol, "text frames only")
-				return
-			}
-			if err := read(data); err != nil {
-				c.Close(protocol.CloseProtocol, err.Error())
-				return
-			}
-		}
-	}()
-	go func() {
-		ping := time.NewTicker(c.t.Ping)
-		defer func() {
-			ping.Stop()
-			c.ws.Close() // stops the reader, if it still runs
-			<-c.readDone
-			done()
-		}()
-		for {
-			select {
-			case it := <-c.out:
-				if err := handle(it); err != nil {
-					return
-				}
-			case <-ping.C:
-				if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.t.WriteWait)); err != nil {
-					return
-				}
-			case <-c.closeC:
-				c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.code, c.reason),
-					time.Now().Add(c.t.WriteWait))
-				// Give the client a moment to answer the close before the
-				// socket goes, unless the reader has already stopped.
-				select {
-				case <-c.readDone:
-				case <-time.After(time.Second):
-				}
-				return
-			case <-c.readDone:
-				return
+			if !c.running.CompareAndSwap(false, true) {
+				return // another writer took over
 			}
 		}
-	}()
+	}
+}
+
+func (c *wsConn) isClosed() bool {
+	select {
+	case <-c.closeC:
+		return true
+	default:
+		return false
+	}
+}
+
+// finish sends the close frame (unless the reader stopped first), closes
+// the socket and waits for the reader, once.
+func (c *wsConn) finish() {
+	if !c.finished.CompareAndSwap(false, true) {
+		return
+	}
+	if c.pinger != nil {
+		c.pinger.Stop()
+	}
+	if c.code != 0 {
+		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.code, c.reason),
+			time.Now().Add(c.t.WriteWait))
+		// Give the client a moment to answer the close before the socket
+		// goes, unless the reader has already stopped.
+		select {
+		case <-c.readDone:
+		case <-time.After(time.Second):
+		}
+	}
+	c.ws.Close() // stops the reader, if it still runs
+	<-c.readDone
+	if c.done != nil {
+		c.done()
+	}
 }

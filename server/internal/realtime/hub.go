@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
@@ -25,13 +26,15 @@ type subKey struct {
 // Hub knows the live connections of this process: customers' widgets and
 // agents' streams.
 type Hub struct {
-	mu   sync.RWMutex
-	subs map[subKey]map[Subscriber]struct{}
+	mu sync.RWMutex
+	// subs holds a slice per key: most customers have one connection, and
+	// a slice of one costs far less than a map of one.
+	subs map[subKey][]Subscriber
 	n    [2]int // widgets, streams
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[subKey]map[Subscriber]struct{}{}} }
+func NewHub() *Hub { return &Hub{subs: map[subKey][]Subscriber{}} }
 
 func (h *Hub) add(k subKey, s Subscriber) func() {
 	kind := 0
@@ -39,25 +42,24 @@ func (h *Hub) add(k subKey, s Subscriber) func() {
 		kind = 1
 	}
 	h.mu.Lock()
-	set := h.subs[k]
-	if set == nil {
-		set = map[Subscriber]struct{}{}
-		h.subs[k] = set
-	}
-	set[s] = struct{}{}
+	h.subs[k] = append(h.subs[k], s)
 	h.n[kind]++
 	h.mu.Unlock()
-	var once sync.Once
 	return func() {
-		once.Do(func() {
-			h.mu.Lock()
-			delete(h.subs[k], s)
-			if len(h.subs[k]) == 0 {
-				delete(h.subs, k)
-			}
-			h.n[kind]--
-			h.mu.Unlock()
-		})
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		list := h.subs[k]
+		i := slices.Index(list, s)
+		if i < 0 {
+			return // already removed
+		}
+		list = slices.Delete(list, i, i+1)
+		if len(list) == 0 {
+			delete(h.subs, k)
+		} else {
+			h.subs[k] = list
+		}
+		h.n[kind]--
 	}
 }
 
@@ -88,12 +90,12 @@ func (h *Hub) Publish(ev chat.Event) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if toCustomer && ev.CustomerID != "" {
-		for s := range h.subs[subKey{ev.TeamID, ev.Mode, ev.CustomerID}] {
+		for _, s := range h.subs[subKey{ev.TeamID, ev.Mode, ev.CustomerID}] {
 			s.Offer(&ev)
 		}
 	}
 	if toTeam {
-		for s := range h.subs[subKey{ev.TeamID, ev.Mode, ""}] {
+		for _, s := range h.subs[subKey{ev.TeamID, ev.Mode, ""}] {
 			s.Offer(&ev)
 		}
 	}
@@ -116,10 +118,8 @@ func route(ev chat.Event) (toCustomer, toTeam bool) {
 func (h *Hub) CloseAll(code int, reason string) {
 	h.mu.RLock()
 	all := make([]Subscriber, 0, h.n[0]+h.n[1])
-	for _, set := range h.subs {
-		for s := range set {
-			all = append(all, s)
-		}
+	for _, list := range h.subs {
+		all = append(all, list...)
 	}
 	h.mu.RUnlock()
 	for _, s := range all {
