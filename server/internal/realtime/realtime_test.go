@@ -1,0 +1,305 @@
+package realtime_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/realtime"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/store"
+)
+
+// sub is a Subscriber that keeps what it is offered.
+type sub struct {
+	name   string
+	mu     sync.Mutex
+	got    []chat.Event
+	closed []int
+}
+
+func (s *sub) Offer(ev *chat.Event) {
+	s.mu.Lock()
+	s.got = append(s.got, *ev)
+	s.mu.Unlock()
+}
+
+func (s *sub) Close(code int, _ string) {
+	s.mu.Lock()
+	s.closed = append(s.closed, code)
+	s.mu.Unlock()
+}
+
+func (s *sub) take() []chat.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.got
+	s.got = nil
+	return out
+}
+
+var (
+	teamA = "0195f3c2-0000-7000-8000-00000000000a"
+	teamB = "0195f3c2-0000-7000-8000-00000000000b"
+	aLive = scope.Scope{TeamID: teamA, Mode: scope.Live}
+	aTest = scope.Scope{TeamID: teamA, Mode: scope.Test}
+	bLive = scope.Scope{TeamID: teamB, Mode: scope.Live}
+)
+
+const ann, bob = "ann", "bob"
+
+func ev(sc scope.Scope, typ, customer string, author string) chat.Event {
+	return chat.Event{Type: typ, TeamID: sc.TeamID, Mode: sc.Mode, TicketID: "t1", CustomerID: customer,
+		Author: chat.Author{Type: author}}
+}
+
+// TestHubRoutes: each event reaches the connections it concerns and no
+// other, and test and live never meet.
+func TestHubRoutes(t *testing.T) {
+	h := realtime.NewHub()
+	subs := map[string]*sub{}
+	add := func(name string, sc scope.Scope, customer string) {
+		s := &sub{name: name}
+		subs[name] = s
+		if customer == "" {
+			h.SubscribeTeam(sc, s)
+		} else {
+			h.SubscribeCustomer(sc, customer, s)
+		}
+	}
+	add("ann", aLive, ann)
+	add("ann2", aLive, ann) // Ann's second tab
+	add("bob", aLive, bob)
+	add("annTest", aTest, ann)
+	add("agents", aLive, "")
+	add("agentsTest", aTest, "")
+	add("otherTeam", bLive, "")
+	add("otherAnn", bLive, ann)
+	if w, st := h.Counts(); w != 5 || st != 3 {
+		t.Fatalf("counts: got %d widgets %d streams, want 5 and 3", w, st)
+	}
+
+	cases := []struct {
+		name string
+		ev   chat.Event
+		want []string
+	}{
+		{"message", ev(aLive, chat.MessageCreated, ann, chat.AuthorAgent), []string{"agents", "ann", "ann2"}},
+		{"ticket created", ev(aLive, chat.TicketCreated, ann, ""), []string{"agents", "ann", "ann2"}},
+		{"ticket updated", ev(aLive, chat.TicketUpdated, bob, ""), []string{"agents", "bob"}},
+		{"ticket without a customer", ev(aLive, chat.TicketUpdated, "", ""), []string{"agents"}},
+		{"agent typing", ev(aLive, chat.Typing, ann, chat.AuthorAgent), []string{"ann", "ann2"}},
+		{"customer typing", ev(aLive, chat.Typing, ann, chat.AuthorCustomer), []string{"agents"}},
+		{"read", ev(aLive, chat.Read, ann, ""), []string{"ann", "ann2"}},
+		{"session revoked", ev(aLive, chat.SessionRevoked, ann, ""), []string{"ann", "ann2"}},
+		{"test message", ev(aTest, chat.MessageCreated, ann, chat.AuthorCustomer), []string{"agentsTest", "annTest"}},
+		{"other team", ev(bLive, chat.MessageCreated, ann, chat.AuthorCustomer), []string{"otherAnn", "otherTeam"}},
+		{"unknown type", ev(aLive, "something.else", ann, ""), nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h.Publish(c.ev)
+			var got []string
+			for name, s := range subs {
+				evs := s.take()
+				if len(evs) > 1 {
+					t.Errorf("%s: got %d copies, want 1", name, len(evs))
+				}
+				if len(evs) == 1 {
+					got = append(got, name)
+					if !reflect.DeepEqual(evs[0], c.ev) {
+						t.Errorf("%s: got %+v, want %+v", name, evs[0], c.ev)
+					}
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("delivered to %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestHubUnsubscribeAndCloseAll: a removed connection hears nothing (and
+// removing twice is harmless); CloseAll closes every connection once.
+func TestHubUnsubscribeAndCloseAll(t *testing.T) {
+	h := realtime.NewHub()
+	a1, a2, st := &sub{}, &sub{}, &sub{}
+	off1 := h.SubscribeCustomer(aLive, ann, a1)
+	h.SubscribeCustomer(aLive, ann, a2)
+	offSt := h.SubscribeTeam(aLive, st)
+	off1()
+	off1()
+	if w, s := h.Counts(); w != 1 || s != 1 {
+		t.Fatalf("counts after removing one widget: got %d, %d, want 1, 1", w, s)
+	}
+	h.Publish(ev(aLive, chat.MessageCreated, ann, chat.AuthorAgent))
+	if n := len(a1.take()); n != 0 {
+		t.Errorf("removed connection: got %d events, want 0", n)
+	}
+	if n := len(a2.take()); n != 1 {
+		t.Errorf("remaining connection: got %d events, want 1", n)
+	}
+	h.CloseAll(4000, "bye")
+	for name, s := range map[string]*sub{"removed": a1, "widget": a2, "stream": st} {
+		want := []int{4000}
+		if s == a1 {
+			want = nil
+		}
+		if !slices.Equal(s.closed, want) {
+			t.Errorf("%s: closed with %v, want %v", name, s.closed, want)
+		}
+	}
+	offSt()
+	if w, s := h.Counts(); w != 1 || s != 0 {
+		t.Fatalf("counts: got %d, %d, want 1, 0", w, s)
+	}
+}
+
+// notifier records NOTIFY payloads.
+type notifier struct {
+	mu       sync.Mutex
+	payloads []string
+	err      error
+}
+
+func (n *notifier) Notify(_ context.Context, p string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.payloads = append(n.payloads, p)
+	return n.err
+}
+
+// loader serves durable events by position.
+type loader struct {
+	evs map[int64]chat.Event
+}
+
+func (l *loader) EventsAfter(_ context.Context, sc scope.Scope, after int64, limit int) ([]chat.Event, error) {
+	if limit != 1 {
+		return nil, errors.New("the bus loads one event at a time")
+	}
+	if e, ok := l.evs[after+1]; ok && e.Scope() == sc {
+		return []chat.Event{e}, nil
+	}
+	return []chat.Event{}, nil
+}
+
+// TestLocalBus: in one process both durable and ephemeral events go
+// straight to the hub.
+func TestLocalBus(t *testing.T) {
+	h := realtime.NewHub()
+	s := &sub{}
+	h.SubscribeCustomer(aLive, ann, s)
+	b := realtime.NewLocalBus(h)
+	b.Committed([]chat.Event{ev(aLive, chat.TicketCreated, ann, ""), ev(aLive, chat.MessageCreated, ann, chat.AuthorCustomer)})
+	b.Publish(context.Background(), ev(aLive, chat.Typing, ann, chat.AuthorAgent))
+	var types []string
+	for _, e := range s.take() {
+		types = append(types, e.Type)
+	}
+	if want := []string{chat.TicketCreated, chat.MessageCreated, chat.Typing}; !slices.Equal(types, want) {
+		t.Fatalf("delivered: got %v, want %v", types, want)
+	}
+}
+
+// TestSharedBusEphemeral: an ephemeral event travels as NOTIFY and comes
+// back out of Receive equal, in every field the hub and the sockets use;
+// nothing reaches the hub before the notice does.
+func TestSharedBusEphemeral(t *testing.T) {
+	at := time.Date(2026, 11, 28, 10, 0, 0, 123000000, time.UTC)
+	events := []chat.Event{
+		{Type: chat.Typing, TeamID: teamA, Mode: scope.Live, TicketID: "t1", CustomerID: ann,
+			Author: chat.Author{Type: chat.AuthorCustomer, ID: ann, Name: "Ann «Ö»|e|"}, Typing: true, CreatedAt: at},
+		{Type: chat.Typing, TeamID: teamA, Mode: scope.Test, TicketID: "t1", CustomerID: ann,
+			Author: chat.Author{Type: chat.AuthorAgent, Name: "Bob"}, CreatedAt: at},
+		{Type: chat.Read, TeamID: teamA, Mode: scope.Live, TicketID: "t1", CustomerID: ann, Reader: chat.ReaderAgent, Seq: 42, CreatedAt: at},
+		{Type: chat.SessionRevoked, TeamID: teamA, Mode: scope.Live, CustomerID: ann, SessionID: "s1", CreatedAt: at},
+	}
+	for _, e := range events {
+		t.Run(e.Type, func(t *testing.T) {
+			h := realtime.NewHub()
+			s := &sub{}
+			h.SubscribeCustomer(e.Scope(), ann, s)
+			h.SubscribeTeam(e.Scope(), s)
+			n := &notifier{}
+			b := realtime.NewSharedBus(h, n, &loader{}, slog.New(slog.DiscardHandler))
+			b.Publish(context.Background(), e)
+			if got := s.take(); len(got) != 0 {
+				t.Fatalf("delivered before the notice: %+v", got)
+			}
+			if len(n.payloads) != 1 || !strings.HasPrefix(n.payloads[0], "e|") {
+				t.Fatalf("notices: got %q, want one e|…", n.payloads)
+			}
+			if len(n.payloads[0]) > 8000 {
+				t.Fatalf("notice of %d bytes, over PostgreSQL's 8000", len(n.payloads[0]))
+			}
+			b.Receive(context.Background(), n.payloads[0])
+			got := s.take()
+			if len(got) != 1 {
+				t.Fatalf("after the notice: got %d events, want 1", len(got))
+			}
+			if !reflect.DeepEqual(got[0], e) {
+				t.Fatalf("decoded:\ngot  %+v\nwant %+v", got[0], e)
+			}
+		})
+	}
+	// A failing NOTIFY is logged, not fatal.
+	b := realtime.NewSharedBus(realtime.NewHub(), &notifier{err: errors.New("down")}, &loader{}, slog.New(slog.DiscardHandler))
+	b.Publish(context.Background(), events[0])
+}
+
+// TestSharedBusDurable: a durable event's notice carries its position; the
+// receiver loads that one event and delivers it. Committed does nothing on
+// a shared bus (the notice comes back to this process too), and a notice
+// that does not decode or names a missing event delivers nothing.
+func TestSharedBusDurable(t *testing.T) {
+	msg := &chat.Message{ID: "m1", TicketID: "t1", Seq: 3, Body: "hi"}
+	stored := chat.Event{Type: chat.MessageCreated, Pos: 7, TeamID: teamA, Mode: scope.Live, TicketID: "t1",
+		CustomerID: ann, MessageID: "m1", Message: msg}
+	h := realtime.NewHub()
+	s := &sub{}
+	h.SubscribeTeam(aLive, s)
+	h.SubscribeCustomer(aLive, ann, s)
+	l := &loader{evs: map[int64]chat.Event{7: stored}}
+	b := realtime.NewSharedBus(h, &notifier{}, l, slog.New(slog.DiscardHandler))
+
+	b.Committed([]chat.Event{stored})
+	if got := s.take(); len(got) != 0 {
+		t.Fatalf("Committed on a shared bus delivered %+v", got)
+	}
+	notice := store.DurableNotice(stored)
+	if len(notice) > 100 {
+		t.Errorf("durable notice of %d bytes: want a short position, got %q", len(notice), notice)
+	}
+	b.Receive(context.Background(), notice)
+	got := s.take()
+	if len(got) != 2 || !reflect.DeepEqual(got[0], stored) || !reflect.DeepEqual(got[1], stored) {
+		t.Fatalf("delivered: got %+v, want the stored event to the stream and the widget", got)
+	}
+
+	bad := []string{
+		"",
+		"x|something",
+		"d|" + teamA + "|live",
+		"d|" + teamA + "|live|0",
+		"d|" + teamA + "|live|seven",
+		"d|" + teamA + "|live|8", // no such event
+		"d|" + teamA + "|test|7", // another mode
+		"d|" + teamB + "|live|7", // another team
+		"e|{not json",
+	}
+	for _, p := range bad {
+		b.Receive(context.Background(), p)
+		if got := s.take(); len(got) != 0 {
+			t.Errorf("notice %q delivered %+v", p, got)
+		}
+	}
+}
