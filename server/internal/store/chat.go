@@ -111,7 +111,7 @@ func (db *DB) AppendMessage(ctx context.Context, in chat.Append) (chat.Message, 
 	var msg chat.Message
 	var evs []chat.Event
 	sc := in.Scope
-	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		evs = nil
 		if in.DedupKey != "" {
 			var r messageRow

@@ -193,7 +193,7 @@ func (db *DB) ListCustomers(ctx context.Context, s scope.Scope, f helpdesk.Custo
 // The ticket.created event is logged in the same transaction.
 func (db *DB) InsertTicket(ctx context.Context, t helpdesk.Ticket) error {
 	evs := []chat.Event{ticketEvent(chat.TicketCreated, t, t.CreatedAt)}
-	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(ticketToRow(t)).Exec(ctx); err != nil {
 			return err
 		}
@@ -219,7 +219,7 @@ func (db *DB) TicketByID(ctx context.Context, s scope.Scope, id string) (helpdes
 // The ticket.updated event is logged in the same transaction.
 func (db *DB) UpdateTicket(ctx context.Context, t helpdesk.Ticket) error {
 	evs := []chat.Event{ticketEvent(chat.TicketUpdated, t, t.UpdatedAt)}
-	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model(ticketToRow(t)).
 			Column("subject", "status", "priority", "channel", "customer_id", "tags", "updated_at", "closed_at").
 			Where(inScope, t.ID, t.TeamID, t.Mode).Returning("last_seq, customer_read_seq, agent_read_seq").

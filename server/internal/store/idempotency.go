@@ -35,7 +35,7 @@ type idemRow struct {
 func (s IdempotencyStore) Reserve(ctx context.Context, sc scope.Scope, key string, hash []byte, now time.Time) (idempotency.Record, bool, error) {
 	var rec idempotency.Record
 	fresh := false
-	err := s.db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewDelete().Model((*idemRow)(nil)).
 			Where("team_id = ? AND mode = ? AND key = ?", sc.TeamID, sc.Mode, key).
 			Where("(created_at < ? OR (status = 0 AND created_at < ?))", now.Add(-idempotency.TTL).UTC(), now.Add(-idempotency.Abandoned).UTC()).

@@ -36,7 +36,7 @@ func (r sessionRow) session() identity.Session {
 // one transaction so that no customer is left without the password it was
 // created for.
 func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHash string) error {
-	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(customerToRow(c)).Exec(ctx); err != nil {
 			return err
 		}

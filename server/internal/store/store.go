@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,6 +43,20 @@ type DB struct {
 	// pgConfig opens the dedicated LISTEN connection (PostgreSQL only).
 	pgConfig *pgx.ConnConfig
 	onEvents func([]chat.Event)
+	// writeMu queues SQLite's write transactions in Go: SQLite has one
+	// writer, and a transaction that finds the lock taken sleeps in the
+	// busy handler (1 ms, 2 ms, 5 ms… 100 ms) instead of waiting its turn,
+	// which under concurrent chat traffic costs seconds at the tail.
+	writeMu sync.Mutex
+}
+
+// tx runs f in a transaction; on SQLite, one at a time.
+func (db *DB) tx(ctx context.Context, f func(ctx context.Context, tx bun.Tx) error) error {
+	if db.dialect == SQLite {
+		db.writeMu.Lock()
+		defer db.writeMu.Unlock()
+	}
+	return db.bun.RunInTx(ctx, nil, f)
 }
 
 //go:embed migrations
@@ -57,6 +72,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: parse PostgreSQL URL: %w", err)
 		}
+		// bun writes the arguments into the SQL text itself, so every query
+		// is a new text: pgx's default of preparing and caching each one
+		// costs an extra round trip per query and fills its statement cache
+		// (512 per connection) with texts never seen again.
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		sqldb := stdlib.OpenDB(*cfg)
 		sqldb.SetMaxOpenConns(20)
 		sqldb.SetMaxIdleConns(20)

@@ -76,7 +76,7 @@ func keyToRow(k apikey.Key) *keyRow {
 // CreateTeam stores a team, its first keys and its identity-verification
 // secrets in one transaction.
 func (db *DB) CreateTeam(ctx context.Context, t team.Team, keys []apikey.Key, secrets []identity.Secret) error {
-	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(teamToRow(t)).Exec(ctx); err != nil {
 			return mapErr(err)
 		}
@@ -179,7 +179,7 @@ func (db *DB) ListKeys(ctx context.Context, s scope.Scope, now time.Time) ([]api
 
 // RollKey inserts next and sets old's expiry, in one transaction.
 func (db *DB) RollKey(ctx context.Context, old apikey.Key, oldExpiresAt time.Time, next apikey.Key) error {
-	return db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Table("api_keys").Set("expires_at = ?", oldExpiresAt.UTC()).
 			Where("id = ? AND team_id = ? AND mode = ? AND revoked_at IS NULL", old.ID, old.TeamID, old.Mode).Exec(ctx)
 		if err != nil {
@@ -208,7 +208,7 @@ func (db *DB) RevokeKey(ctx context.Context, s scope.Scope, id string, at time.T
 // AddUsage adds counted traffic to the hourly usage rows and moves each
 // key's last_used_at forward.
 func (db *DB) AddUsage(ctx context.Context, deltas []apikey.UsageDelta) error {
-	return db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		for _, d := range deltas {
 			_, err := tx.NewRaw(`INSERT INTO api_key_usage (key_id, hour, requests, errors, rate_limited)
 				VALUES (?, ?, ?, ?, ?)
