@@ -16,7 +16,63 @@ export interface CStarChatError extends Error {
   code: string;
 }
 
-export type CStarChatEvent = "ready" | "identified" | "logout" | "error";
+export interface Author {
+  /** "customer", "agent", "bot" or "system". */
+  type: string;
+  id: string | null;
+  name: string;
+}
+
+/** A chat message, as stored by the server. */
+export interface Message {
+  id: string;
+  ticketId: string;
+  /** Increases by one per ticket, from 1, with no gaps. */
+  seq: number;
+  author: Author;
+  body: string;
+  /** The id the sending client gave it, if any. */
+  clientId: string | null;
+  /** RFC 3339 with milliseconds. */
+  createdAt: string;
+}
+
+/** A chat ticket as the ticket event reports it. */
+export interface ChatTicket {
+  id: string;
+  status: string;
+  lastSeq: number;
+  customerReadSeq: number;
+  agentReadSeq: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TypingEvent {
+  ticketId: string;
+  author: Author;
+  /** false also when the indicator expired without a refresh. */
+  typing: boolean;
+}
+
+export type ConnectionState = "connecting" | "open" | "closed";
+
+export interface CStarChatEvents {
+  ready: undefined;
+  identified: Customer;
+  logout: undefined;
+  error: CStarChatError;
+  /** Once per message id: replayed, live, and this customer's own once stored. */
+  message: Message;
+  typing: TypingEvent;
+  /** The new unreadCount(). */
+  unread: number;
+  connection: ConnectionState;
+  /** A ticket's status or read positions changed. */
+  ticket: ChatTicket;
+}
+
+export type CStarChatEvent = keyof CStarChatEvents;
 
 export interface CStarChatAPI {
   /** Resolves once the module runs and the saved session is restored. */
@@ -29,8 +85,23 @@ export interface CStarChatAPI {
   isIdentified(): boolean;
   getCustomer(): Customer | null;
   identify(input: { userId: string; email?: string; name?: string; userHash: string } | { token: string }): Promise<Customer>;
+  /**
+   * Sends a chat message (trimmed, 1 to 4000 characters; otherwise rejects
+   * with code "invalid"); resolves with the stored message. While offline it
+   * waits in an outbox that survives reloads and is sent on reconnect.
+   */
+  sendMessage(text: string): Promise<Message>;
+  /** A page of history, oldest first: the newest, or those before beforeSeq. */
+  getMessages(opts?: { beforeSeq?: number; limit?: number; ticketId?: string }): Promise<Message[]>;
+  /** Synchronous: messages from others after the customer's read position (0 before ready). */
+  unreadCount(): number;
+  /** Marks every message held as read, here at once and on the server. */
+  markRead(): void;
+  /** Call on input; sends true at most every 3 s, and false once. */
+  setTyping(typing: boolean): void;
+  connectionState(): ConnectionState;
   /** Returns the unsubscribe function. */
-  on(event: CStarChatEvent, handler: (payload?: unknown) => void): () => void;
+  on<E extends CStarChatEvent>(event: E, handler: (payload: CStarChatEvents[E]) => void): () => void;
 }
 
 declare global {

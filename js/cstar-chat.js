@@ -31,6 +31,11 @@
     __loader: true,
     ready: function () { return ready; },
     isIdentified: function () { return core ? core.isIdentified() : !!saved(); },
+    unreadCount: function () { return core ? core.unreadCount() : 0; },
+    connectionState: function () { return core ? core.connectionState() : "closed"; },
+    // Nothing is held before the module runs: nothing to mark or type in.
+    markRead: function () { if (core) core.markRead(); },
+    setTyping: function (on) { if (core) core.setTyping(on); },
     getCustomer: function () {
       if (core) return core.getCustomer();
       var s = saved();
@@ -49,7 +54,7 @@
       return function () { entry.dead = true; if (entry.off) entry.off(); };
     }
   };
-  ["signup", "login", "logout", "identify"].forEach(function (name) {
+  ["signup", "login", "logout", "identify", "sendMessage", "getMessages"].forEach(function (name) {
     api[name] = function () {
       var args = arguments;
       if (core) return core[name].apply(null, args);
@@ -59,6 +64,38 @@
   });
   window.CStarChat = api;
   window.__cstarConfig = { publishableKey: key, apiBase: base };
+  window.__cstarID = function () {
+    var c = window.crypto;
+    return c && c.randomUUID ? c.randomUUID() : Math.random().toString(36).slice(2) + Date.now().toString(36);
+  };
+  // The chat's WebSocket for the module's jsbridge.Dial: JSON frames to
+  // on(event, frame, code); null when the browser refuses the URL.
+  window.__cstarSocket = function (url, on) {
+    var ws;
+    try { ws = new WebSocket(url); } catch (e) { return null; }
+    ws.onopen = function () { on("open", null, 0); };
+    ws.onmessage = function (e) {
+      var f;
+      try { f = JSON.parse(e.data); } catch (x) { return; }
+      on("frame", f, 0);
+    };
+    ws.onclose = function (e) { on("close", null, e.code); };
+    return {
+      send: function (f) { ws.send(JSON.stringify(f)); },
+      close: function () { ws.onopen = ws.onmessage = ws.onclose = null; ws.close(1000); }
+    };
+  };
+  // One chat websocket per browser: the tabs of a site elect a leader with
+  // a Web Lock, held until the tab goes, and share frames over a
+  // BroadcastChannel of the same name (the module's jsbridge.Tabs).
+  if (window.BroadcastChannel && navigator.locks) {
+    window.__cstarTabs = function (name, recv, lead) {
+      var ch = new BroadcastChannel(name);
+      ch.onmessage = function (e) { recv(e.data); };
+      navigator.locks.request(name, function () { lead(); return new Promise(function () {}); })["catch"](lead);
+      return function (m) { ch.postMessage(m); };
+    };
+  }
 
   // Called by the module once it runs: calls queued before are replayed in
   // order, then ready() resolves.
@@ -71,6 +108,10 @@
     var replay = queue; queue = [];
     replay.forEach(function (q) { c[q.name].apply(null, q.args).then(q.res, q.rej); });
     window.addEventListener("storage", function (e) { if (e.key === storageKey || e.key === null) c.reload(); });
+    // A dropped chat connection returns at once, without its backoff.
+    var wake = function () { if (document.visibilityState !== "hidden") c.wake(); };
+    window.addEventListener("online", wake);
+    document.addEventListener("visibilitychange", wake);
     var done = function () { resolveReady(); document.dispatchEvent(new Event("cstarchat:ready")); };
     if (c.isIdentified()) c.refresh().then(done, done); else done();
   };

@@ -1,3 +1,6 @@
 // Package jsbridge is the thin syscall/js edge of the CStarChat SDK: fetch,
-// localStorage, JSON values and Promises. Everything else lives in wasm/sdk.
+// localStorage, JSON values, Promises, timers, and the chat's websocket and
+// tab sharing, whose script glue the loader defines (__cstarSocket,
+// __cstarTabs, __cstarID) because script weighs far less than Go in the
+// module. Everything else lives in wasm/sdk.
 package jsbridge

@@ -32,34 +32,31 @@ func (Fetch) Do(r sdk.Request) (sdk.Response, error) {
 		err error
 	}
 	done := make(chan result, 1)
-	var onResponse, onJSON, onNotJSON, onFail js.Func
-	release := func() { onResponse.Release(); onJSON.Release(); onNotJSON.Release(); onFail.Release() }
 	status := 0
-	onFail = js.FuncOf(func(this js.Value, args []js.Value) any {
-		msg := "fetch failed"
-		if len(args) > 0 && args[0].Truthy() {
-			msg = args[0].Get("message").String()
+	// One Go function bound to each step: a function per step would weigh
+	// more in the module.
+	var cb js.Func
+	cb = js.FuncOf(func(this js.Value, args []js.Value) any {
+		switch args[0].String() {
+		case "response":
+			status = args[1].Get("status").Int()
+			args[1].Call("json").Call("then", cb.Call("bind", nil, "json"), cb.Call("bind", nil, "text"))
+		case "json":
+			body, _ := ToGo(args[1]).(map[string]any)
+			done <- result{res: sdk.Response{Status: status, Body: body}}
+		case "text": // a body that is not JSON still yields the status
+			done <- result{res: sdk.Response{Status: status, Body: map[string]any{}}}
+		default:
+			msg := "fetch failed"
+			if len(args) > 1 && args[1].Truthy() {
+				msg = args[1].Get("message").String()
+			}
+			done <- result{err: errors.New(msg)}
 		}
-		done <- result{err: errors.New(msg)}
 		return nil
 	})
-	onJSON = js.FuncOf(func(this js.Value, args []js.Value) any {
-		body, _ := ToGo(args[0]).(map[string]any)
-		done <- result{res: sdk.Response{Status: status, Body: body}}
-		return nil
-	})
-	// A body that is not JSON still yields the status.
-	onNotJSON = js.FuncOf(func(js.Value, []js.Value) any {
-		done <- result{res: sdk.Response{Status: status, Body: map[string]any{}}}
-		return nil
-	})
-	onResponse = js.FuncOf(func(this js.Value, args []js.Value) any {
-		status = args[0].Get("status").Int()
-		args[0].Call("json").Call("then", onJSON, onNotJSON)
-		return nil
-	})
-	js.Global().Call("fetch", r.Path, init).Call("then", onResponse, onFail)
+	js.Global().Call("fetch", r.Path, init).Call("then", cb.Call("bind", nil, "response"), cb.Call("bind", nil, "fail"))
 	out := <-done
-	release()
+	cb.Release()
 	return out.res, out.err
 }

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -30,15 +29,10 @@ type Socket interface {
 	Close()
 }
 
-// SocketEvents are what a Socket reports, always asynchronously.
-type SocketEvents struct {
-	Open  func()
-	Frame func(map[string]any)
-	Close func(code int)
-}
-
 // Dialer opens a websocket at url, or returns nil when it cannot even try.
-type Dialer func(url string, ev SocketEvents) Socket
+// It reports to on, always asynchronously, "open", then every "frame",
+// then one "close" with its code.
+type Dialer func(url string, on func(event string, frame map[string]any, code int)) Socket
 
 // Clock tells the time and runs functions later (setTimeout in the
 // browser, a fake in tests), in milliseconds.
@@ -65,47 +59,19 @@ type ChatEnv struct {
 	Tabs   Tabs           // nil: this tab opens its own socket
 }
 
-// Author is who wrote a message or is typing.
-type Author struct {
-	Type string
-	ID   string
-	Name string
-}
-
-// Map is the JS-facing shape {type, id, name}.
-func (a Author) Map() map[string]any {
-	return map[string]any{"type": a.Type, "id": nullable(a.ID), "name": a.Name}
-}
-
-func authorFrom(m map[string]any) Author {
-	return Author{Type: str(m, "type"), ID: str(m, "id"), Name: str(m, "name")}
-}
-
-// Message is one chat message. A Pending message waits in the outbox and
-// has no id, ticket, seq or time yet.
+// Message is one chat message.
 type Message struct {
-	ID        string
-	TicketID  string
-	Seq       int64
-	Author    Author
-	Body      string
-	ClientID  string
-	CreatedAt string
-	Pending   bool
+	ID         string
+	TicketID   string
+	Seq        int64
+	AuthorType string
+	ClientID   string
+	raw        map[string]any // as on the wire
 }
 
-// Map is the JS-facing shape {id, ticketId, seq, author, body, clientId,
-// createdAt}, with pending: true for a message in the outbox.
-func (m Message) Map() map[string]any {
-	out := map[string]any{"id": nullable(m.ID), "ticketId": nullable(m.TicketID), "seq": nil,
-		"author": m.Author.Map(), "body": m.Body, "clientId": nullable(m.ClientID), "createdAt": nullable(m.CreatedAt)}
-	if m.Pending {
-		out["pending"] = true
-	} else {
-		out["seq"] = float64(m.Seq)
-	}
-	return out
-}
+// Map is the JS-facing shape {id, ticketId, seq, author: {type, id, name},
+// body, clientId, createdAt}.
+func (m Message) Map() map[string]any { return camel(m.raw) }
 
 // MessageMaps is the JS-facing shape of a list of messages.
 func MessageMaps(ms []Message) []any {
@@ -116,37 +82,62 @@ func MessageMaps(ms []Message) []any {
 	return out
 }
 
-func (m Message) wire() map[string]any {
-	a := map[string]any{"type": m.Author.Type, "id": nullable(m.Author.ID), "name": m.Author.Name}
-	return map[string]any{"id": m.ID, "ticket_id": m.TicketID, "seq": float64(m.Seq), "author": a,
-		"body": m.Body, "client_id": nullable(m.ClientID), "created_at": m.CreatedAt}
-}
-
 func messageFrom(m map[string]any) Message {
-	return Message{ID: str(m, "id"), TicketID: str(m, "ticket_id"), Seq: num(m, "seq"), Author: authorFrom(obj(m, "author")),
-		Body: str(m, "body"), ClientID: str(m, "client_id"), CreatedAt: str(m, "created_at")}
+	return Message{ID: str(m, "id"), TicketID: str(m, "ticket_id"), Seq: num(m, "seq"), AuthorType: str(obj(m, "author"), "type"),
+		ClientID: str(m, "client_id"), raw: m}
 }
 
+//go:noinline
 func num(m map[string]any, k string) int64 {
-	switch v := m[k].(type) {
-	case float64:
-		return int64(v)
-	case int:
-		return int64(v)
-	case int64:
-		return v
+	f, _ := m[k].(float64)
+	return int64(f)
+}
+
+// kv builds an object from keys and values: one call instead of one map
+// assignment per field keeps the module small.
+//
+//go:noinline
+func kv(pairs ...any) map[string]any {
+	m := make(map[string]any, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		m[pairs[i].(string)] = pairs[i+1]
 	}
-	return 0
+	return m
+}
+
+// camel is the JS shape of a wire object: its keys in camelCase
+// (ticket_id becomes ticketId), nested objects too.
+func camel(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if o, ok := v.(map[string]any); ok {
+			v = camel(o)
+		}
+		b := []byte(k)
+		n := 0
+		for i := 0; i < len(b); i++ {
+			if b[i] == '_' && i+1 < len(b) {
+				i++
+				b[i] -= 'a' - 'A'
+			}
+			b[n] = b[i]
+			n++
+		}
+		out[string(b[:n])] = v
+	}
+	return out
 }
 
 // ticket is what the chat holds of one conversation.
 type ticket struct {
-	id, status, createdAt, updatedAt string
-	lastSeq, readSeq, agentReadSeq   int64
-	known                            bool      // the server told the read positions
-	msgs                             []Message // ascending seq
+	id, status string
+	readSeq    int64
+	known      bool           // the server told the read positions
+	raw        map[string]any // as the server last sent it
+	msgs       []Message      // ascending seq
 }
 
+//go:noinline
 func (t *ticket) maxSeq() int64 {
 	if n := len(t.msgs); n > 0 {
 		return t.msgs[n-1].Seq
@@ -154,26 +145,28 @@ func (t *ticket) maxSeq() int64 {
 	return 0
 }
 
-// Map is the JS-facing shape of a ticket.
-func (t *ticket) Map() map[string]any {
-	return map[string]any{"id": t.id, "status": t.status, "lastSeq": float64(t.lastSeq),
-		"customerReadSeq": float64(t.readSeq), "agentReadSeq": float64(t.agentReadSeq),
-		"createdAt": t.createdAt, "updatedAt": t.updatedAt}
-}
-
-func (t *ticket) wire() map[string]any {
-	return map[string]any{"id": t.id, "status": t.status, "last_seq": float64(t.lastSeq),
-		"customer_read_seq": float64(t.readSeq), "agent_read_seq": float64(t.agentReadSeq),
-		"created_at": t.createdAt, "updated_at": t.updatedAt}
-}
-
-// outItem is a message in the outbox.
-type outItem struct{ id, body, customer string }
-
 type typingTimer struct {
-	gen  int
-	stop func()
+	gen   int
+	stop  func()
+	frame map[string]any
 }
+
+// note is an event or a settled send, delivered once mu is released; an
+// empty event clears the session v, if it is still the one held.
+type note struct {
+	event string
+	v     any
+	done  func(Message, error)
+	m     Message
+	err   error
+}
+
+// Timer kinds.
+const (
+	timerRetry  = iota // reconnect
+	timerResend        // a rate-limited send
+	timerTyping        // a typing indicator expires, key its author
+)
 
 // Chat is the live chat of the signed-in customer. One tab of the browser
 // (the leader) holds the websocket and relays its frames to the others;
@@ -185,7 +178,7 @@ type Chat struct {
 	env ChatEnv
 
 	mu        sync.Mutex
-	later     []func() // callbacks and events, run once mu is released
+	later     []note
 	leader    bool
 	wanted    bool   // a customer is signed in: stay connected
 	fatal     *Error // the server refused the key or the protocol version
@@ -231,11 +224,16 @@ func (ch *Chat) Start() {
 	}
 }
 
-// do runs f under the lock, then the callbacks and events f queued, after
-// an unread event when the count changed. Handlers may call the chat again.
 func (ch *Chat) do(f func()) {
 	ch.mu.Lock()
 	f()
+	ch.unlock()
+}
+
+// unlock releases mu, then delivers the events and settled sends queued
+// meanwhile, after an unread event when the count changed: handlers may
+// call the chat again.
+func (ch *Chat) unlock() {
 	if n := ch.unreadLocked(); n != ch.unread {
 		ch.unread = n
 		ch.emitLater("unread", n)
@@ -243,13 +241,48 @@ func (ch *Chat) do(f func()) {
 	later := ch.later
 	ch.later = nil
 	ch.mu.Unlock()
-	for _, g := range later {
-		g()
+	for _, n := range later {
+		switch {
+		case n.done != nil:
+			n.done(n.m, n.err)
+		case n.event != "":
+			ch.c.emit(n.event, n.v)
+		case n.v == any(ch.c.session()):
+			ch.c.clear() // emits logout, as a 401 does
+		}
 	}
 }
 
+//go:noinline
 func (ch *Chat) emitLater(event string, v any) {
-	ch.later = append(ch.later, func() { ch.c.emit(event, v) })
+	ch.later = append(ch.later, note{event: event, v: v})
+}
+
+// timer calls fire with kind and key in ms.
+func (ch *Chat) timer(ms int64, kind int, key string, gen int) func() {
+	return ch.env.Clock.AfterFunc(ms, func() { ch.fire(kind, key, gen) })
+}
+
+func (ch *Chat) fire(kind int, key string, gen int) {
+	ch.mu.Lock()
+	switch {
+	case kind == timerTyping:
+		if t, ok := ch.typing[key]; ok && t.gen == gen {
+			delete(ch.typing, key)
+			e := event(t.frame)
+			e["typing"] = false
+			ch.emitLater("typing", e)
+		}
+	case gen != ch.gen: // another connection
+	case kind == timerRetry:
+		ch.stopRetry = nil
+		if ch.wanted {
+			ch.dial()
+		}
+	default:
+		ch.editOutbox(nil, "", true) // sends what is not in flight: the refused one
+	}
+	ch.unlock()
 }
 
 func (ch *Chat) forget() {
@@ -286,7 +319,6 @@ func (ch *Chat) restart() {
 	} else {
 		ch.post("hello", nil)
 	}
-	ch.pendingChanged()
 }
 
 // stop follows a sign-out: the connection, the messages, the outbox and the
@@ -295,13 +327,10 @@ func (ch *Chat) stop() {
 	ch.wanted = false
 	ch.closeSocket()
 	ch.setState(StateClosed)
-	for id := range ch.waiters {
-		ch.settle(id, Message{}, &Error{Message: "Signed out", Code: "unauthorized"})
-	}
+	ch.settleAll(&Error{Message: "Signed out", Code: "unauthorized"})
 	ch.c.storage.Delete(ch.c.cfg.OutboxKey())
 	ch.forget()
 	ch.customer = ""
-	ch.pendingChanged()
 }
 
 func (ch *Chat) closeSocket() {
@@ -318,46 +347,36 @@ func (ch *Chat) closeSocket() {
 	ch.inflight = map[string]bool{}
 }
 
-func (ch *Chat) url() string {
-	base := ch.c.cfg.APIBase
-	if strings.HasPrefix(base, "http") {
-		base = "ws" + base[4:]
-	}
-	return base + protocol.ChatPath + "?key=" + queryEscape(ch.c.cfg.PublishableKey) + "&v=" + strconv.Itoa(protocol.ChatVersion)
-}
-
 func (ch *Chat) dial() {
 	ch.closeSocket()
 	gen := ch.gen
 	ch.token = ch.c.session()
 	ch.setState(StateConnecting)
-	ch.sock = ch.env.Dial(ch.url(), SocketEvents{
-		Open: func() {
-			ch.do(func() {
-				if gen == ch.gen {
-					ch.resume()
-				}
-			})
-		},
-		Frame: func(f map[string]any) {
-			ch.do(func() {
-				if gen == ch.gen {
-					ch.post("frame", f)
-					ch.handle(f, true)
-				}
-			})
-		},
-		Close: func(code int) {
-			ch.do(func() {
-				if gen == ch.gen {
-					ch.closed(code)
-				}
-			})
-		},
-	})
+	base := ch.c.cfg.APIBase
+	if strings.HasPrefix(base, "http") {
+		base = "ws" + base[4:] // http→ws, https→wss
+	}
+	ch.sock = ch.env.Dial(base+protocol.ChatPath+"?key="+ch.c.cfg.PublishableKey+"&v="+strconv.Itoa(protocol.ChatVersion),
+		func(event string, f map[string]any, code int) { ch.socketEvent(gen, event, f, code) })
 	if ch.sock == nil {
 		ch.closed(1006)
 	}
+}
+
+func (ch *Chat) socketEvent(gen int, event string, f map[string]any, code int) {
+	ch.mu.Lock()
+	if gen == ch.gen {
+		switch event {
+		case "open":
+			ch.resume()
+		case "frame":
+			ch.post("frame", f)
+			ch.handle(f, true)
+		default:
+			ch.closed(code)
+		}
+	}
+	ch.unlock()
 }
 
 // resume is the first frame: the session, and the last seq held of every
@@ -369,7 +388,7 @@ func (ch *Chat) resume() {
 			held[id] = float64(s)
 		}
 	}
-	ch.sock.Send(map[string]any{"type": protocol.FrameResume, "session": ch.token, "tickets": held})
+	ch.sock.Send(kv("type", protocol.FrameResume, "session", ch.token, "tickets", held))
 }
 
 // Backoff is the delay in milliseconds before reconnect attempt n (from 0)
@@ -389,32 +408,14 @@ func (ch *Chat) closed(code int) {
 	switch {
 	case code == protocol.CloseSessionInvalid:
 		ch.wanted = false
-		tok := ch.token
-		ch.later = append(ch.later, func() {
-			if ch.c.session() == tok {
-				ch.c.clear() // emits logout, as a 401 does
-			}
-		})
+		ch.later = append(ch.later, note{v: ch.token})
 	case !protocol.Reconnect(code):
 		ch.wanted = false
 		ch.fatal = &Error{Message: "The chat refused this publishable key or SDK version", Code: "unauthorized"}
-		if code == protocol.CloseVersion {
-			ch.fatal.Code = "invalid"
-		}
 		ch.emitLater("error", ch.fatal)
-		for id := range ch.waiters {
-			ch.settle(id, Message{}, ch.fatal)
-		}
+		ch.settleAll(ch.fatal)
 	case ch.wanted && ch.leader:
-		gen := ch.gen
-		ch.stopRetry = ch.env.Clock.AfterFunc(Backoff(ch.attempt, ch.env.Random()), func() {
-			ch.do(func() {
-				if gen == ch.gen && ch.wanted {
-					ch.stopRetry = nil
-					ch.dial()
-				}
-			})
-		})
+		ch.stopRetry = ch.timer(Backoff(ch.attempt, ch.env.Random()), timerRetry, "", ch.gen)
 		ch.attempt++
 	}
 }
@@ -422,15 +423,15 @@ func (ch *Chat) closed(code int) {
 // Wake reconnects at once, without waiting for the backoff: the browser is
 // back online or the page became visible.
 func (ch *Chat) Wake() {
-	ch.do(func() {
-		switch {
-		case !ch.wanted:
-		case !ch.leader:
-			ch.post("poke", nil)
-		case ch.sock == nil:
-			ch.dial()
-		}
-	})
+	ch.mu.Lock()
+	switch {
+	case !ch.wanted:
+	case !ch.leader:
+		ch.post("poke", nil)
+	case ch.sock == nil:
+		ch.dial()
+	}
+	ch.unlock()
 }
 
 func (ch *Chat) setState(s string) {
@@ -440,7 +441,7 @@ func (ch *Chat) setState(s string) {
 	ch.state = s
 	ch.emitLater("connection", s)
 	if ch.leader {
-		ch.post("state", map[string]any{"state": s})
+		ch.post("state", kv("state", s))
 	}
 }
 
@@ -453,58 +454,46 @@ func (ch *Chat) State() string {
 
 func (ch *Chat) post(kind string, d map[string]any) {
 	if ch.env.Tabs != nil {
-		ch.env.Tabs.Post(map[string]any{"k": kind, "d": d})
+		ch.env.Tabs.Post(kv("k", kind, "d", d))
 	}
 }
 
 // handle applies a server frame; own frames come from this tab's socket,
 // the others were relayed by the leader.
 func (ch *Chat) handle(f map[string]any, own bool) {
-	switch str(f, "type") {
-	case protocol.FrameMessage:
+	typ := str(f, "type")
+	switch typ {
+	case protocol.FrameMessage, protocol.FrameAck:
 		m := messageFrom(obj(f, "message"))
 		if ch.add(m, true) {
 			ch.current = m.TicketID
 		}
-	case protocol.FrameAck:
-		id := str(f, "client_id")
-		m := messageFrom(obj(f, "message"))
-		delete(ch.inflight, id)
-		if own {
-			ch.dropOutbox(id)
+		if typ == protocol.FrameAck {
+			id := str(f, "client_id")
+			delete(ch.inflight, id)
+			if own {
+				ch.editOutbox(nil, id, false)
+			}
+			ch.settle(id, m, nil)
 		}
-		if ch.add(m, true) {
-			ch.current = m.TicketID
-		}
-		ch.settle(id, m, nil)
-		ch.pendingChanged()
 	case protocol.FrameReady:
 		list, _ := f["tickets"].([]any)
 		for _, v := range list {
-			tm, _ := v.(map[string]any)
-			if t := ch.updateTicket(tm, own); t != nil && t.status != "closed" {
+			if t := ch.updateTicket(v, own); t != nil && t.status != "closed" {
 				ch.current = t.id
 			}
 		}
 		if own {
 			ch.ready, ch.attempt = true, 0
 			ch.setState(StateOpen)
-			ch.flush()
+			ch.editOutbox(nil, "", true)
 		}
 	case protocol.FrameTicket:
-		ch.updateTicket(obj(f, "ticket"), false)
+		ch.updateTicket(f["ticket"], false)
 	case protocol.FrameRead:
-		t := ch.ticket(str(f, "ticket_id"))
-		if t == nil {
-			return
+		if t := ch.ticket(str(f, "ticket_id")); t != nil && str(f, "reader") == protocol.AuthorCustomer {
+			t.readSeq = max(t.readSeq, num(f, "seq"))
 		}
-		seq := num(f, "seq")
-		if str(f, "reader") == protocol.AuthorAgent {
-			t.agentReadSeq = max(t.agentReadSeq, seq)
-		} else {
-			t.readSeq = max(t.readSeq, seq)
-		}
-		ch.emitLater("read", map[string]any{"ticketId": t.id, "reader": str(f, "reader"), "seq": float64(seq)})
 	case protocol.FrameTyping:
 		ch.typingFrame(f)
 	case protocol.FrameError:
@@ -512,6 +501,17 @@ func (ch *Chat) handle(f map[string]any, own bool) {
 	}
 }
 
+// event is the JS shape of a frame as an event payload.
+//
+//go:noinline
+func event(f map[string]any) map[string]any {
+	e := camel(f)
+	delete(e, "type")
+	delete(e, "ttlMs")
+	return e
+}
+
+//go:noinline
 func (ch *Chat) ticket(id string) *ticket {
 	if id == "" {
 		return nil
@@ -526,21 +526,19 @@ func (ch *Chat) ticket(id string) *ticket {
 
 // updateTicket applies a ticket as the server sent it. After a resume,
 // catchUp sends the read positions marked while disconnected.
-func (ch *Chat) updateTicket(m map[string]any, catchUp bool) *ticket {
+func (ch *Chat) updateTicket(v any, catchUp bool) *ticket {
+	m, _ := v.(map[string]any)
 	t := ch.ticket(str(m, "id"))
 	if t == nil {
 		return nil
 	}
 	read := num(m, "customer_read_seq")
 	if catchUp && t.readSeq > read {
-		ch.sock.Send(map[string]any{"type": protocol.FrameRead, "ticket_id": t.id, "seq": float64(t.readSeq)})
+		ch.sock.Send(kv("type", protocol.FrameRead, "ticket_id", t.id, "seq", float64(t.readSeq)))
 	}
-	t.status, t.createdAt, t.updatedAt = str(m, "status"), str(m, "created_at"), str(m, "updated_at")
-	t.lastSeq = max(t.lastSeq, num(m, "last_seq"))
+	t.raw, t.status, t.known = m, str(m, "status"), true
 	t.readSeq = max(t.readSeq, read)
-	t.agentReadSeq = max(t.agentReadSeq, num(m, "agent_read_seq"))
-	t.known = true
-	ch.emitLater("ticket", t.Map())
+	ch.emitLater("ticket", camel(m))
 	return t
 }
 
@@ -562,17 +560,23 @@ func (ch *Chat) add(m Message, emit bool) bool {
 	copy(t.msgs[i+1:], t.msgs[i:])
 	t.msgs[i] = m
 	ch.seen[m.ID] = true
-	t.lastSeq = max(t.lastSeq, m.Seq)
 	if emit {
 		ch.emitLater("message", m.Map())
 	}
 	return true
 }
 
+//go:noinline
 func (ch *Chat) settle(id string, m Message, err error) {
 	if w := ch.waiters[id]; w != nil {
 		delete(ch.waiters, id)
-		ch.later = append(ch.later, func() { w(m, err) })
+		ch.later = append(ch.later, note{done: w, m: m, err: err})
+	}
+}
+
+func (ch *Chat) settleAll(err error) {
+	for id := range ch.waiters {
+		ch.settle(id, Message{}, err)
 	}
 }
 
@@ -589,35 +593,24 @@ func (ch *Chat) refused(f map[string]any, own bool) {
 			return
 		}
 		delete(ch.inflight, id)
-		wait, gen := num(f, "retry_after_ms"), ch.gen
+		wait := num(f, "retry_after_ms")
 		if wait <= 0 {
 			wait = 1000
 		}
-		ch.env.Clock.AfterFunc(wait, func() {
-			ch.do(func() {
-				if gen != ch.gen {
-					return // a new connection flushes the outbox anyway
-				}
-				for _, it := range ch.outbox() {
-					if it.id == id {
-						ch.sendNow(sendFrame(it))
-					}
-				}
-			})
-		})
+		ch.timer(wait, timerResend, "", ch.gen)
 	default:
 		if own {
-			ch.dropOutbox(id)
+			ch.editOutbox(nil, id, false)
 		}
 		ch.settle(id, Message{}, e)
-		ch.pendingChanged()
 	}
 }
 
+// typingFrame emits typing events, and typing: false itself when the
+// indicator is not repeated within its ttl.
 func (ch *Chat) typingFrame(f map[string]any) {
-	a := authorFrom(obj(f, "author"))
-	tid := str(f, "ticket_id")
-	key := tid + "\x00" + a.Type + "\x00" + a.ID + "\x00" + a.Name
+	a := obj(f, "author")
+	key := str(f, "ticket_id") + "\x00" + str(a, "type") + "\x00" + str(a, "id") + "\x00" + str(a, "name")
 	on, _ := f["typing"].(bool)
 	old, had := ch.typing[key]
 	if had {
@@ -627,7 +620,6 @@ func (ch *Chat) typingFrame(f map[string]any) {
 	if !on && !had {
 		return
 	}
-	ev := map[string]any{"ticketId": tid, "author": a.Map(), "typing": on}
 	if on {
 		ttl := num(f, "ttl_ms")
 		if ttl <= 0 {
@@ -635,34 +627,29 @@ func (ch *Chat) typingFrame(f map[string]any) {
 		}
 		ch.typingGen++
 		gen := ch.typingGen
-		stop := ch.env.Clock.AfterFunc(ttl, func() {
-			ch.do(func() {
-				if t, ok := ch.typing[key]; ok && t.gen == gen {
-					delete(ch.typing, key)
-					ch.emitLater("typing", map[string]any{"ticketId": tid, "author": a.Map(), "typing": false})
-				}
-			})
-		})
-		ch.typing[key] = typingTimer{gen: gen, stop: stop}
+		ch.typing[key] = typingTimer{gen: gen, stop: ch.timer(ttl, timerTyping, key, gen), frame: f}
 	}
-	ch.emitLater("typing", ev)
+	ch.emitLater("typing", event(f))
 }
 
 // recv handles a post of another tab.
 func (ch *Chat) recv(msg map[string]any) {
-	ch.do(func() {
+	ch.mu.Lock()
+	defer ch.unlock()
+	{
 		d := obj(msg, "d")
+		follow := !ch.leader && ch.wanted
 		switch str(msg, "k") {
 		case "frame":
-			if !ch.leader && ch.wanted {
+			if follow {
 				ch.handle(d, false)
 			}
 		case "state":
-			if !ch.leader {
+			if follow {
 				ch.setState(str(d, "state"))
 			}
 		case "snap":
-			if ch.leader || !ch.wanted {
+			if !follow {
 				return
 			}
 			ms, _ := d["messages"].([]any)
@@ -672,8 +659,7 @@ func (ch *Chat) recv(msg map[string]any) {
 			}
 			ts, _ := d["tickets"].([]any)
 			for _, v := range ts {
-				tm, _ := v.(map[string]any)
-				ch.updateTicket(tm, false)
+				ch.updateTicket(v, false)
 			}
 			ch.current = str(d, "current")
 			ch.setState(str(d, "state"))
@@ -695,27 +681,28 @@ func (ch *Chat) recv(msg map[string]any) {
 				}
 			case protocol.FrameSend:
 				if ch.leader && ch.wanted {
-					ch.addOutbox(outItem{id: str(d, "client_id"), body: str(d, "body"), customer: ch.customer})
+					ch.editOutbox(ch.outItem(d["client_id"], d["body"]), "", false)
 				}
-				ch.pendingChanged()
 			}
 			if ch.leader {
 				ch.sendNow(d)
 			}
 		}
-	})
+	}
 }
 
 // snapshot tells the other tabs everything this leader holds.
 func (ch *Chat) snapshot() {
 	var ms, ts []any
 	for _, t := range ch.tickets {
-		ts = append(ts, t.wire())
+		if t.raw != nil {
+			ts = append(ts, t.raw)
+		}
 		for _, m := range t.msgs {
-			ms = append(ms, m.wire())
+			ms = append(ms, m.raw)
 		}
 	}
-	ch.post("snap", map[string]any{"state": ch.state, "current": ch.current, "tickets": ts, "messages": ms})
+	ch.post("snap", kv("state", ch.state, "current", ch.current, "tickets", ts, "messages", ms))
 }
 
 // sendNow sends f on a ready socket, a send at most once per connection.
@@ -741,142 +728,105 @@ func (ch *Chat) out(f map[string]any) {
 	}
 }
 
-func sendFrame(it outItem) map[string]any {
-	return map[string]any{"type": protocol.FrameSend, "client_id": it.id, "body": it.body}
+// sendFrame is the send frame of an outbox item.
+//
+//go:noinline
+func sendFrame(it map[string]any) map[string]any {
+	return kv("type", protocol.FrameSend, "client_id", it["client_id"], "body", it["body"])
 }
 
-// flush sends the outbox after a resume. Messages another customer left
-// behind on this browser are dropped, never sent.
-func (ch *Chat) flush() {
-	items := ch.outbox()
-	keep := items[:0]
-	for _, it := range items {
-		if it.customer == ch.customer {
-			keep = append(keep, it)
-			ch.sendNow(sendFrame(it))
-		}
-	}
-	if len(keep) != len(items) {
-		ch.saveOutbox(keep)
-	}
-}
-
-// The outbox is read again before every change: other tabs write it too.
-func (ch *Chat) outbox() []outItem {
+// editOutbox reads the outbox again (other tabs write it too), drops the
+// entry with client id drop and any another customer left behind on this
+// browser, appends add unless it is there, sends every entry when send is
+// set (after a resume), saves the result and returns it.
+func (ch *Chat) editOutbox(add map[string]any, drop string, send bool) []any {
 	v, _ := ch.c.storage.Load(ch.c.cfg.OutboxKey())
 	list, _ := v["items"].([]any)
-	out := make([]outItem, 0, len(list))
+	keep := make([]any, 0, len(list)+1)
 	for _, e := range list {
 		m, _ := e.(map[string]any)
-		if id := str(m, "client_id"); id != "" {
-			out = append(out, outItem{id: id, body: str(m, "body"), customer: str(m, "customer")})
+		if id := str(m, "client_id"); id != "" && id != drop && str(m, "customer") == ch.customer {
+			if add != nil && id == add["client_id"] {
+				add = nil
+			}
+			keep = append(keep, m)
 		}
 	}
-	return out
-}
-
-func (ch *Chat) saveOutbox(items []outItem) {
-	if len(items) == 0 {
+	if add != nil {
+		keep = append(keep, add)
+	}
+	for _, e := range keep {
+		if send {
+			ch.sendNow(sendFrame(e.(map[string]any)))
+		}
+	}
+	switch {
+	case len(keep) == len(list):
+	case len(keep) == 0:
 		ch.c.storage.Delete(ch.c.cfg.OutboxKey())
-		return
+	default:
+		ch.c.storage.Save(ch.c.cfg.OutboxKey(), kv("v", float64(1), "items", keep))
 	}
-	list := make([]any, len(items))
-	for i, it := range items {
-		list[i] = map[string]any{"client_id": it.id, "body": it.body, "customer": it.customer}
-	}
-	ch.c.storage.Save(ch.c.cfg.OutboxKey(), map[string]any{"v": float64(1), "items": list})
+	return keep
 }
 
-func (ch *Chat) addOutbox(it outItem) {
-	items := ch.outbox()
-	for _, o := range items {
-		if o.id == it.id {
-			return
-		}
-	}
-	ch.saveOutbox(append(items, it))
+// outItem is an outbox entry.
+func (ch *Chat) outItem(id, body any) map[string]any {
+	return kv("client_id", id, "body", body, "customer", ch.customer)
 }
 
-func (ch *Chat) dropOutbox(id string) {
-	items := ch.outbox()
-	for i, o := range items {
-		if o.id == id {
-			ch.saveOutbox(append(items[:i], items[i+1:]...))
-			return
-		}
-	}
-}
-
-func (ch *Chat) pendingLocked() []Message {
-	var out []Message
-	name := ""
-	if cu := ch.c.GetCustomer(); cu != nil {
-		name = cu.Name
-	}
-	for _, it := range ch.outbox() {
-		if it.customer == ch.customer && ch.customer != "" {
-			out = append(out, Message{Author: Author{Type: protocol.AuthorCustomer, ID: it.customer, Name: name},
-				Body: it.body, ClientID: it.id, Pending: true})
-		}
-	}
-	return out
-}
-
-func (ch *Chat) pendingChanged() { ch.emitLater("pending", MessageMaps(ch.pendingLocked())) }
-
-// Pending returns the messages waiting in the outbox, oldest first.
-func (ch *Chat) Pending() []Message {
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	return ch.pendingLocked()
-}
-
-// Send queues text (trimmed, 1 to 4000 characters) and calls done once the
-// server has stored it, or refused it. It waits in the outbox while
-// disconnected, across reloads.
+// Send queues text and calls done once the server has stored it, or
+// refused it. The text is trimmed of ASCII white space (the JS bridge trims
+// Unicode's first) and must keep 1 to 4000 characters. It waits in the
+// outbox while disconnected, across reloads.
 func (ch *Chat) Send(text string, done func(Message, error)) {
-	body := strings.TrimSpace(text)
-	if n := utf8.RuneCountInString(body); n == 0 || n > protocol.MaxBodyChars {
-		done(Message{}, &Error{Message: "A message needs 1 to " + strconv.Itoa(protocol.MaxBodyChars) + " characters", Code: "invalid"})
+	for len(text) > 0 && text[0] <= ' ' {
+		text = text[1:]
+	}
+	for len(text) > 0 && text[len(text)-1] <= ' ' {
+		text = text[:len(text)-1]
+	}
+	n := 0
+	for range text {
+		n++
+	}
+	if n == 0 || n > protocol.MaxBodyChars {
+		done(Message{}, &Error{Message: "A message needs 1 to 4000 characters", Code: "invalid"})
 		return
 	}
 	id := ch.env.NewID()
-	var err error
-	ch.do(func() {
-		switch {
-		case ch.fatal != nil:
-			err = ch.fatal
-		case !ch.wanted:
-			err = &Error{Message: "Sign in before sending messages", Code: "unauthorized"}
-		default:
-			it := outItem{id: id, body: body, customer: ch.customer}
-			ch.waiters[id] = done
-			ch.addOutbox(it)
-			ch.pendingChanged()
-			ch.out(sendFrame(it))
-		}
-	})
-	if err != nil {
-		done(Message{}, err)
+	ch.mu.Lock()
+	ch.waiters[id] = done
+	switch {
+	case ch.fatal != nil:
+		ch.settle(id, Message{}, ch.fatal)
+	case !ch.wanted:
+		ch.settle(id, Message{}, &Error{Message: "Sign in before sending messages", Code: "unauthorized"})
+	default:
+		it := ch.outItem(id, text)
+		ch.editOutbox(it, "", false)
+		ch.out(sendFrame(it))
 	}
+	ch.unlock()
 }
 
 // SendMessage is Send that blocks until the server stores or refuses it.
 func (ch *Chat) SendMessage(text string) (Message, error) {
-	type result struct {
-		m   Message
-		err error
-	}
-	res := make(chan result, 1)
-	ch.Send(text, func(m Message, err error) { res <- result{m, err} })
-	r := <-res
-	return r.m, r.err
+	var m Message
+	var err error
+	done := make(chan struct{})
+	ch.Send(text, func(rm Message, rerr error) {
+		m, err = rm, rerr
+		close(done)
+	})
+	<-done
+	return m, err
 }
 
 // HistoryQuery pages back through a ticket's messages.
 type HistoryQuery struct {
 	TicketID  string // "": the current ticket, or the server's latest
-	BeforeSeq int64  // 0: the newest
+	BeforeSeq int    // 0: the newest
 	Limit     int    // 0: the server's default
 }
 
@@ -893,19 +843,16 @@ func (ch *Chat) GetMessages(q HistoryQuery) ([]Message, error) {
 	if !wanted {
 		return nil, &Error{Message: "Sign in before reading messages", Code: "unauthorized"}
 	}
-	path, sep := "/messages", "?"
-	param := func(k, v string) {
-		path += sep + k + "=" + queryEscape(v)
-		sep = "&"
+	if q.Limit <= 0 {
+		q.Limit = 50
 	}
+	// Ticket ids are UUIDs, which need no escaping.
+	path := "/messages?limit=" + strconv.Itoa(q.Limit)
 	if q.TicketID != "" {
-		param("ticket_id", q.TicketID)
+		path += "&ticket_id=" + q.TicketID
 	}
 	if q.BeforeSeq > 0 {
-		param("before_seq", strconv.FormatInt(q.BeforeSeq, 10))
-	}
-	if q.Limit > 0 {
-		param("limit", strconv.Itoa(q.Limit))
+		path += "&before_seq=" + strconv.Itoa(q.BeforeSeq)
 	}
 	env, err := ch.c.callEnvelope("GET", path, nil, true)
 	if err != nil {
@@ -913,22 +860,23 @@ func (ch *Chat) GetMessages(q HistoryQuery) ([]Message, error) {
 	}
 	list, _ := env["data"].([]any)
 	out := make([]Message, 0, len(list))
-	ch.do(func() {
-		for _, v := range list {
-			m, _ := v.(map[string]any)
-			msg := messageFrom(m)
-			out = append(out, msg)
-			ch.add(msg, false)
-		}
-	})
+	ch.mu.Lock()
+	for _, v := range list {
+		m, _ := v.(map[string]any)
+		msg := messageFrom(m)
+		out = append(out, msg)
+		ch.add(msg, false)
+	}
+	ch.unlock()
 	return out, nil
 }
 
+//go:noinline
 func (ch *Chat) unreadLocked() int {
 	n := 0
 	for _, t := range ch.tickets {
 		for i := len(t.msgs) - 1; t.known && i >= 0 && t.msgs[i].Seq > t.readSeq; i-- {
-			if t.msgs[i].Author.Type != protocol.AuthorCustomer {
+			if t.msgs[i].AuthorType != protocol.AuthorCustomer {
 				n++
 			}
 		}
@@ -946,52 +894,31 @@ func (ch *Chat) UnreadCount() int {
 
 // MarkRead marks every message held as read, locally at once, and tells
 // the server the highest seq of each ticket that had unread messages (the
-// current one first of all). Read positions marked while disconnected are
+// current one above all). Read positions marked while disconnected are
 // sent after the next resume.
 func (ch *Chat) MarkRead() {
-	ch.do(func() {
-		for id, t := range ch.tickets {
-			s := t.maxSeq()
-			if s <= t.readSeq {
-				continue
-			}
-			t.readSeq = s
-			f := map[string]any{"type": protocol.FrameRead, "ticket_id": id, "seq": float64(s)}
-			ch.out(f)
-			if ch.leader {
-				ch.post("frame", map[string]any{"type": protocol.FrameRead, "ticket_id": id, "reader": protocol.AuthorCustomer, "seq": float64(s)})
-			}
+	ch.mu.Lock()
+	for id, t := range ch.tickets {
+		s := t.maxSeq()
+		if s <= t.readSeq {
+			continue
 		}
-	})
+		t.readSeq = s
+		ch.out(kv("type", protocol.FrameRead, "ticket_id", id, "seq", float64(s)))
+		if ch.leader {
+			ch.post("frame", kv("type", protocol.FrameRead, "ticket_id", id, "reader", protocol.AuthorCustomer, "seq", float64(s)))
+		}
+	}
+	ch.unlock()
 }
 
 // SetTyping tells the agents whether the customer is typing: true at most
 // every 3 seconds while it lasts, false once.
 func (ch *Chat) SetTyping(on bool) {
-	ch.do(func() {
-		now := ch.env.Clock.Now()
-		if on == ch.typingOn && (!on || now-ch.typingAt < typingEveryMs) {
-			return
-		}
+	ch.mu.Lock()
+	if now := ch.env.Clock.Now(); on != ch.typingOn || on && now-ch.typingAt >= typingEveryMs {
 		ch.typingOn, ch.typingAt = on, now
-		ch.out(map[string]any{"type": protocol.FrameTyping, "typing": on})
-	})
-}
-
-// queryEscape percent-encodes s for a query parameter (net/url would
-// weigh more than this SDK's whole chat).
-func queryEscape(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-		}
+		ch.out(kv("type", protocol.FrameTyping, "typing", on))
 	}
-	return b.String()
+	ch.unlock()
 }

@@ -36,6 +36,7 @@ func (c Config) OutboxKey() string { return c.name("cstar.outbox.v1.") }
 // tabs of one site share a single websocket.
 func (c Config) ChannelName() string { return c.name("cstar.chat.v1.") }
 
+//go:noinline
 func (c Config) name(prefix string) string {
 	k := c.PublishableKey
 	if len(k) > 20 {
@@ -222,25 +223,23 @@ func (c *Client) clear() {
 
 // Signup creates an account and signs it in.
 func (c *Client) Signup(email, name, password string) (Customer, error) {
-	data, err := c.call("POST", "/signup", map[string]any{"email": email, "name": name, "password": password}, false)
-	if err != nil {
-		return Customer{}, err
-	}
-	return c.adopt(data), nil
+	return c.Auth("/signup", map[string]any{"email": email, "name": name, "password": password})
 }
 
 // Login signs an existing account in.
 func (c *Client) Login(email, password string) (Customer, error) {
-	data, err := c.call("POST", "/login", map[string]any{"email": email, "password": password}, false)
-	if err != nil {
-		return Customer{}, err
-	}
-	return c.adopt(data), nil
+	return c.Auth("/login", map[string]any{"email": email, "password": password})
 }
 
 // Identify proves a site's own user with a signed token or a user hash.
 func (c *Client) Identify(fields map[string]any) (Customer, error) {
-	data, err := c.call("POST", "/identify", fields, false)
+	return c.Auth("/identify", fields)
+}
+
+// Auth posts body to an endpoint that signs a customer in (/signup, /login
+// or /identify) and adopts the session it returns.
+func (c *Client) Auth(path string, body map[string]any) (Customer, error) {
+	data, err := c.call("POST", path, body, false)
 	if err != nil {
 		return Customer{}, err
 	}

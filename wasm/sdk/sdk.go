@@ -20,6 +20,7 @@ func (c Customer) Map() map[string]any {
 		"externalId": nullable(c.ExternalID), "createdAt": c.CreatedAt}
 }
 
+//go:noinline
 func nullable(s string) any {
 	if s == "" {
 		return nil
@@ -97,11 +98,13 @@ func (s *MemoryStorage) Delete(key string) {
 	delete(s.m, key)
 }
 
+//go:noinline
 func str(m map[string]any, k string) string {
 	s, _ := m[k].(string)
 	return s
 }
 
+//go:noinline
 func obj(m map[string]any, k string) map[string]any {
 	o, _ := m[k].(map[string]any)
 	return o
