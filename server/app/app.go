@@ -212,7 +212,11 @@ func OpenDB(ctx context.Context, url string) (*store.DB, error) {
 // is closed with a reconnect code, and the clients' resume fills the gap.
 func (a *App) listen(bus *realtime.Bus) {
 	ctx, cancel := context.WithCancel(context.Background())
-	a.wg.Add(2)
+	// The listener hands notifications over; the bus reads their events in
+	// batches. A full queue holds the listener back (pgx buffers meanwhile)
+	// rather than dropping anything.
+	in := make(chan string, 4096)
+	a.wg.Add(3)
 	go func() {
 		defer a.wg.Done()
 		<-a.stop
@@ -231,7 +235,16 @@ func (a *App) listen(bus *realtime.Bus) {
 			first = false
 		}, func(err error) {
 			a.log.Error("listen for events", "err", err)
-		}, func(payload string) { bus.Receive(ctx, payload) })
+		}, func(payload string) {
+			select {
+			case in <- payload:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	go func() {
+		defer a.wg.Done()
+		bus.Run(ctx, in)
 	}()
 	// Serve only once events from other processes are heard.
 	select {

@@ -69,6 +69,7 @@ func server(args []string) error {
 	convs := fs.Int("conversations", 200, "conversations the agent messages are spread over")
 	rate := fs.Int("rate", 500, "agent messages per second")
 	dur := fs.Duration("duration", 10*time.Second, "how long the latency phase lasts")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the latency phase to this file")
 	memprofile := fs.String("memprofile", "", "write a heap profile with the idle connections open to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -170,6 +171,14 @@ func server(args []string) error {
 		heap+stack, heap, stack, rss, before.goroutines, after.goroutines)
 	fmt.Printf("  against the 10 KB goal: %.2f×\n", (heap+stack)/10240)
 
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	fmt.Fprintln(in, "go")
 	for {
 		l, err := line()

@@ -87,46 +87,109 @@ func (b *Bus) Publish(ctx context.Context, ev chat.Event) {
 }
 
 // Receive delivers one notification to the local hub.
-func (b *Bus) Receive(ctx context.Context, payload string) {
-	ev, err := b.decode(ctx, payload)
-	if err != nil {
-		b.log.ErrorContext(ctx, "receive event", "err", err)
-		return
+func (b *Bus) Receive(ctx context.Context, payload string) { b.ReceiveBatch(ctx, []string{payload}) }
+
+// Run delivers the notifications from in until ctx ends, in batches of what
+// has arrived meanwhile: a batch's durable events are read with one query
+// per team and mode rather than one each, which is what keeps up with
+// hundreds of messages a second.
+func (b *Bus) Run(ctx context.Context, in <-chan string) {
+	const maxBatch = 1000
+	for {
+		var batch []string
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-in:
+			batch = append(batch, p)
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case p := <-in:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		b.ReceiveBatch(ctx, batch)
 	}
-	if ev != nil {
+}
+
+// ReceiveBatch delivers notifications to the local hub: ephemeral events at
+// once, durable ones read back by position range and published in order,
+// each position once.
+func (b *Bus) ReceiveBatch(ctx context.Context, payloads []string) {
+	type span struct{ lo, hi int64 }
+	spans := map[scope.Scope]*span{}
+	var order []scope.Scope
+	for _, p := range payloads {
+		kind, rest, _ := strings.Cut(p, "|")
+		if kind == "d" {
+			sc, pos, err := parseNotice(rest)
+			if err != nil {
+				b.log.ErrorContext(ctx, "receive event", "err", err)
+				continue
+			}
+			sp := spans[sc]
+			if sp == nil {
+				sp = &span{lo: pos, hi: pos}
+				spans[sc] = sp
+				order = append(order, sc)
+			}
+			sp.lo, sp.hi = min(sp.lo, pos), max(sp.hi, pos)
+			continue
+		}
+		ev, err := b.decode(ctx, p)
+		if err != nil {
+			b.log.ErrorContext(ctx, "receive event", "err", err)
+			continue
+		}
 		b.hub.Publish(*ev)
 	}
+	for _, sc := range order {
+		sp := spans[sc]
+		after := sp.lo - 1
+		for after < sp.hi {
+			evs, err := b.load.EventsAfter(ctx, sc, after, int(min(sp.hi-after, 500)))
+			if err != nil {
+				b.log.ErrorContext(ctx, "receive events", "from", after+1, "to", sp.hi, "err", err)
+				break
+			}
+			if len(evs) == 0 {
+				b.log.ErrorContext(ctx, "receive events: notified events are missing", "from", after+1, "to", sp.hi)
+				break
+			}
+			for _, ev := range evs {
+				b.hub.Publish(ev)
+				after = ev.Pos
+			}
+		}
+	}
+}
+
+func parseNotice(rest string) (scope.Scope, int64, error) {
+	parts := strings.Split(rest, "|")
+	if len(parts) != 3 {
+		return scope.Scope{}, 0, fmt.Errorf("realtime: bad notice %q", rest)
+	}
+	pos, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || pos < 1 {
+		return scope.Scope{}, 0, fmt.Errorf("realtime: bad notice %q", rest)
+	}
+	return scope.Scope{TeamID: parts[0], Mode: scope.Mode(parts[1])}, pos, nil
 }
 
 func (b *Bus) decode(ctx context.Context, payload string) (*chat.Event, error) {
 	kind, rest, _ := strings.Cut(payload, "|")
-	switch kind {
-	case "e":
-		var e ephemeral
-		if err := json.Unmarshal([]byte(rest), &e); err != nil {
-			return nil, fmt.Errorf("realtime: decode ephemeral event: %w", err)
-		}
-		return &chat.Event{Type: e.Type, TeamID: e.TeamID, Mode: e.Mode, TicketID: e.TicketID, CustomerID: e.CustomerID,
-			Author: chat.Author{Type: e.AuthorType, ID: e.AuthorID, Name: e.AuthorName}, Typing: e.Typing,
-			Reader: e.Reader, Seq: e.Seq, SessionID: e.SessionID, CreatedAt: e.At}, nil
-	case "d":
-		parts := strings.Split(rest, "|")
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("realtime: bad notice %q", payload)
-		}
-		pos, err := strconv.ParseInt(parts[2], 10, 64)
-		if err != nil || pos < 1 {
-			return nil, fmt.Errorf("realtime: bad notice %q", payload)
-		}
-		sc := scope.Scope{TeamID: parts[0], Mode: scope.Mode(parts[1])}
-		evs, err := b.load.EventsAfter(ctx, sc, pos-1, 1)
-		if err != nil {
-			return nil, fmt.Errorf("realtime: load event %d: %w", pos, err)
-		}
-		if len(evs) == 0 || evs[0].Pos != pos {
-			return nil, fmt.Errorf("realtime: event %d of a notice is missing", pos)
-		}
-		return &evs[0], nil
+	if kind != "e" {
+		return nil, fmt.Errorf("realtime: unknown notice %q", payload)
 	}
-	return nil, fmt.Errorf("realtime: unknown notice %q", payload)
+	var e ephemeral
+	if err := json.Unmarshal([]byte(rest), &e); err != nil {
+		return nil, fmt.Errorf("realtime: decode ephemeral event: %w", err)
+	}
+	return &chat.Event{Type: e.Type, TeamID: e.TeamID, Mode: e.Mode, TicketID: e.TicketID, CustomerID: e.CustomerID,
+		Author: chat.Author{Type: e.AuthorType, ID: e.AuthorID, Name: e.AuthorName}, Typing: e.Typing,
+		Reader: e.Reader, Seq: e.Seq, SessionID: e.SessionID, CreatedAt: e.At}, nil
 }

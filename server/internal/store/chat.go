@@ -74,10 +74,29 @@ func (db *DB) committed(evs []chat.Event) {
 }
 
 // appendEvents numbers evs in their team's log, stores them and, on
-// PostgreSQL, queues their notices (sent by the commit).
+// PostgreSQL, queues their notices (sent by the commit). The team's counter
+// row stays locked until the commit, which is what keeps positions in commit
+// order; it is taken last, so the lock spans as little as possible.
 func (db *DB) appendEvents(ctx context.Context, tx bun.IDB, evs []chat.Event) error {
 	for i := range evs {
 		e := &evs[i]
+		if db.dialect == Postgres {
+			// One round trip: the position, the row and the notice.
+			err := tx.NewRaw(`WITH c AS (
+					INSERT INTO event_counters (team_id, mode, pos) VALUES (?, ?, 1)
+					ON CONFLICT (team_id, mode) DO UPDATE SET pos = event_counters.pos + 1 RETURNING pos),
+				e AS (
+					INSERT INTO events (team_id, mode, pos, type, ticket_id, customer_id, message_id, created_at)
+					SELECT ?, ?, c.pos, ?, ?, ?, ?, ? FROM c RETURNING pos)
+				SELECT pos, pg_notify(?, ? || pos) FROM e`,
+				e.TeamID, string(e.Mode), e.TeamID, string(e.Mode), e.Type, e.TicketID, nullable(e.CustomerID),
+				nullable(e.MessageID), e.CreatedAt.UTC(), NoticeChannel,
+				"d|"+e.TeamID+"|"+string(e.Mode)+"|").Scan(ctx, &e.Pos, new(string))
+			if err != nil {
+				return fmt.Errorf("append event: %w", err)
+			}
+			continue
+		}
 		err := tx.NewRaw(`INSERT INTO event_counters (team_id, mode, pos) VALUES (?, ?, 1)
 			ON CONFLICT (team_id, mode) DO UPDATE SET pos = event_counters.pos + 1 RETURNING pos`,
 			e.TeamID, string(e.Mode)).Scan(ctx, &e.Pos)
@@ -88,11 +107,6 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.IDB, evs []chat.Event) er
 			CustomerID: nullable(e.CustomerID), MessageID: nullable(e.MessageID), CreatedAt: e.CreatedAt.UTC()}
 		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
 			return fmt.Errorf("insert event: %w", err)
-		}
-		if db.dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", NoticeChannel, DurableNotice(*e)); err != nil {
-				return fmt.Errorf("notify event: %w", err)
-			}
 		}
 	}
 	return nil
@@ -124,40 +138,41 @@ func (db *DB) AppendMessage(ctx context.Context, in chat.Append) (chat.Message, 
 				return fmt.Errorf("find message by client id: %w", err)
 			}
 		}
+		// Taking the next seq locks the ticket and reads it back, in one
+		// round trip.
 		var tr ticketRow
+		q := tx.NewUpdate().Model(&tr).Set("last_seq = last_seq + 1").Set("updated_at = ?", in.Now)
 		if in.TicketID != "" {
-			if err := tx.NewSelect().Model(&tr).Where(inScope, in.TicketID, sc.TeamID, sc.Mode).Scan(ctx); err != nil {
-				return fmt.Errorf("ticket: %w", err)
-			}
+			q = q.Where(inScope, in.TicketID, sc.TeamID, sc.Mode)
 		} else {
-			err := tx.NewSelect().Model(&tr).
-				Where("team_id = ? AND mode = ? AND customer_id = ? AND channel = ? AND status <> ?",
-					sc.TeamID, sc.Mode, in.CustomerID, helpdesk.ChannelChat, helpdesk.StatusClosed).
-				Limit(1).Scan(ctx)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				id, err := in.NewID()
-				if err != nil {
-					return err
-				}
-				t := helpdesk.Ticket{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Subject: in.Subject,
-					Status: helpdesk.StatusOpen, Priority: helpdesk.PriorityNormal, Channel: helpdesk.ChannelChat,
-					CustomerID: in.CustomerID, Tags: []string{}, CreatedAt: in.Now, UpdatedAt: in.Now}
-				tr = *ticketToRow(t)
-				if _, err := tx.NewInsert().Model(&tr).Exec(ctx); err != nil {
-					return fmt.Errorf("open chat ticket: %w", err)
-				}
-				evs = append(evs, ticketEvent(chat.TicketCreated, t, in.Now))
-			case err != nil:
+			// The customer's open chat ticket; the partial unique index
+			// makes it at most one.
+			q = q.Where("team_id = ? AND mode = ? AND customer_id = ? AND channel = ? AND status <> ?",
+				sc.TeamID, sc.Mode, in.CustomerID, helpdesk.ChannelChat, helpdesk.StatusClosed)
+		}
+		res, err := q.Returning("*").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("next seq: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if in.TicketID != "" {
+				return fmt.Errorf("ticket: %w", sql.ErrNoRows)
+			}
+			id, err := in.NewID()
+			if err != nil {
+				return err
+			}
+			t := helpdesk.Ticket{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Subject: in.Subject,
+				Status: helpdesk.StatusOpen, Priority: helpdesk.PriorityNormal, Channel: helpdesk.ChannelChat,
+				CustomerID: in.CustomerID, Tags: []string{}, CreatedAt: in.Now, UpdatedAt: in.Now}
+			evs = append(evs, ticketEvent(chat.TicketCreated, t, in.Now))
+			t.LastSeq = 1
+			tr = *ticketToRow(t)
+			if _, err := tx.NewInsert().Model(&tr).Exec(ctx); err != nil {
 				return fmt.Errorf("open chat ticket: %w", err)
 			}
 		}
-		var seq int64
-		if err := tx.NewRaw("UPDATE tickets SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq",
-			in.Now, tr.ID).Scan(ctx, &seq); err != nil {
-			return fmt.Errorf("next seq: %w", err)
-		}
-		tr.LastSeq, tr.UpdatedAt = seq, in.Now
+		seq := tr.LastSeq
 		id, err := in.NewID()
 		if err != nil {
 			return err
