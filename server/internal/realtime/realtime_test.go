@@ -3,6 +3,7 @@ package realtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -183,13 +184,15 @@ type loader struct {
 }
 
 func (l *loader) EventsAfter(_ context.Context, sc scope.Scope, after int64, limit int) ([]chat.Event, error) {
-	if limit != 1 {
-		return nil, errors.New("the bus loads one event at a time")
+	out := []chat.Event{}
+	for p := after + 1; len(out) < limit; p++ {
+		e, ok := l.evs[p]
+		if !ok || e.Scope() != sc {
+			break
+		}
+		out = append(out, e)
 	}
-	if e, ok := l.evs[after+1]; ok && e.Scope() == sc {
-		return []chat.Event{e}, nil
-	}
-	return []chat.Event{}, nil
+	return out, nil
 }
 
 // TestLocalBus: in one process both durable and ephemeral events go
@@ -301,5 +304,38 @@ func TestSharedBusDurable(t *testing.T) {
 		if got := s.take(); len(got) != 0 {
 			t.Errorf("notice %q delivered %+v", p, got)
 		}
+	}
+}
+
+// TestSharedBusBatch: notices that arrive together are delivered once
+// each, durable ones in position order per team and mode (whatever order
+// the batch holds them in), ephemeral ones too.
+func TestSharedBusBatch(t *testing.T) {
+	l := &loader{evs: map[int64]chat.Event{}}
+	for p := int64(1); p <= 4; p++ {
+		l.evs[p] = chat.Event{Type: chat.MessageCreated, Pos: p, TeamID: teamA, Mode: scope.Live, TicketID: "t1", CustomerID: ann}
+	}
+	h := realtime.NewHub()
+	s := &sub{}
+	h.SubscribeTeam(aLive, s)
+	h.SubscribeCustomer(aLive, ann, s)
+	n := &notifier{}
+	b := realtime.NewSharedBus(h, n, l, slog.New(slog.DiscardHandler))
+	b.Publish(context.Background(), chat.Event{Type: chat.Typing, TeamID: teamA, Mode: scope.Live, TicketID: "t1",
+		CustomerID: ann, Author: chat.Author{Type: chat.AuthorAgent, Name: "Bob"}, Typing: true})
+	notice := func(p int64) string { return store.DurableNotice(l.evs[p]) }
+	b.ReceiveBatch(context.Background(), []string{notice(3), notice(1), n.payloads[0], notice(2), notice(3), "junk"})
+	var got []string
+	for _, e := range s.take() {
+		got = append(got, fmt.Sprintf("%s/%d", e.Type, e.Pos))
+	}
+	// The agent's typing goes to Ann's widget; each message to her widget
+	// and to the stream.
+	want := []string{"typing/0"}
+	for p := 1; p <= 3; p++ {
+		want = append(want, fmt.Sprintf("message.created/%d", p), fmt.Sprintf("message.created/%d", p))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("delivered: got %v, want %v", got, want)
 	}
 }
