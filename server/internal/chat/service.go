@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -268,9 +269,23 @@ func (s *Service) Resume(ctx context.Context, sc scope.Scope, customerID string,
 			held = mapWith(held, latest.ID, from)
 		}
 	}
+	// At most maxTickets are served: the latest first, so that the open
+	// ticket is never the one left out, then the newest (ids sort by time).
 	const maxTickets = 20
+	order := make([]string, 0, len(held))
+	for id := range held {
+		if !found || id != latest.ID {
+			order = append(order, id)
+		}
+	}
+	slices.Sort(order)
+	slices.Reverse(order)
+	if found {
+		order = slices.Insert(order, 0, latest.ID)
+	}
 	n := 0
-	for id, seq := range held {
+	for _, id := range order {
+		seq := held[id]
 		if n == maxTickets {
 			break
 		}
