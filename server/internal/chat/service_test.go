@@ -662,3 +662,70 @@ func TestLiveAndTestApart(t *testing.T) {
 		}
 	})
 }
+
+// TestResumeManyTickets: a customer who holds more tickets than a resume
+// serves still gets their open ticket, and what they missed in it, first.
+func TestResumeManyTickets(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, url string) {
+		e := setup(t, url)
+		ann := e.customer(t, e.live, "Ann")
+		held := map[string]int64{}
+		for i := range 40 {
+			m := e.send(t, e.live, ann, "", fmt.Sprint("conversation ", i))
+			held[m.TicketID] = 1
+			if i < 39 {
+				e.close(t, e.live, m.TicketID)
+			}
+		}
+		open, err := e.db.LatestChatTicket(e.ctx, e.live, ann.ID)
+		if err != nil || open.Status != helpdesk.StatusOpen {
+			t.Fatalf("open ticket: got %+v (%v)", open, err)
+		}
+		e.agent(t, e.live, open.ID, "missed")
+		// Map order varies from call to call; every call must serve the
+		// open ticket.
+		for range 20 {
+			r, err := e.svc.Resume(e.ctx, e.live, ann.ID, held)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var replayed []string
+			for _, m := range r.Messages {
+				replayed = append(replayed, m.Body)
+			}
+			if !slices.Contains(replayed, "missed") || r.Cursors[open.ID] != 2 {
+				t.Fatalf("resume of %d tickets: got %v and cursors %v, want the open ticket's missed message",
+					len(held), replayed, r.Cursors)
+			}
+		}
+	})
+}
+
+// TestConcurrentRetries: one client id sent several times at once (a
+// retry racing the original) stores one message and returns it to all.
+func TestConcurrentRetries(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, url string) {
+		e := setup(t, url)
+		ann := e.customer(t, e.live, "Ann")
+		e.send(t, e.live, ann, "", "open the ticket")
+		const n = 6
+		var wg sync.WaitGroup
+		got := make([]chat.Message, n)
+		errl := make([]error, n)
+		for i := range n {
+			wg.Go(func() { got[i], errl[i] = e.svc.CustomerSend(e.ctx, e.live, ann, "same", "hello") })
+		}
+		wg.Wait()
+		for i := range n {
+			if errl[i] != nil {
+				t.Fatalf("send %d: %v", i, errl[i])
+			}
+			if got[i].ID != got[0].ID {
+				t.Fatalf("sends: got messages %s and %s, want one", got[0].ID, got[i].ID)
+			}
+		}
+		if seqs := seqsOf(e.all(t, e.live, got[0].TicketID)); !slices.Equal(seqs, []int64{1, 2}) {
+			t.Fatalf("stored: got seqs %v, want [1 2]", seqs)
+		}
+	})
+}
