@@ -230,9 +230,18 @@ func TestChatTicketRouting(t *testing.T) {
 		s := newChatServer(t, dbURL, chatTimings)
 		tok, annID := customer(t, s, s.PKLive, "Ann")
 		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		tab2, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
 		w.sendMsg("c1", "My order is late")
 		first := msg(w.waitFor(protocol.FrameAck))
 		tid := str(first["ticket_id"])
+		// The customer's other tab learns of the new ticket and the message.
+		tf := tab2.waitFor(protocol.FrameTicket)
+		if tk, _ := tf["ticket"].(map[string]any); tk["id"] != tid || tk["status"] != "open" {
+			t.Errorf("other tab: got %v, want a ticket frame of %s, open", tf, tid)
+		}
+		if f := tab2.waitFor(protocol.FrameMessage); msg(f)["id"] != first["id"] {
+			t.Errorf("other tab: got %v, want the message sent on the first", f)
+		}
 		tk := s.ticket(t, s.SKLive, tid)
 		if tk["channel"] != "chat" || tk["status"] != "open" || tk["customer_id"] != annID || tk["subject"] != "My order is late" {
 			t.Fatalf("opened ticket: got %v, want an open chat ticket of Ann titled by the message", tk)
