@@ -278,27 +278,6 @@ func (w *wsClient) collect(typ string, n int) []map[string]any {
 	return out
 }
 
-// quiet fails if a frame of type typ arrives within d. It is the one place
-// that waits for something not to happen, so d stays short; a missed
-// unwanted frame would show in the next assertion of the same stream.
-func (w *wsClient) quiet(typ string, d time.Duration) {
-	w.t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case f, ok := <-w.frames:
-			if !ok {
-				return
-			}
-			if typ == "" || f["type"] == typ {
-				w.t.Fatalf("unexpected %q frame: %v", f["type"], f)
-			}
-		case <-deadline:
-			return
-		}
-	}
-}
-
 // closeCode waits for the connection to close and returns the code.
 func (w *wsClient) closeCode() int {
 	w.t.Helper()
