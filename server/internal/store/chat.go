@@ -122,6 +122,9 @@ func ticketEvent(typ string, t helpdesk.Ticket, now time.Time) chat.Event {
 // seq increment) and the team's event counter keep seq and positions free
 // of gaps and in commit order.
 func (db *DB) AppendMessage(ctx context.Context, in chat.Append) (chat.Message, []chat.Event, error) {
+	if db.dialect == Postgres {
+		return db.appendMessagePG(ctx, in)
+	}
 	var msg chat.Message
 	var evs []chat.Event
 	sc := in.Scope
@@ -194,6 +197,51 @@ func (db *DB) AppendMessage(ctx context.Context, in chat.Append) (chat.Message, 
 	}
 	db.committed(evs)
 	return msg, evs, nil
+}
+
+// appendMessagePG stores a message with one call of cstar_append_message,
+// in a transaction of its own (see migration 0005).
+func (db *DB) appendMessagePG(ctx context.Context, in chat.Append) (chat.Message, []chat.Event, error) {
+	sc := in.Scope
+	msgID, err := in.NewID()
+	if err != nil {
+		return chat.Message{}, nil, err
+	}
+	newTicket, err := in.NewID()
+	if err != nil {
+		return chat.Message{}, nil, err
+	}
+	var (
+		ticketID               string
+		seq, ticketPos, msgPos int64
+		fresh                  bool
+	)
+	err = db.bun.NewRaw("SELECT * FROM cstar_append_message(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		sc.TeamID, string(sc.Mode), nullable(in.TicketID), nullable(in.CustomerID), in.Author.Type,
+		nullable(in.Author.ID), in.Author.Name, in.Body, nullable(in.ClientID), nullable(in.DedupKey), in.Subject,
+		in.Now.UTC(), msgID, newTicket).Scan(ctx, &msgID, &ticketID, &seq, &fresh, &ticketPos, &msgPos)
+	if err != nil {
+		return chat.Message{}, nil, fmt.Errorf("store: append message: %w", mapErr(err))
+	}
+	if !fresh {
+		var r messageRow
+		if err := db.bun.NewSelect().Model(&r).Where("id = ?", msgID).Scan(ctx); err != nil {
+			return chat.Message{}, nil, fmt.Errorf("store: append message: %w", mapErr(err))
+		}
+		return r.message(), nil, nil
+	}
+	msg := chat.Message{ID: msgID, TeamID: sc.TeamID, Mode: sc.Mode, TicketID: ticketID, Seq: seq, Author: in.Author,
+		Body: in.Body, ClientID: in.ClientID, CreatedAt: in.Now.UTC()}
+	var evs []chat.Event
+	base := chat.Event{TeamID: sc.TeamID, Mode: sc.Mode, TicketID: ticketID, CustomerID: in.CustomerID, CreatedAt: msg.CreatedAt}
+	if ticketPos > 0 {
+		e := base
+		e.Type, e.Pos = chat.TicketCreated, ticketPos
+		evs = append(evs, e)
+	}
+	e := base
+	e.Type, e.Pos, e.MessageID, e.Message = chat.MessageCreated, msgPos, msg.ID, &msg
+	return msg, append(evs, e), nil
 }
 
 // Messages implements chat.Store.

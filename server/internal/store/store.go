@@ -197,6 +197,9 @@ func mapErr(err error) error {
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return fmt.Errorf("%w: %w", errs.ErrConflict, err)
 	}
+	if errors.As(err, &pgErr) && pgErr.Code == "P0002" { // no_data_found, raised by our functions
+		return fmt.Errorf("%w: %w", errs.ErrNotFound, err)
+	}
 	var sqErr *sqlite.Error
 	if errors.As(err, &sqErr) {
 		switch sqErr.Code() {
