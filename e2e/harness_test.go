@@ -87,6 +87,13 @@ type env struct {
 	Site   string // the embedding page's origin, http://localhost:port
 	PKTest string
 	PKLive string
+	// SKTest is the team's test secret key, for the agent's side of chats.
+	SKTest string
+	TeamID string
+	// App is the running server; restart replaces it.
+	App *app.App
+	cfg config.Config
+	opt app.Options
 	// IdentityTest and IdentityLive are the team's identity-verification
 	// secrets.
 	IdentityTest string
@@ -107,23 +114,27 @@ func newEnv(tb testing.TB, dialect string) *env {
 	cfg.InvalidKeyLimit = 100000
 	// Cheap hashing: the tests are about the browser, not argon2id's cost.
 	params := argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	a, err := app.Open(ctx, cfg, app.Options{PasswordParams: &params})
+	opt := app.Options{PasswordParams: &params}
+	a, err := app.Open(ctx, cfg, opt)
 	if err != nil {
 		tb.Fatalf("app.Open on %s: %v", dialect, err)
 	}
 	a.Start()
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.Close(ctx); err != nil {
-			tb.Errorf("close the server: %v", err)
-		}
-	})
 	created, err := a.Teams().Create(ctx, "E2E "+dialect, "e2e-"+dialect)
 	if err != nil {
 		tb.Fatalf("create team: %v", err)
 	}
-	e := &env{API: a.URL(), PKTest: created.Keys["pk_test"].Secret, PKLive: created.Keys["pk_live"].Secret}
+	e := &env{API: a.URL(), PKTest: created.Keys["pk_test"].Secret, PKLive: created.Keys["pk_live"].Secret,
+		SKTest: created.Keys["sk_test"].Secret, TeamID: created.ID, App: a, cfg: cfg, opt: opt}
+	// The server listens on the same address after a restart.
+	e.cfg.Addr = strings.TrimPrefix(a.URL(), "http://")
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.App.Close(ctx); err != nil {
+			tb.Errorf("close the server: %v", err)
+		}
+	})
 	for mode, s := range created.IdentitySecrets {
 		switch mode {
 		case "test":
@@ -142,6 +153,27 @@ func newEnv(tb testing.TB, dialect string) *env {
 	// The API is on 127.0.0.1 and the site on localhost: two origins.
 	e.Site = "http://localhost:" + port
 	return e
+}
+
+// stop closes the server as a deploy would; start opens it again on the
+// same address and database.
+func (e *env) stop(tb testing.TB) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.App.Close(ctx); err != nil {
+		tb.Fatalf("stop the server: %v", err)
+	}
+}
+
+func (e *env) start(tb testing.TB) {
+	tb.Helper()
+	a, err := app.Open(context.Background(), e.cfg, e.opt)
+	if err != nil {
+		tb.Fatalf("restart the server: %v", err)
+	}
+	a.Start()
+	e.App = a
 }
 
 // Page scripts, served as files: the page allows no inline script.
@@ -168,6 +200,13 @@ const earlyJS = `"use strict";
   ["identified", "logout"].forEach(function (name) {
     c.on(name, function () { window.__events.push(name); });
   });
+  // Live chat: every message event, connection state and typing event.
+  window.__msgs = [];
+  window.__conn = [];
+  window.__typing = [];
+  c.on("message", function (m) { window.__msgs.push(m); });
+  c.on("connection", function (s) { window.__conn.push(s); });
+  c.on("typing", function (t) { window.__typing.push(t); });
   c.ready().then(function () {
     window.__readyAt = performance.now();
     window.__atReady = { identified: c.isIdentified(), customer: c.getCustomer() };
@@ -197,8 +236,11 @@ func (e *env) siteHandler() http.Handler {
 		if r.URL.Query().Get("mode") == "live" {
 			pk = e.PKLive
 		}
+		// The chat socket's ws:// origin must be listed besides the API's
+		// http:// one: Chromium does not let http sources cover websockets.
+		wsOrigin := "ws" + strings.TrimPrefix(e.API, "http")
 		w.Header().Set("Content-Security-Policy", fmt.Sprintf(
-			"default-src 'self'; script-src 'self' %s 'wasm-unsafe-eval'; connect-src %s", e.API, e.API))
+			"default-src 'self'; script-src 'self' %s 'wasm-unsafe-eval'; connect-src %s %s", e.API, e.API, wsOrigin))
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		fmt.Fprintf(w, `<!doctype html>

@@ -57,6 +57,7 @@
   ["signup", "login", "logout", "identify", "sendMessage", "getMessages"].forEach(function (name) {
     api[name] = function () {
       var args = arguments;
+      if (name === "sendMessage" && typeof args[0] === "string") args = [args[0].trim()];
       if (core) return core[name].apply(null, args);
       if (failed) return Promise.reject(failed);
       return new Promise(function (res, rej) { queue.push({ name: name, args: args, res: res, rej: rej }); });

@@ -75,9 +75,9 @@ func main() {
 			chat.Wake()
 			return nil
 		}
-		if a.Type() == js.TypeString {
-			a = a.Call("trim") // Unicode white space, as the server trims it
-		} else if a.Type() != js.TypeObject {
+		// sendMessage's text arrives trimmed by the loader (JavaScript's
+		// trim knows Unicode white space, as the server's does).
+		if a.Type() != js.TypeString && a.Type() != js.TypeObject {
 			a = g.Get("Object").New()
 		}
 		return jsbridge.Promise(func() (any, error) { return async(c, chat, name, a) })
