@@ -109,7 +109,7 @@ func TestChatOrigins(t *testing.T) {
 
 // TestChatSessionEndCloses: logging out closes that session's sockets with
 // 4502 (the customer's other sessions stay); revoking a customer's sessions
-// closes all of theirs and nobody else's.
+// closes all of theirs and nobody else's, and so does deleting a customer.
 func TestChatSessionEndCloses(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
@@ -136,6 +136,14 @@ func TestChatSessionEndCloses(t *testing.T) {
 		s.do(t, "DELETE", s.path("/customers/"+annID+"/sessions"), s.SKLive, nil).want(t, 200)
 		a2.wantClose(protocol.CloseSessionInvalid)
 		bob.sendMsg("b1", "Bob is fine")
+		bob.waitFor(protocol.FrameAck)
+
+		// Deleting a customer closes their open sockets too.
+		tokCat, catID := customer(t, s, s.PKLive, "Cat")
+		cat, _, _ := s.widgetReady(t, s.PKLive, tokCat, nil)
+		s.do(t, "DELETE", s.path("/customers/"+catID), s.SKLive, nil).want(t, 200)
+		cat.wantClose(protocol.CloseSessionInvalid)
+		bob.sendMsg("b2", "Bob is still fine")
 		bob.waitFor(protocol.FrameAck)
 	})
 }

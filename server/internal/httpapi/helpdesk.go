@@ -104,9 +104,11 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if err := s.Helpdesk.DeleteCustomer(r.Context(), principalOf(r.Context()).scope(), id); err != nil {
+	sc := principalOf(r.Context()).scope()
+	if err := s.Helpdesk.DeleteCustomer(r.Context(), sc, id); err != nil {
 		return err
 	}
+	s.Chat.SessionEnded(r.Context(), sc, id, "") // their open widgets close with 4502
 	return ok(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
 }
 
