@@ -107,8 +107,8 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		bus = realtime.NewSharedBus(a.hub, db, db, opt.Log)
 	} else {
 		bus = realtime.NewLocalBus(a.hub)
-		db.OnEvents(bus.Committed)
 	}
+	db.OnEvents(bus.Committed)
 	chatSvc := chat.NewService(db, bus, opt.Now)
 	reg.Gauge("cstar_chat_widget_connections", func() float64 { w, _ := a.hub.Counts(); return float64(w) })
 	reg.Gauge("cstar_chat_stream_connections", func() float64 { _, st := a.hub.Counts(); return float64(st) })

@@ -12,11 +12,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +38,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/password"
 	"github.com/cstar-chat/cstar/server/internal/scope"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for the admin connection
 )
 
 // plan is what the server side hands the client process.
@@ -81,6 +86,16 @@ func server(args []string) error {
 		*convs = *idle
 	}
 	dbName := "postgres"
+	if strings.HasPrefix(*dbURL, "postgres") {
+		// A database of its own, so runs neither see each other's rows nor
+		// an older schema.
+		u, drop, err := freshPostgres(*dbURL)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		*dbURL = u
+	}
 	if *dbURL == "sqlite" {
 		dir, err := os.MkdirTemp("", "chatbench")
 		if err != nil {
@@ -264,4 +279,31 @@ func rss() uint64 {
 		}
 	}
 	return 0
+}
+
+// freshPostgres creates an empty database beside the one admin names and
+// returns its URL and the function that drops it.
+func freshPostgres(admin string) (string, func(), error) {
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("parse -db: %w", err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "chatbench_" + hex.EncodeToString(b[:])
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		return "", nil, err
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		return "", nil, fmt.Errorf("create the bench database: %w", err)
+	}
+	u.Path = "/" + name
+	return u.String(), func() {
+		if db, err := sql.Open("pgx", admin); err == nil {
+			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			db.Close()
+		}
+	}, nil
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
@@ -27,32 +29,77 @@ type EventLoader interface {
 // notifier (SQLite, one process) it hands them straight to the local hub.
 // With one, durable events travel as their position (the store queues the
 // notice in the event's own transaction) and ephemeral ones as small JSON,
-// and every process, this one included, delivers what it hears.
+// and every process delivers what it hears; the process that stored a
+// message also delivers it at once (see Committed).
 type Bus struct {
 	hub    *Hub
 	notify Notifier
 	load   EventLoader
 	log    *slog.Logger
+
+	mu sync.Mutex
+	// early holds the positions this process published before their notice
+	// came back, so that the notice does not read them again.
+	early map[scope.Scope]map[int64]struct{}
 }
+
+// maxEarly bounds early per team and mode, in case notices stop coming
+// back (a listener reconnecting): forgetting only costs a second delivery,
+// which connections drop.
+const maxEarly = 4096
 
 // NewLocalBus is the bus of a single process.
 func NewLocalBus(h *Hub) *Bus { return &Bus{hub: h, log: slog.New(slog.DiscardHandler)} }
 
 // NewSharedBus is the bus of processes that share PostgreSQL; feed it the
-// notifications with Receive.
+// notifications with Run or ReceiveBatch.
 func NewSharedBus(h *Hub, n Notifier, l EventLoader, log *slog.Logger) *Bus {
-	return &Bus{hub: h, notify: n, load: l, log: log}
+	return &Bus{hub: h, notify: n, load: l, log: log, early: map[scope.Scope]map[int64]struct{}{}}
 }
 
-// Committed takes durable events once stored (the store's commit hook). On
-// a shared bus they arrive through Receive instead.
+// Committed takes durable events once stored (the store's commit hook). A
+// local bus publishes them. A shared bus publishes a batch of new messages
+// at once too, rather than wait for its own notice and read the rows back:
+// that round trip was most of the delivery time. Everything else (ticket
+// events, whose rows the notice reads complete, and a conversation's first
+// message, which follows its ticket.created) waits for the notice. Order
+// across processes was never guaranteed anyway: connections skip what they
+// already have and fill a gap from the database before they go on.
 func (b *Bus) Committed(evs []chat.Event) {
 	if b.notify != nil {
-		return
+		for _, ev := range evs {
+			if ev.Type != chat.MessageCreated || ev.Message == nil || ev.Pos == 0 {
+				return
+			}
+		}
+		b.mu.Lock()
+		for _, ev := range evs {
+			sc := scope.Scope{TeamID: ev.TeamID, Mode: ev.Mode}
+			set := b.early[sc]
+			if set == nil || len(set) >= maxEarly {
+				set = map[int64]struct{}{}
+				b.early[sc] = set
+			}
+			set[ev.Pos] = struct{}{}
+		}
+		b.mu.Unlock()
 	}
 	for _, ev := range evs {
 		b.hub.Publish(ev)
 	}
+}
+
+// takeEarly reports whether this process published position pos already,
+// and forgets it.
+func (b *Bus) takeEarly(sc scope.Scope, pos int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	set := b.early[sc]
+	if _, ok := set[pos]; ok {
+		delete(set, pos)
+		return true
+	}
+	return false
 }
 
 // ephemeral is the NOTIFY form of an ephemeral event.
@@ -117,11 +164,10 @@ func (b *Bus) Run(ctx context.Context, in <-chan string) {
 }
 
 // ReceiveBatch delivers notifications to the local hub: ephemeral events at
-// once, durable ones read back by position range and published in order,
-// each position once.
+// once, durable ones read back by runs of consecutive positions (skipping
+// those this process published early) and published in order.
 func (b *Bus) ReceiveBatch(ctx context.Context, payloads []string) {
-	type span struct{ lo, hi int64 }
-	spans := map[scope.Scope]*span{}
+	want := map[scope.Scope][]int64{}
 	var order []scope.Scope
 	for _, p := range payloads {
 		kind, rest, _ := strings.Cut(p, "|")
@@ -131,13 +177,13 @@ func (b *Bus) ReceiveBatch(ctx context.Context, payloads []string) {
 				b.log.ErrorContext(ctx, "receive event", "err", err)
 				continue
 			}
-			sp := spans[sc]
-			if sp == nil {
-				sp = &span{lo: pos, hi: pos}
-				spans[sc] = sp
+			if b.takeEarly(sc, pos) {
+				continue
+			}
+			if _, ok := want[sc]; !ok {
 				order = append(order, sc)
 			}
-			sp.lo, sp.hi = min(sp.lo, pos), max(sp.hi, pos)
+			want[sc] = append(want[sc], pos)
 			continue
 		}
 		ev, err := b.decode(ctx, p)
@@ -148,22 +194,39 @@ func (b *Bus) ReceiveBatch(ctx context.Context, payloads []string) {
 		b.hub.Publish(*ev)
 	}
 	for _, sc := range order {
-		sp := spans[sc]
-		after := sp.lo - 1
-		for after < sp.hi {
-			evs, err := b.load.EventsAfter(ctx, sc, after, int(min(sp.hi-after, 500)))
-			if err != nil {
-				b.log.ErrorContext(ctx, "receive events", "from", after+1, "to", sp.hi, "err", err)
-				break
+		ps := want[sc]
+		slices.Sort(ps)
+		ps = slices.Compact(ps)
+		for len(ps) > 0 {
+			n := 1 // the run of consecutive positions that starts ps
+			for n < len(ps) && ps[n] == ps[n-1]+1 {
+				n++
 			}
-			if len(evs) == 0 {
-				b.log.ErrorContext(ctx, "receive events: notified events are missing", "from", after+1, "to", sp.hi)
-				break
+			b.loadRun(ctx, sc, ps[0], ps[n-1])
+			ps = ps[n:]
+		}
+	}
+}
+
+// loadRun reads the events lo..hi of sc and publishes them in order.
+func (b *Bus) loadRun(ctx context.Context, sc scope.Scope, lo, hi int64) {
+	after := lo - 1
+	for after < hi {
+		evs, err := b.load.EventsAfter(ctx, sc, after, int(min(hi-after, 500)))
+		if err != nil {
+			b.log.ErrorContext(ctx, "receive events", "from", after+1, "to", hi, "err", err)
+			return
+		}
+		if len(evs) == 0 {
+			b.log.ErrorContext(ctx, "receive events: notified events are missing", "from", after+1, "to", hi)
+			return
+		}
+		for _, ev := range evs {
+			if ev.Pos > hi {
+				return
 			}
-			for _, ev := range evs {
-				b.hub.Publish(ev)
-				after = ev.Pos
-			}
+			b.hub.Publish(ev)
+			after = ev.Pos
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/realtime"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/store"
@@ -180,10 +181,12 @@ func (n *notifier) Notify(_ context.Context, p string) error {
 
 // loader serves durable events by position.
 type loader struct {
-	evs map[int64]chat.Event
+	evs   map[int64]chat.Event
+	calls int
 }
 
 func (l *loader) EventsAfter(_ context.Context, sc scope.Scope, after int64, limit int) ([]chat.Event, error) {
+	l.calls++
 	out := []chat.Event{}
 	for p := after + 1; len(out) < limit; p++ {
 		e, ok := l.evs[p]
@@ -260,9 +263,8 @@ func TestSharedBusEphemeral(t *testing.T) {
 }
 
 // TestSharedBusDurable: a durable event's notice carries its position; the
-// receiver loads that one event and delivers it. Committed does nothing on
-// a shared bus (the notice comes back to this process too), and a notice
-// that does not decode or names a missing event delivers nothing.
+// receiver loads that one event and delivers it. A notice that does not
+// decode or names a missing event delivers nothing.
 func TestSharedBusDurable(t *testing.T) {
 	msg := &chat.Message{ID: "m1", TicketID: "t1", Seq: 3, Body: "hi"}
 	stored := chat.Event{Type: chat.MessageCreated, Pos: 7, TeamID: teamA, Mode: scope.Live, TicketID: "t1",
@@ -274,10 +276,6 @@ func TestSharedBusDurable(t *testing.T) {
 	l := &loader{evs: map[int64]chat.Event{7: stored}}
 	b := realtime.NewSharedBus(h, &notifier{}, l, slog.New(slog.DiscardHandler))
 
-	b.Committed([]chat.Event{stored})
-	if got := s.take(); len(got) != 0 {
-		t.Fatalf("Committed on a shared bus delivered %+v", got)
-	}
 	notice := store.DurableNotice(stored)
 	if len(notice) > 100 {
 		t.Errorf("durable notice of %d bytes: want a short position, got %q", len(notice), notice)
@@ -304,6 +302,58 @@ func TestSharedBusDurable(t *testing.T) {
 		if got := s.take(); len(got) != 0 {
 			t.Errorf("notice %q delivered %+v", p, got)
 		}
+	}
+}
+
+// TestSharedBusCommittedEarly: the process that stored a batch of messages
+// delivers it at once, and its own notices then read nothing and deliver
+// nothing again; a batch with a ticket event waits for its notices, which
+// deliver it in order.
+func TestSharedBusCommittedEarly(t *testing.T) {
+	l := &loader{evs: map[int64]chat.Event{}}
+	l.evs[1] = chat.Event{Type: chat.TicketCreated, Pos: 1, TeamID: teamA, Mode: scope.Live, TicketID: "t1", CustomerID: ann,
+		Ticket: &helpdesk.Ticket{ID: "t1"}}
+	for p := int64(2); p <= 3; p++ {
+		l.evs[p] = chat.Event{Type: chat.MessageCreated, Pos: p, TeamID: teamA, Mode: scope.Live, TicketID: "t1", CustomerID: ann,
+			Message: &chat.Message{ID: fmt.Sprint("m", p), TicketID: "t1", Seq: p - 1}}
+	}
+	h := realtime.NewHub()
+	s := &sub{}
+	h.SubscribeTeam(aLive, s)
+	b := realtime.NewSharedBus(h, &notifier{}, l, slog.New(slog.DiscardHandler))
+	types := func() []string {
+		var got []string
+		for _, e := range s.take() {
+			got = append(got, fmt.Sprintf("%s/%d", e.Type, e.Pos))
+		}
+		return got
+	}
+
+	// A conversation's first message comes with its ticket: both wait.
+	b.Committed([]chat.Event{l.evs[1], l.evs[2]})
+	if got := types(); len(got) != 0 {
+		t.Fatalf("Committed with a ticket event delivered %v before the notice", got)
+	}
+	b.ReceiveBatch(context.Background(), []string{store.DurableNotice(l.evs[1]), store.DurableNotice(l.evs[2])})
+	if got, want := types(), []string{"ticket.created/1", "message.created/2"}; !slices.Equal(got, want) {
+		t.Fatalf("after the notices: got %v, want %v", got, want)
+	}
+
+	// A later message goes out at once; its notice reads nothing.
+	b.Committed([]chat.Event{l.evs[3]})
+	if got, want := types(), []string{"message.created/3"}; !slices.Equal(got, want) {
+		t.Fatalf("Committed of a message: got %v, want %v", got, want)
+	}
+	calls := l.calls
+	b.Receive(context.Background(), store.DurableNotice(l.evs[3]))
+	if got := types(); len(got) != 0 || l.calls != calls {
+		t.Fatalf("its own notice: delivered %v and read %d times, want nothing", got, l.calls-calls)
+	}
+	// Another process's notice for the same position still delivers (the
+	// early mark was used up), and connections drop the repeat.
+	b.Receive(context.Background(), store.DurableNotice(l.evs[3]))
+	if got, want := types(), []string{"message.created/3"}; !slices.Equal(got, want) {
+		t.Fatalf("a second notice: got %v, want %v", got, want)
 	}
 }
 
@@ -337,5 +387,16 @@ func TestSharedBusBatch(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("delivered: got %v, want %v", got, want)
+	}
+	// Positions 2 and 4 without 3 (its notice is still on the way) deliver
+	// just those two: 3 comes with its own notice.
+	b.ReceiveBatch(context.Background(), []string{notice(4), notice(2)})
+	got = nil
+	for _, e := range s.take() {
+		got = append(got, fmt.Sprintf("%s/%d", e.Type, e.Pos))
+	}
+	want = []string{"message.created/2", "message.created/2", "message.created/4", "message.created/4"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("a batch with a hole: got %v, want %v", got, want)
 	}
 }

@@ -64,7 +64,8 @@ type eventRow struct {
 
 // OnEvents sets the function told of durable events once their transaction
 // commits. SQLite runs in one process, so that is how its events reach the
-// hub; PostgreSQL's reach every process through NOTIFY instead.
+// hub; on PostgreSQL they reach every process through NOTIFY, and this is
+// the storing process's shortcut (realtime.Bus.Committed).
 func (db *DB) OnEvents(f func([]chat.Event)) { db.onEvents = f }
 
 func (db *DB) committed(evs []chat.Event) {
@@ -213,13 +214,14 @@ func (db *DB) appendMessagePG(ctx context.Context, in chat.Append) (chat.Message
 	}
 	var (
 		ticketID               string
+		customerID             sql.NullString
 		seq, ticketPos, msgPos int64
 		fresh                  bool
 	)
 	err = db.bun.NewRaw("SELECT * FROM cstar_append_message(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		sc.TeamID, string(sc.Mode), nullable(in.TicketID), nullable(in.CustomerID), in.Author.Type,
 		nullable(in.Author.ID), in.Author.Name, in.Body, nullable(in.ClientID), nullable(in.DedupKey), in.Subject,
-		in.Now.UTC(), msgID, newTicket).Scan(ctx, &msgID, &ticketID, &seq, &fresh, &ticketPos, &msgPos)
+		in.Now.UTC(), msgID, newTicket).Scan(ctx, &msgID, &ticketID, &seq, &fresh, &ticketPos, &msgPos, &customerID)
 	if err != nil {
 		return chat.Message{}, nil, fmt.Errorf("store: append message: %w", mapErr(err))
 	}
@@ -233,7 +235,8 @@ func (db *DB) appendMessagePG(ctx context.Context, in chat.Append) (chat.Message
 	msg := chat.Message{ID: msgID, TeamID: sc.TeamID, Mode: sc.Mode, TicketID: ticketID, Seq: seq, Author: in.Author,
 		Body: in.Body, ClientID: in.ClientID, CreatedAt: in.Now.UTC()}
 	var evs []chat.Event
-	base := chat.Event{TeamID: sc.TeamID, Mode: sc.Mode, TicketID: ticketID, CustomerID: in.CustomerID, CreatedAt: msg.CreatedAt}
+	// The ticket's customer, not in.CustomerID: an agent's post names none.
+	base := chat.Event{TeamID: sc.TeamID, Mode: sc.Mode, TicketID: ticketID, CustomerID: customerID.String, CreatedAt: msg.CreatedAt}
 	if ticketPos > 0 {
 		e := base
 		e.Type, e.Pos = chat.TicketCreated, ticketPos
@@ -241,7 +244,9 @@ func (db *DB) appendMessagePG(ctx context.Context, in chat.Append) (chat.Message
 	}
 	e := base
 	e.Type, e.Pos, e.MessageID, e.Message = chat.MessageCreated, msgPos, msg.ID, &msg
-	return msg, append(evs, e), nil
+	evs = append(evs, e)
+	db.committed(evs)
+	return msg, evs, nil
 }
 
 // Messages implements chat.Store.

@@ -25,13 +25,15 @@ END $$;
 -- cstar_append_message stores a message: in p_ticket, or (p_ticket NULL)
 -- in the customer's open chat ticket, opening one with id p_new_ticket when
 -- none is open. A message already stored under p_dedup is returned instead
--- (o_fresh false). Raises no_data_found when p_ticket does not exist.
+-- (o_fresh false). o_customer is the ticket's customer, to whom the message
+-- is delivered. Raises no_data_found when p_ticket does not exist.
 CREATE FUNCTION cstar_append_message(
     p_team uuid, p_mode text, p_ticket uuid, p_customer uuid,
     p_author_type text, p_author_id text, p_author_name text, p_body text,
     p_client_id text, p_dedup text, p_subject text, p_now timestamptz,
     p_message uuid, p_new_ticket uuid)
-RETURNS TABLE (o_message uuid, o_ticket uuid, o_seq bigint, o_fresh boolean, o_ticket_pos bigint, o_message_pos bigint)
+RETURNS TABLE (o_message uuid, o_ticket uuid, o_seq bigint, o_fresh boolean, o_ticket_pos bigint, o_message_pos bigint,
+               o_customer uuid)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_ticket uuid;
@@ -80,6 +82,7 @@ BEGIN
     o_message := p_message;
     o_ticket := v_ticket;
     o_seq := v_seq;
+    o_customer := v_customer;
     o_fresh := true;
     RETURN NEXT;
 END $$;
