@@ -86,8 +86,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	mem := ratelimit.NewMemory(opt.Now)
 	limiter = mem
 	if db.Dialect() == store.Postgres {
-		// Several processes share PostgreSQL, so the limits live there.
-		limiter = db.RateLimiter()
+		// Several processes share PostgreSQL, so the limits live there;
+		// busy keys far from their limit lease requests in batches.
+		limiter = ratelimit.NewLeasing(db.RateLimiter(), opt.Now)
 	}
 	reg := metrics.NewRegistry()
 	pwParams := password.OWASP

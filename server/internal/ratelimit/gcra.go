@@ -28,6 +28,13 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
 }
 
+// BatchLimiter also admits n requests at once, or none; the Result then
+// describes the bucket after all n.
+type BatchLimiter interface {
+	Limiter
+	AllowN(ctx context.Context, key string, l Limit, n int) (Result, error)
+}
+
 // Interval returns the emission interval T = Period/Count, truncated to whole
 // microseconds so that the in-process and the PostgreSQL limiters, which
 // stores microseconds, compute the same answers.

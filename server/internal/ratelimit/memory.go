@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -32,9 +33,17 @@ func NewMemory(now func() time.Time) *Memory {
 }
 
 // Allow records a request under key and tells whether it may proceed.
-func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
+func (m *Memory) Allow(ctx context.Context, key string, l Limit) (Result, error) {
+	return m.AllowN(ctx, key, l, 1)
+}
+
+// AllowN admits n requests under key at once, or none.
+func (m *Memory) AllowN(_ context.Context, key string, l Limit, n int) (Result, error) {
 	if err := l.Validate(); err != nil {
 		return Result{}, err
+	}
+	if n < 1 {
+		return Result{}, fmt.Errorf("ratelimit: AllowN of %d requests", n)
 	}
 	// Sub uses the monotonic clock when now carries one, so wall-clock jumps
 	// neither forgive nor block traffic.
@@ -44,7 +53,7 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
 	if !ok {
 		tat = now
 	}
-	tat, allowed := decide(tat, now, int64(l.Interval()), int64(l.Window()))
+	tat, allowed := decide(tat, now, int64(n)*int64(l.Interval()), int64(l.Window()))
 	if allowed {
 		m.tat[key] = tat
 		if len(m.tat) >= m.nextSweep {

@@ -23,7 +23,8 @@ func (db *DB) RateLimiter() *PGLimiter { return &PGLimiter{db: db} }
 // lock that ON CONFLICT DO UPDATE takes serialises concurrent requests for a
 // key, and every process reads the one database clock, so servers with skewed
 // clocks still agree. EXCLUDED.tat_us carries now+T; the update recovers now
-// from it. Arguments: key, T and window in microseconds.
+// from it. Arguments: key, the step (T, or n×T for n requests at once) and
+// the window, in microseconds.
 const allowSQL = `WITH clock AS (
 	SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us
 ), up AS (
@@ -41,8 +42,17 @@ SELECT up.tat_us, up.allowed, clock.now_us FROM up, clock`
 
 // Allow records a request under key and tells whether it may proceed.
 func (p *PGLimiter) Allow(ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error) {
+	return p.AllowN(ctx, key, l, 1)
+}
+
+// AllowN admits n requests under key at once, or none: the same statement
+// with n intervals as the step.
+func (p *PGLimiter) AllowN(ctx context.Context, key string, l ratelimit.Limit, n int) (ratelimit.Result, error) {
 	if err := l.Validate(); err != nil {
 		return ratelimit.Result{}, err
+	}
+	if n < 1 {
+		return ratelimit.Result{}, fmt.Errorf("store: rate limit AllowN of %d requests", n)
 	}
 	if p.db.dialect != Postgres {
 		return ratelimit.Result{}, errors.New("store: the shared rate limiter needs PostgreSQL")
@@ -51,7 +61,7 @@ func (p *PGLimiter) Allow(ctx context.Context, key string, l ratelimit.Limit) (r
 		tat, now int64
 		allowed  bool
 	)
-	err := p.db.bun.NewRaw(allowSQL, key, l.Interval().Microseconds(), l.Window().Microseconds()).
+	err := p.db.bun.NewRaw(allowSQL, key, int64(n)*l.Interval().Microseconds(), l.Window().Microseconds()).
 		Scan(ctx, &tat, &allowed, &now)
 	if err != nil {
 		return ratelimit.Result{}, fmt.Errorf("store: rate limit %q: %w", key, mapErr(err))

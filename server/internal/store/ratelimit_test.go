@@ -157,6 +157,32 @@ func TestRateLimitPGRejects(t *testing.T) {
 	}
 }
 
+// TestRateLimitPGAllowN: n requests are admitted together or not at all,
+// and leave the same bucket as n single requests.
+func TestRateLimitPGAllowN(t *testing.T) {
+	ctx := context.Background()
+	rl := open(t, testdb.Postgres(t)).RateLimiter()
+	lim := ratelimit.Limit{Count: 10, Period: time.Hour}
+	r, err := rl.AllowN(ctx, "k", lim, 6)
+	if err != nil || !r.Allowed || r.Remaining != 4 {
+		t.Fatalf("AllowN(6) of 10: got %+v, %v; want allowed, 4 remaining", r, err)
+	}
+	if r, err = rl.AllowN(ctx, "k", lim, 5); err != nil || r.Allowed {
+		t.Fatalf("AllowN(5) with 4 left: got %+v, %v; want refused", r, err)
+	}
+	for i := range 4 {
+		if r := pgAllow(t, rl, "k", lim); !r.Allowed || r.Remaining != 3-i {
+			t.Fatalf("single request %d after the batch: got %+v, want allowed, %d remaining", i, r, 3-i)
+		}
+	}
+	if r := pgAllow(t, rl, "k", lim); r.Allowed {
+		t.Fatalf("11th request: got %+v, want refused", r)
+	}
+	if _, err := rl.AllowN(ctx, "k", lim, 0); err == nil {
+		t.Fatal("AllowN(0): got nil error, want one")
+	}
+}
+
 func BenchmarkPGAllow(b *testing.B) {
 	db, err := store.Open(context.Background(), testdb.Postgres(b))
 	if err != nil {
