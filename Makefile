@@ -5,7 +5,7 @@ PGTEST    := $(GO) run ./server/cmd/pgtest --
 FUZZTIME  ?= 5s
 WASM_OUT  := bin/cstar.wasm
 
-.PHONY: run build widget test test-go wasm-test fuzz bench check wasm clean
+.PHONY: run build widget test test-go wasm-test fuzz bench bench-chat check wasm clean
 
 ## run: build and start the server on http://localhost:8080 with the embedded SQLite database and a demo team
 run: build
@@ -41,9 +41,16 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./server/internal/apikey
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./server/internal/httpapi
 
-## bench: benchmarks on SQLite and PostgreSQL, with ratios printed by the benchmark itself
+## bench: benchmarks on SQLite and PostgreSQL, with ratios printed by the benchmark itself, then the chat load tool on both
 bench:
 	CSTAR_REQUIRE_POSTGRES=1 $(PGTEST) $(GO) test -run '^$$' -bench . -benchtime 2s ./...
+	$(MAKE) --no-print-directory bench-chat
+
+## bench-chat: 10,000 idle widget sockets (memory each) and 500 agent messages/s (delivery p50/p99), on SQLite and PostgreSQL
+bench-chat:
+	$(GO) build -o bin/chatbench ./server/cmd/chatbench
+	./bin/chatbench -db sqlite
+	$(PGTEST) sh -c './bin/chatbench -db "$$CSTAR_TEST_DATABASE_URL"'
 
 ## check: gofmt, go vet, the tests with -race, and the wasm build
 check:

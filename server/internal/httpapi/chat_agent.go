@@ -42,6 +42,15 @@ func seqParam(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
+// seqPageParams reads before_seq and limit, the paging of message history.
+func seqPageParams(r *http.Request) (before int64, limit int, err error) {
+	if before, err = seqParam(r, "before_seq"); err != nil {
+		return 0, 0, err
+	}
+	limit, err = limitParam(r)
+	return before, limit, err
+}
+
 func limitParam(r *http.Request) (int, error) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {
@@ -74,11 +83,7 @@ func messagePage(w http.ResponseWriter, p chat.Page) error {
 // before_seq, or with after_seq the first limit after it.
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	sc := principalOf(r.Context()).scope()
-	before, err := seqParam(r, "before_seq")
-	if err != nil {
-		return err
-	}
-	limit, err := limitParam(r)
+	before, limit, err := seqPageParams(r)
 	if err != nil {
 		return err
 	}
@@ -162,11 +167,7 @@ func (s *Server) widgetMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	before, err := seqParam(r, "before_seq")
-	if err != nil {
-		return err
-	}
-	limit, err := limitParam(r)
+	before, limit, err := seqPageParams(r)
 	if err != nil {
 		return err
 	}
