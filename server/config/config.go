@@ -30,6 +30,9 @@ type Config struct {
 	WidgetDir string
 	// DemoTeam creates a "demo" team on first start and prints its keys.
 	DemoTeam bool
+	// DemoAddr is where the demo store site listens (with DemoTeam): its own
+	// origin, as a customer's site would be. Empty: no demo site.
+	DemoAddr string
 }
 
 // Default returns the built-in defaults (the product page's limits).
@@ -43,6 +46,7 @@ func Default() Config {
 		InvalidKeyLimit:  200,
 		LogLevel:         "info",
 		WidgetDir:        "bin/widget",
+		DemoAddr:         "localhost:8081",
 	}
 }
 
@@ -70,6 +74,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env CSTAR_LOG_LEVEL)")
 	fs.StringVar(&c.WidgetDir, "widget-dir", c.WidgetDir, "directory of the built widget (cstar-chat.js, wasm_exec.js, cstar.wasm); served under /widget/ (env CSTAR_WIDGET_DIR)")
 	fs.BoolVar(&c.DemoTeam, "demo", c.DemoTeam, `create a "demo" team on first start and print its keys (env CSTAR_DEMO)`)
+	fs.StringVar(&c.DemoAddr, "demo-addr", c.DemoAddr, `with --demo, the address of the demo store, BYO-auth page and agent console; "" for none (env CSTAR_DEMO_ADDR)`)
 }
 
 // FromEnv overlays CSTAR_* environment variables on c.
@@ -116,6 +121,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	num("CSTAR_RATE_INVALID_KEY", &c.InvalidKeyLimit)
 	str("CSTAR_LOG_LEVEL", &c.LogLevel)
 	boolean("CSTAR_DEMO", &c.DemoTeam)
+	str("CSTAR_DEMO_ADDR", &c.DemoAddr)
 	str("CSTAR_WIDGET_DIR", &c.WidgetDir)
 	return errors.Join(errs...)
 }

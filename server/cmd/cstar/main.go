@@ -123,10 +123,21 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var site *demoSite
 	if cfg.DemoTeam {
-		if err := demoTeam(ctx, a, cfg, stdout); err != nil {
+		team, err := demoTeam(ctx, a, cfg, stdout)
+		if err == nil && team != nil && cfg.DemoAddr != "" {
+			site, err = startDemo(cfg.DemoAddr, a.URL(), *team, log)
+		}
+		if err != nil {
 			a.Close(context.Background())
 			return err
+		}
+		if site != nil {
+			defer site.close()
+			fmt.Fprintf(stdout, "demo store (widget):           %s/\n", site.url)
+			fmt.Fprintf(stdout, "demo bring-your-own-auth page: %s/account\n", site.url)
+			fmt.Fprintf(stdout, "demo agent console:            %s/console\n\n", site.url)
 		}
 	}
 	a.Start()
@@ -229,7 +240,7 @@ func teamsCreate(args []string, stdout, stderr io.Writer) error {
 // demoTeam creates the "demo" team on first start and prints its keys. The
 // keys are kept in a file beside the SQLite database (mode 0600) because the
 // server stores only their hashes; this is for local development only.
-func demoTeam(ctx context.Context, a *app.App, cfg config.Config, stdout io.Writer) error {
+func demoTeam(ctx context.Context, a *app.App, cfg config.Config, stdout io.Writer) (*teamJSON, error) {
 	file := filepath.Join(".cstar", "demo-keys.json")
 	if strings.HasPrefix(cfg.DatabaseURL, "sqlite:") {
 		file = filepath.Join(filepath.Dir(strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")), "demo-keys.json")
@@ -239,23 +250,23 @@ func demoTeam(ctx context.Context, a *app.App, cfg config.Config, stdout io.Writ
 		data, err := os.ReadFile(file)
 		if err != nil {
 			fmt.Fprintf(stdout, "demo team exists; its keys were printed when it was created (%s is missing)\n", file)
-			return nil
+			return nil, nil
 		}
 		if err := json.Unmarshal(data, &out); err != nil {
-			return fmt.Errorf("read %s: %w", file, err)
+			return nil, fmt.Errorf("read %s: %w", file, err)
 		}
 	} else {
 		c, err := a.Teams().Create(ctx, "Demo Store", "demo")
 		if err != nil {
-			return fmt.Errorf("create demo team: %w", err)
+			return nil, fmt.Errorf("create demo team: %w", err)
 		}
 		out = createdJSON(c)
 		data, _ := json.MarshalIndent(out, "", "  ")
 		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-			return err
+			return nil, err
 		}
 		if err := os.WriteFile(file, data, 0o600); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	fmt.Fprintf(stdout, "\ncStar demo team %q (%s)\n", out.Slug, out.ID)
@@ -268,5 +279,5 @@ func demoTeam(ctx context.Context, a *app.App, cfg config.Config, stdout io.Writ
 		}
 	}
 	fmt.Fprintln(stdout)
-	return nil
+	return &out, nil
 }

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/app"
+	"github.com/cstar-chat/cstar/server/config"
+	"github.com/cstar-chat/cstar/server/internal/testdb"
+)
+
+// demoEnv is a real cStar server with a demo team and the demo site beside
+// it on its own port.
+type demoEnv struct {
+	api, site string
+	team      teamJSON
+}
+
+func newDemoEnv(t *testing.T, dbURL string) *demoEnv {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DatabaseURL = dbURL
+	ctx := context.Background()
+	a, err := app.Open(ctx, cfg, app.Options{Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Start()
+	t.Cleanup(func() { a.Close(context.Background()) })
+	c, err := a.Teams().Create(ctx, "Demo Store", "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	team := createdJSON(c)
+	site, err := startDemo("127.0.0.1:0", a.URL(), team, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(site.close)
+	return &demoEnv{api: a.URL(), site: site.url, team: team}
+}
+
+// call sends a JSON request and decodes a JSON answer into out (if any).
+func call(t *testing.T, c *http.Client, method, url string, hdr map[string]string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: decode: %v", method, url, err)
+		}
+	}
+	return res.StatusCode
+}
+
+// TestDemoPages: every page embeds the widget with the test publishable
+// key under a strict CSP, and no page or script carries the secret key or
+// the identity secret.
+func TestDemoPages(t *testing.T) {
+	e := newDemoEnv(t, testdb.SQLite(t))
+	for _, path := range []string{"/", "/account", "/console", "/static/account.js", "/static/console.js", "/static/style.css"} {
+		res, err := http.Get(e.site + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("GET %s: status %d", path, res.StatusCode)
+		}
+		for _, secret := range []string{e.team.Keys["sk_test"], e.team.Keys["sk_live"], e.team.IdentitySecrets["test"]} {
+			if strings.Contains(string(body), secret) {
+				t.Errorf("GET %s: the page holds a secret", path)
+			}
+		}
+		if strings.HasPrefix(path, "/static/") {
+			continue
+		}
+		csp := res.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self' "+e.api+" 'wasm-unsafe-eval'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("GET %s: CSP %q, want the API in script-src and no unsafe-inline", path, csp)
+		}
+		if path != "/console" && !strings.Contains(string(body), `data-publishable-key="`+e.team.Keys["pk_test"]+`"`) {
+			t.Errorf("GET %s: no widget tag with the test publishable key", path)
+		}
+		if strings.Contains(string(body), "<script>") || strings.Contains(string(body), "style=") {
+			t.Errorf("GET %s: inline script or style", path)
+		}
+	}
+}
+
+// TestDemoBringYourOwnAuth: the store's own login, then a token its
+// backend signs, which cStar accepts as the store's user.
+func TestDemoBringYourOwnAuth(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		e := newDemoEnv(t, dbURL)
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		var errOut struct{ Error string }
+		if st := call(t, c, "POST", e.site+"/account/identity-token", nil, nil, &errOut); st != 401 {
+			t.Fatalf("token before login: status %d, want 401", st)
+		}
+		if st := call(t, c, "POST", e.site+"/account/login", nil, map[string]string{"email": "alex@store.example", "password": "wrong"}, &errOut); st != 401 || errOut.Error != "Wrong email or password" {
+			t.Fatalf("wrong password: %d %q", st, errOut.Error)
+		}
+		if st := call(t, c, "POST", e.site+"/account/login", nil, map[string]string{"email": "alex@store.example", "password": "alex-store-pass"}, nil); st != 200 {
+			t.Fatalf("login: status %d", st)
+		}
+		var tok struct{ Token string }
+		if st := call(t, c, "POST", e.site+"/account/identity-token", nil, nil, &tok); st != 200 || tok.Token == "" {
+			t.Fatalf("token: status %d %+v", st, tok)
+		}
+		var who struct {
+			Data struct {
+				Customer struct {
+					Name       string `json:"name"`
+					Email      string `json:"email"`
+					ExternalID string `json:"external_id"`
+				} `json:"customer"`
+			} `json:"data"`
+		}
+		st := call(t, http.DefaultClient, "POST", e.api+"/api/widget/v1/identify",
+			map[string]string{"Authorization": "Bearer " + e.team.Keys["pk_test"]}, map[string]string{"token": tok.Token}, &who)
+		cu := who.Data.Customer
+		if st != 200 || cu.ExternalID != "store-user-1" || cu.Name != "Alex Rivera" || cu.Email != "alex@store.example" {
+			t.Fatalf("identify with the store's token: %d %+v, want Alex as store-user-1", st, cu)
+		}
+		// Signed out of the store, no more tokens.
+		call(t, c, "POST", e.site+"/account/logout", nil, nil, nil)
+		if st := call(t, c, "POST", e.site+"/account/identity-token", nil, nil, &errOut); st != 401 {
+			t.Fatalf("token after logout: status %d, want 401", st)
+		}
+	})
+}
+
+// TestDemoConsole: the console lists open chats with the customer's name,
+// replies through the secret key, streams the reply as a server-sent event,
+// passes cStar's errors on, and closes a ticket.
+func TestDemoConsole(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		e := newDemoEnv(t, dbURL)
+		sk := map[string]string{"Authorization": "Bearer " + e.team.Keys["sk_test"]}
+		var cu struct{ Data struct{ ID string } }
+		call(t, http.DefaultClient, "POST", e.api+"/api/v1/teams/"+e.team.ID+"/customers", sk,
+			map[string]string{"email": "grace@example.com", "name": "Grace"}, &cu)
+		var tk struct{ Data struct{ ID string } }
+		call(t, http.DefaultClient, "POST", e.api+"/api/v1/teams/"+e.team.ID+"/tickets", sk,
+			map[string]string{"subject": "Where is my order?", "channel": "chat", "customer_id": cu.Data.ID}, &tk)
+		call(t, http.DefaultClient, "POST", e.api+"/api/v1/teams/"+e.team.ID+"/tickets", sk,
+			map[string]string{"subject": "Not a chat"}, nil)
+
+		var chats []struct {
+			ID           string `json:"id"`
+			CustomerName string `json:"customer_name"`
+		}
+		if st := call(t, http.DefaultClient, "GET", e.site+"/console/api/chats", nil, nil, &chats); st != 200 ||
+			len(chats) != 1 || chats[0].ID != tk.Data.ID || chats[0].CustomerName != "Grace" {
+			t.Fatalf("chats: %d %+v, want Grace's chat only", st, chats)
+		}
+
+		// The event stream, then a reply: the reply comes back as an event.
+		res, err := http.Get(e.site + "/console/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		lines := make(chan string, 16)
+		go func() {
+			sc := bufio.NewScanner(res.Body)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		if l := <-lines; l != ": connected" {
+			t.Fatalf("first event line %q", l)
+		}
+		time.Sleep(300 * time.Millisecond) // the relay's stream connects
+		var m struct {
+			Seq    int    `json:"seq"`
+			Body   string `json:"body"`
+			Author struct{ Type, Name string }
+		}
+		if st := call(t, http.DefaultClient, "POST", e.site+"/console/api/chats/"+tk.Data.ID+"/messages", nil,
+			map[string]string{"body": "On its way!"}, &m); st != 201 || m.Seq != 1 || m.Author.Type != "agent" || m.Author.Name != "Demo Agent" {
+			t.Fatalf("reply: %d %+v", st, m)
+		}
+		deadline := time.After(10 * time.Second)
+	wait:
+		for {
+			select {
+			case l := <-lines:
+				if strings.HasPrefix(l, "data: ") && strings.Contains(l, `"message.created"`) && strings.Contains(l, "On its way!") {
+					break wait
+				}
+			case <-deadline:
+				t.Fatal("no message.created event for the reply")
+			}
+		}
+
+		var errOut struct{ Error string }
+		if st := call(t, http.DefaultClient, "POST", e.site+"/console/api/chats/"+tk.Data.ID+"/messages", nil,
+			map[string]string{"body": "   "}, &errOut); st != 400 || !strings.Contains(errOut.Error, "body") {
+			t.Fatalf("blank reply: %d %q, want cStar's 400", st, errOut.Error)
+		}
+		if st := call(t, http.DefaultClient, "POST", e.site+"/console/api/chats/0195f3c2-0000-7000-8000-000000000000/messages", nil,
+			map[string]string{"body": "hi"}, &errOut); st != 404 {
+			t.Fatalf("unknown ticket: %d, want 404", st)
+		}
+		req, _ := http.NewRequest("POST", e.site+"/console/api/chats/"+tk.Data.ID+"/close", strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "text/plain") // what a cross-site form could send
+		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 415 {
+			t.Fatalf("close without JSON: %v %v, want 415", res, err)
+		}
+		if st := call(t, http.DefaultClient, "POST", e.site+"/console/api/chats/"+tk.Data.ID+"/close", nil, map[string]string{}, nil); st != 200 {
+			t.Fatalf("close: %d", st)
+		}
+		call(t, http.DefaultClient, "GET", e.site+"/console/api/chats", nil, nil, &chats)
+		if len(chats) != 0 {
+			t.Fatalf("chats after close: %+v, want none", chats)
+		}
+	})
+}
