@@ -7,9 +7,9 @@ WASM_OUT  := bin/cstar.wasm
 
 .PHONY: run build widget test test-go wasm-test fuzz bench bench-chat check wasm clean
 
-## run: build and start the server on http://localhost:8080 with the embedded SQLite database and a demo team
+## run: build and start the server on http://localhost:8080 with the embedded SQLite database, a demo team and the demo store on :8081 (limits raised: one developer's browser is every visitor)
 run: build
-	./$(BIN) serve --addr localhost:8080 --demo
+	./$(BIN) serve --addr localhost:8080 --demo --rate-publishable 5000 --rate-secret 20000
 
 ## build: build the server binary at bin/cstar and the widget at bin/widget
 build: widget
