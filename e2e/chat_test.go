@@ -20,6 +20,10 @@ func TestChat(t *testing.T) {
 			tb.open(t, e.page("test"))
 			tb.call(t, `CStarChat.signup(`+args(map[string]string{"email": "grace@example.com", "name": "Grace", "password": password})+`)`).customer(t)
 			tb.waitOpen(t)
+			// data-ui="none": the SDK alone, no widget UI fetched.
+			if eval[bool](t, tb, `!!document.getElementById("cstar-widget-host") || performance.getEntriesByType("resource").some(r => r.name.endsWith("/cstar-widget.js"))`) {
+				t.Fatal(`data-ui="none" page: the widget UI was loaded`)
+			}
 
 			var ticketID string
 			t.Run("agent_reply_appears", func(t *testing.T) {

@@ -177,6 +177,9 @@ func (e *env) start(tb testing.TB) {
 }
 
 // Page scripts, served as files: the page allows no inline script.
+// hostileCSS is a host page's stylesheet at its worst (?css=hostile).
+const hostileCSS = `* { all: unset !important; } div { display: none !important; } button { display: none !important; }`
+
 const violationsJS = `"use strict";
 window.__violations = [];
 document.addEventListener("securitypolicyviolation", function (e) {
@@ -229,6 +232,10 @@ func (e *env) siteHandler() http.Handler {
 	}
 	mux.HandleFunc("GET /violations.js", js(violationsJS))
 	mux.HandleFunc("GET /early.js", js(earlyJS))
+	mux.HandleFunc("GET /hostile.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		fmt.Fprint(w, hostileCSS)
+	})
 	// No favicon: answered so that the console shows only the widget's errors.
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -243,13 +250,23 @@ func (e *env) siteHandler() http.Handler {
 			"default-src 'self'; script-src 'self' %s 'wasm-unsafe-eval'; connect-src %s %s", e.API, e.API, wsOrigin))
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		// The SDK tests run without the widget UI (its history fetch
+		// would change what they observe); ?ui=1 turns it on.
+		ui := ` data-ui="none"`
+		if r.URL.Query().Get("ui") == "1" {
+			ui = ""
+		}
+		extra := ""
+		if r.URL.Query().Get("css") == "hostile" {
+			extra = "\n<link rel=\"stylesheet\" href=\"/hostile.css\">"
+		}
 		fmt.Fprintf(w, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cStar e2e</title>
 <script src="/violations.js"></script>
-<script src="%s/widget/cstar-chat.js" data-publishable-key="%s"></script>
-<script src="/early.js"></script>
+<script src="%s/widget/cstar-chat.js" data-publishable-key="%s"%s></script>
+<script src="/early.js"></script>%s
 </head><body><h1>A product page</h1></body></html>
-`, html.EscapeString(e.API), html.EscapeString(pk))
+`, html.EscapeString(e.API), html.EscapeString(pk), ui, extra)
 	})
 	return mux
 }

@@ -128,6 +128,7 @@ func buildWidget(dir string) error {
 	for src, dst := range map[string]string{
 		filepath.Join(goroot, "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
 		filepath.Join(root, "js", "cstar-chat.js"):           "cstar-chat.js",
+		filepath.Join(root, "js", "cstar-widget.js"):         "cstar-widget.js",
 	} {
 		if err := copyFile(src, filepath.Join(dir, dst)); err != nil {
 			return err

@@ -139,6 +139,14 @@
       start.then(function (r) { go.run(r.instance); }, fail);
     };
     document.head.appendChild(glue);
+    // The widget UI (cstar-widget.js), built on this public API only,
+    // unless the site draws its own (data-ui="none").
+    if (!script || script.getAttribute("data-ui") !== "none") {
+      var ui = document.createElement("script");
+      ui.src = base + "/widget/cstar-widget.js";
+      ui.async = true;
+      document.head.appendChild(ui);
+    }
   }
   if (document.readyState === "complete") setTimeout(load, 0);
   else window.addEventListener("load", load);

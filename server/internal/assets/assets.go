@@ -21,6 +21,9 @@ const Placeholder = "__CSTAR_WASM__"
 const (
 	LoaderFile = "cstar-chat.js"
 	GlueFile   = "wasm_exec.js"
+	// UIFile is the widget's user interface, which the loader fetches after
+	// the page's load event unless the site turns it off (data-ui="none").
+	UIFile     = "cstar-widget.js"
 	ModuleFile = "cstar.wasm"
 )
 
@@ -59,6 +62,10 @@ func Load(dir fs.FS) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	ui, err := read(UIFile)
+	if err != nil {
+		return nil, err
+	}
 	sum := sha256.Sum256(wasm)
 	s := &Set{files: map[string]*file{}, Module: "cstar." + hex.EncodeToString(sum[:8]) + ".wasm"}
 	loader = bytes.ReplaceAll(loader, []byte(Placeholder), []byte(s.Module))
@@ -67,6 +74,7 @@ func Load(dir fs.FS) (*Set, error) {
 	s.add(dir, ModuleFile, s.Module, "application/wasm", "public, max-age=31536000, immutable", wasm)
 	s.add(nil, LoaderFile, LoaderFile, "text/javascript; charset=utf-8", "public, max-age=300, must-revalidate", loader)
 	s.add(dir, GlueFile, GlueFile, "text/javascript; charset=utf-8", "public, max-age=3600, must-revalidate", glue)
+	s.add(dir, UIFile, UIFile, "text/javascript; charset=utf-8", "public, max-age=300, must-revalidate", ui)
 	return s, nil
 }
 

@@ -19,6 +19,7 @@ func testSet(t *testing.T) *Set {
 		ModuleFile: {Data: bytes.Repeat([]byte("\x00asm wasm module "), 500)},
 		LoaderFile: {Data: []byte(`load("/widget/` + Placeholder + `");`)},
 		GlueFile:   {Data: []byte(`class Go {}`)},
+		UIFile:     {Data: []byte(`ui();`)},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// sr is the widget's shadow root in the page.
+const sr = `document.getElementById("cstar-widget-host").shadowRoot`
+
+// TestWidgetUI uses the widget the way a visitor does, on a host page whose
+// stylesheet unsets everything and hides every div and button, under the
+// test page's strict CSP: open it, a refused signup shows the server's
+// error, sign up through the form, send with the keyboard, an agent's reply
+// and a hostile message appear as text only, a link is safe, Escape closes
+// and returns focus, and a reload shows the history once.
+func TestWidgetUI(t *testing.T) {
+	requireBrowser(t)
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := newEnv(t, dialect)
+			tb := newTab(t, nil)
+			tb.open(t, e.page("test")+"&ui=1&css=hostile")
+			tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+
+			visible := func(sel string) bool {
+				return eval[bool](t, tb, `(() => { const x = `+sr+`.querySelector(`+quote(sel)+`);
+					if (!x) return false; const r = x.getBoundingClientRect(); return r.width > 0 && r.height > 0; })()`)
+			}
+			if !visible(".launcher") || visible(".panel") {
+				t.Fatalf("closed widget: want the launcher visible and the panel hidden despite the host's CSS")
+			}
+			eval[bool](t, tb, sr+`.querySelector(".launcher").click(), true`)
+			tb.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.name === "name"`, 5*time.Second)
+			if !visible(".panel") || !visible("form.auth") {
+				t.Fatal("open widget: want the panel with the signup form")
+			}
+
+			// Keyboard only: type into the focused field, Tab to the next.
+			key := func(keys string) {
+				t.Helper()
+				if err := chromedp.Do(tb.ctx, chromedp.KeyEvent(keys)); err != nil {
+					t.Fatalf("keys %q: %v", keys, err)
+				}
+			}
+			key("Grace" + kb.Tab + "grace@example.com" + kb.Tab + "short" + kb.Enter)
+			tb.waitFor(t, sr+`.querySelector(".err").textContent !== ""`, 10*time.Second)
+			if msg := eval[string](t, tb, sr+`.querySelector(".err").textContent`); msg == "" || !containsFold(msg, "password") {
+				t.Errorf("refused signup: inline error %q, want the server's message about the password", msg)
+			}
+			eval[bool](t, tb, sr+`.querySelector("input[name=password]").focus(), true`)
+			key(password + kb.Enter)
+			tb.waitFor(t, `CStarChat.isIdentified() && !`+sr+`.querySelector(".composer").hidden`, 15*time.Second)
+
+			eval[bool](t, tb, sr+`.querySelector(".composer textarea").focus(), true`)
+			key("Hello from the widget")
+			key(kb.Enter)
+			tb.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 10*time.Second)
+			if n := eval[int](t, tb, sr+`.querySelectorAll("li.mine").length`); n != 1 {
+				t.Errorf("own message shown %d times, want once (no pending copy left)", n)
+			}
+			ticket := tb.call(t, `CStarChat.getMessages()`).messages(t)[0].TicketID
+
+			hostile := `<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>`
+			e.agentPost(t, ticket, hostile)
+			e.agentPost(t, ticket, "Details: https://example.com/help. Or javascript:alert(1)")
+			tb.waitFor(t, sr+`.querySelectorAll("li.theirs").length === 2`, 10*time.Second)
+			time.Sleep(200 * time.Millisecond)
+			if got := eval[string](t, tb, sr+`.querySelector("li.theirs .text").textContent`); got != hostile {
+				t.Errorf("hostile message shown as %q, want its text", got)
+			}
+			if eval[bool](t, tb, `window.__pwned !== undefined || !!`+sr+`.querySelector("img, script")`) {
+				t.Error("the hostile message became markup")
+			}
+			links := eval[[]map[string]string](t, tb, `Array.from(`+sr+`.querySelectorAll("a")).map(a => ({href: a.href, rel: a.rel, target: a.target}))`)
+			if len(links) != 1 || links[0]["href"] != "https://example.com/help" || links[0]["rel"] != "noopener noreferrer" {
+				t.Errorf("links: got %v, want only https://example.com/help with rel=noopener noreferrer", links)
+			}
+
+			key(kb.Escape)
+			tb.waitFor(t, sr+`.querySelector(".panel").hidden`, 5*time.Second)
+			if !eval[bool](t, tb, sr+`.activeElement === `+sr+`.querySelector(".launcher")`) {
+				t.Error("after Escape: focus is not back on the launcher")
+			}
+			tb.noViolations(t)
+
+			tb.open(t, e.page("test")+"&ui=1&css=hostile")
+			tb.waitFor(t, sr+` && `+sr+`.querySelectorAll("li").length >= 3`, 15*time.Second)
+			time.Sleep(300 * time.Millisecond)
+			if n := eval[int](t, tb, sr+`.querySelectorAll("li").length`); n != 3 {
+				t.Errorf("after reload: %d messages shown, want the 3 of the history once", n)
+			}
+			tb.noViolations(t)
+		})
+	}
+}
+
+func quote(s string) string { return "'" + s + "'" }
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
