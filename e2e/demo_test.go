@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/cstar-chat/cstar/demo"
+)
+
+// TestDemoJourney walks the demo as a visitor and an agent would: on the
+// store page the visitor signs up in the widget and writes; in the agent
+// console the chat appears live, the agent replies with the keyboard, and
+// the reply reaches the visitor's widget. On the account page a store user
+// signs in with the store's own login and chats under that identity.
+func TestDemoJourney(t *testing.T) {
+	requireBrowser(t)
+	e := newEnv(t, "sqlite")
+	site, err := demo.New(demo.Config{API: e.API, Team: e.TeamID, TeamName: "Demo Store",
+		PublishableKey: e.PKTest, SecretKey: e.SKTest, IdentitySecret: e.IdentityTest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(site)
+	t.Cleanup(func() { site.Close(); srv.Close() })
+	key := func(tb *tab, keys string) {
+		t.Helper()
+		if err := chromedp.Do(tb.ctx, chromedp.KeyEvent(keys)); err != nil {
+			t.Fatalf("keys: %v", err)
+		}
+	}
+	// nav opens a demo page with /violations.js's collector run first.
+	nav := func(tb *tab, url string) {
+		t.Helper()
+		collect := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: violationsJS})
+			return err
+		})
+		if err := chromedp.Do(tb.ctx, collect, chromedp.Navigate(url)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	visitor := newTab(t, nil)
+	nav(visitor, srv.URL+"/")
+	visitor.waitFor(t, `document.getElementById("cstar-widget-host")`, 15*time.Second)
+	eval[bool](t, visitor, sr+`.querySelector(".launcher").click(), true`)
+	visitor.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.name === "name"`, 5*time.Second)
+	key(visitor, "Grace"+kb.Tab+"grace@example.com"+kb.Tab+password+kb.Enter)
+	visitor.waitFor(t, `!`+sr+`.querySelector(".composer").hidden`, 15*time.Second)
+	eval[bool](t, visitor, sr+`.querySelector(".composer textarea").focus(), true`)
+	key(visitor, "Where is my order?"+kb.Enter)
+	visitor.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 10*time.Second)
+
+	agent := newTab(t, nil)
+	nav(agent, srv.URL+"/console")
+	agent.waitFor(t, `document.querySelector("#chats button.chat")`, 15*time.Second)
+	if got := eval[string](t, agent, `document.querySelector("#chats button.chat strong").textContent`); got != "Grace" {
+		t.Errorf("console chat list: got %q, want Grace", got)
+	}
+	eval[bool](t, agent, `document.querySelector("#chats button.chat").click(), true`)
+	agent.waitFor(t, `document.querySelector("#messages li[data-seq='1']")`, 10*time.Second)
+	agent.waitFor(t, `document.activeElement && document.activeElement.id === "reply-body"`, 5*time.Second)
+	key(agent, "It ships today."+kb.Enter)
+	visitor.waitFor(t, sr+`.querySelector("li.theirs") && `+sr+`.querySelector("li.theirs .text").textContent === "It ships today."`, 10*time.Second)
+	agent.noViolations(t)
+	visitor.noViolations(t)
+
+	// Bring your own auth: the store's login, then the widget is that user.
+	store := newTab(t, nil)
+	nav(store, srv.URL+"/account")
+	store.waitFor(t, `!document.getElementById("signed-out").hidden`, 15*time.Second)
+	eval[bool](t, store, `document.querySelector("#store-login [name=password]").focus(), true`)
+	key(store, "alex-store-pass"+kb.Enter)
+	store.waitFor(t, `document.getElementById("chat-identity").textContent.indexOf("Alex Rivera") === 0`, 15*time.Second)
+	if got := eval[string](t, store, `CStarChat.getCustomer().externalId`); got != "store-user-1" {
+		t.Errorf("widget identity: external id %q, want store-user-1", got)
+	}
+	store.noViolations(t)
+}
