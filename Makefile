@@ -5,7 +5,7 @@ PGTEST    := $(GO) run ./server/cmd/pgtest --
 FUZZTIME  ?= 5s
 WASM_OUT  := bin/cstar.wasm
 
-.PHONY: run build widget test test-go wasm-test fuzz bench bench-chat check wasm clean
+.PHONY: run build widget test test-go wasm-test fuzz bench bench-chat check wasm clean screenshots
 
 ## run: build and start the server on http://localhost:8080 with the embedded SQLite database, a demo team and the demo store on :8081 (limits raised: one developer's browser is every visitor)
 run: build
@@ -51,6 +51,11 @@ bench-chat:
 	$(GO) build -o bin/chatbench ./server/cmd/chatbench
 	./bin/chatbench -db sqlite
 	$(PGTEST) sh -c './bin/chatbench -db "$$CSTAR_TEST_DATABASE_URL"'
+
+## screenshots: the README's pictures (demo/screenshots/*.png), taken by TestDemoJourney in headless Chromium
+screenshots:
+	mkdir -p demo/screenshots
+	CSTAR_SCREENSHOTS=$(CURDIR)/demo/screenshots CSTAR_REQUIRE_BROWSER=1 $(GO) test -count=1 -run '^TestDemoJourney$$' ./e2e
 
 ## check: gofmt, go vet, the tests with -race, and the wasm build
 check:

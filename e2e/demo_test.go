@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -47,11 +49,37 @@ func TestDemoJourney(t *testing.T) {
 		}
 	}
 
+	// With CSTAR_SCREENSHOTS=dir (make screenshots), the README's pictures.
+	shot := func(tb *tab, name string) {
+		t.Helper()
+		dir := os.Getenv("CSTAR_SCREENSHOTS")
+		if dir == "" {
+			return
+		}
+		time.Sleep(300 * time.Millisecond) // let the last frame paint
+		png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+		}
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+	}
+	desktop := func(tb *tab) {
+		t.Helper()
+		if err := chromedp.Do(tb.ctx, chromedp.EmulateViewport(1100, 720)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	visitor := newTab(t, nil)
+	desktop(visitor)
 	nav(visitor, srv.URL+"/")
 	visitor.waitFor(t, `document.getElementById("cstar-widget-host")`, 15*time.Second)
+	shot(visitor, "launcher")
 	eval[bool](t, visitor, sr+`.querySelector(".launcher").click(), true`)
 	visitor.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.name === "name"`, 5*time.Second)
+	shot(visitor, "signup-form")
 	key(visitor, "Grace"+kb.Tab+"grace@example.com"+kb.Tab+password+kb.Enter)
 	visitor.waitFor(t, `!`+sr+`.querySelector(".composer").hidden`, 15*time.Second)
 	eval[bool](t, visitor, sr+`.querySelector(".composer textarea").focus(), true`)
@@ -59,6 +87,7 @@ func TestDemoJourney(t *testing.T) {
 	visitor.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 10*time.Second)
 
 	agent := newTab(t, nil)
+	desktop(agent)
 	nav(agent, srv.URL+"/console")
 	agent.waitFor(t, `document.querySelector("#chats button.chat")`, 15*time.Second)
 	if got := eval[string](t, agent, `document.querySelector("#chats button.chat strong").textContent`); got != "Grace" {
@@ -69,6 +98,23 @@ func TestDemoJourney(t *testing.T) {
 	agent.waitFor(t, `document.activeElement && document.activeElement.id === "reply-body"`, 5*time.Second)
 	key(agent, "It ships today."+kb.Enter)
 	visitor.waitFor(t, sr+`.querySelector("li.theirs") && `+sr+`.querySelector("li.theirs .text").textContent === "It ships today."`, 10*time.Second)
+	visitor.waitFor(t, sr+`.querySelector(".badge").hidden && CStarChat.unreadCount() === 0`, 5*time.Second)
+	shot(visitor, "conversation")
+	agent.waitFor(t, `!document.querySelector("#chats .badge")`, 5*time.Second)
+	shot(agent, "console")
+
+	// A phone: the open panel fills the screen.
+	phone := newTab(t, nil)
+	if err := chromedp.Do(phone.ctx, chromedp.EmulateViewport(390, 780, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	nav(phone, srv.URL+"/")
+	phone.waitFor(t, `document.getElementById("cstar-widget-host")`, 15*time.Second)
+	eval[bool](t, phone, sr+`.querySelector(".launcher").click(), true`)
+	if w := eval[float64](t, phone, sr+`.querySelector(".panel").getBoundingClientRect().width`); w < 385 {
+		t.Errorf("panel on a 390 px phone: %v px wide, want the full width", w)
+	}
+	shot(phone, "mobile")
 	agent.noViolations(t)
 	visitor.noViolations(t)
 

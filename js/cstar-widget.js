@@ -288,7 +288,8 @@
   function setState(s) { state.textContent = s === "open" ? T.open_ : s === "connecting" ? T.connecting : T.closed; }
 
   chat.on("message", function (m) { if (chat.isIdentified() && !composer.hidden) { show(m); typingLine.textContent = ""; markRead(); } });
-  chat.on("unread", setBadge);
+  // A message that arrives while the panel is open is read at once.
+  chat.on("unread", function (n) { if (n > 0 && isOpen()) markRead(); else setBadge(n); });
   chat.on("connection", setState);
   chat.on("typing", function (ev) {
     if (!ev || (ev.author && ev.author.type === "customer")) return;

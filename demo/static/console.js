@@ -70,8 +70,9 @@
     ol.scrollTop = ol.scrollHeight;
   }
 
+  // The agents have read up to seq: the list's unread count follows.
   function markRead(seq) {
-    if (current && seq) api("POST", "/chats/" + current.id + "/read", { seq: seq }).catch(function () {});
+    if (current && seq) api("POST", "/chats/" + current.id + "/read", { seq: seq }).then(loadChats, function () {});
   }
 
   function open(t) {
@@ -99,6 +100,7 @@
       box.value = "";
       showError(null);
       addMessage(m);
+      markRead(m.seq); // an agent's own reply is not unread
       typingSent = 0;
     }, showError).then(function () { box.disabled = false; box.focus(); });
   }
