@@ -207,6 +207,23 @@ func (e *env) agentPost(tb testing.TB, ticketID, body string) {
 	}
 }
 
+// agentRead marks a ticket read up to seq by the agents, through REST.
+func (e *env) agentRead(tb testing.TB, ticketID string, seq int) {
+	tb.Helper()
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/teams/%s/tickets/%s/read", e.API, e.TeamID, ticketID),
+		bytes.NewReader([]byte(fmt.Sprintf(`{"seq":%d}`, seq))))
+	req.Header.Set("Authorization", "Bearer "+e.SKTest)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("agent read: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		tb.Fatalf("agent read: status %d, want 200", res.StatusCode)
+	}
+}
+
 // agentMessages lists a ticket's stored messages through the REST API.
 func (e *env) agentMessages(tb testing.TB, ticketID string) []message {
 	tb.Helper()

@@ -16,8 +16,10 @@ const sr = `document.getElementById("cstar-widget-host").shadowRoot`
 // stylesheet unsets everything and hides every div and button, under the
 // test page's strict CSP: open it, a refused signup shows the server's
 // error, sign up through the form, send with the keyboard, an agent's reply
-// and a hostile message appear as text only, a link is safe, Escape closes
-// and returns focus, and a reload shows the history once.
+// and a hostile message appear as text only, a link is safe, the agent's
+// read shows, Tab stays in the panel, Escape closes and returns focus, the
+// UI loaded after the load event, logging out and in through the forms
+// keeps the history, and a reload shows it once.
 func TestWidgetUI(t *testing.T) {
 	requireBrowser(t)
 	for _, dialect := range dialects {
@@ -52,7 +54,7 @@ func TestWidgetUI(t *testing.T) {
 			if msg := eval[string](t, tb, sr+`.querySelector(".err").textContent`); msg == "" || !containsFold(msg, "password") {
 				t.Errorf("refused signup: inline error %q, want the server's message about the password", msg)
 			}
-			eval[bool](t, tb, sr+`.querySelector("input[name=password]").focus(), true`)
+			eval[bool](t, tb, `(() => { const p = `+sr+`.querySelector("input[name=password]"); p.value = ""; p.focus(); return true; })()`)
 			key(password + kb.Enter)
 			tb.waitFor(t, `CStarChat.isIdentified() && !`+sr+`.querySelector(".composer").hidden`, 15*time.Second)
 
@@ -81,12 +83,38 @@ func TestWidgetUI(t *testing.T) {
 				t.Errorf("links: got %v, want only https://example.com/help with rel=noopener noreferrer", links)
 			}
 
+			// The agent reads the customer's message: it shows a read mark.
+			e.agentRead(t, ticket, 1)
+			tb.waitFor(t, sr+`.querySelector("li.mine[data-seq='1'][data-read]")`, 10*time.Second)
+
+			// Tab stays inside the open panel.
+			eval[bool](t, tb, sr+`.querySelector(".composer textarea").focus(), true`)
+			for range 8 {
+				key(kb.Tab)
+				if !eval[bool](t, tb, sr+`.querySelector(".panel").contains(`+sr+`.activeElement)`) {
+					t.Fatal("Tab left the open panel")
+				}
+			}
+			eval[bool](t, tb, sr+`.querySelector(".composer textarea").focus(), true`)
 			key(kb.Escape)
 			tb.waitFor(t, sr+`.querySelector(".panel").hidden`, 5*time.Second)
 			if !eval[bool](t, tb, sr+`.activeElement === `+sr+`.querySelector(".launcher")`) {
 				t.Error("after Escape: focus is not back on the launcher")
 			}
 			tb.noViolations(t)
+
+			// Nothing of the UI loads before the page's load event.
+			if !eval[bool](t, tb, `performance.getEntriesByType("resource").find(r => r.name.endsWith("/cstar-widget.js")).startTime >= performance.getEntriesByType("navigation")[0].loadEventStart`) {
+				t.Error("cstar-widget.js was requested before the page's load event")
+			}
+
+			// Log out and back in through the forms: the history is there.
+			eval[bool](t, tb, sr+`.querySelector(".launcher").click(), true`)
+			eval[bool](t, tb, `[...`+sr+`.querySelectorAll("header button")].find(b => b.textContent === "Log out").click(), true`)
+			tb.waitFor(t, `!CStarChat.isIdentified() && `+sr+`.querySelector("form.auth input[name=email]")`, 10*time.Second)
+			eval[bool](t, tb, sr+`.querySelector("form.auth input[name=email]").focus(), true`)
+			key("grace@example.com" + kb.Tab + password + kb.Enter)
+			tb.waitFor(t, `CStarChat.isIdentified() && `+sr+`.querySelectorAll("li").length >= 3`, 15*time.Second)
 
 			tb.open(t, e.page("test")+"&ui=1&css=hostile")
 			tb.waitFor(t, sr+` && `+sr+`.querySelectorAll("li").length >= 3`, 15*time.Second)

@@ -205,12 +205,25 @@
     li.className = mine ? "mine" : "theirs";
     li.setAttribute("data-seq", m.seq);
     li.setAttribute("data-id", m.id);
+    li.setAttribute("data-ticket", m.ticketId);
     li.appendChild(el("span", { cls: "who", text: mine ? T.you : m.author.name }));
     var p = el("p", { cls: "text" });
     linkify(p, m.body);
     li.appendChild(p);
     li.appendChild(el("span", { cls: "meta", text: time(m.createdAt) }));
+    mark(li);
     body.scrollTop = body.scrollHeight;
+  }
+
+  // Read marks: the agents' read position per ticket, from ticket events.
+  var agentRead = {};
+  function mark(li) {
+    var meta = li.querySelector(".meta"), seq = +li.getAttribute("data-seq");
+    if (li.className !== "mine" || !meta || li.hasAttribute("data-read")) return;
+    if (seq <= (agentRead[li.getAttribute("data-ticket")] || 0)) {
+      li.setAttribute("data-read", "");
+      meta.appendChild(document.createTextNode(" · " + T.read));
+    }
   }
 
   function sendText(text, li) {
@@ -295,6 +308,11 @@
     if (!ev || (ev.author && ev.author.type === "customer")) return;
     // The SDK reports the expiry too (typing false).
     typingLine.textContent = ev.typing ? fmt(T.typing, { name: ev.author.name }) : "";
+  });
+  chat.on("ticket", function (t) {
+    if (!t || !(t.agentReadSeq > (agentRead[t.id] || 0))) return;
+    agentRead[t.id] = t.agentReadSeq;
+    Array.prototype.forEach.call(log.children, mark);
   });
   chat.on("identified", function () { conversation(); if (isOpen()) focusFirst(); });
   chat.on("logout", function () { mode = "login"; authForm(); });

@@ -491,9 +491,20 @@ func (ch *Chat) handle(f map[string]any, own bool) {
 	case protocol.FrameTicket:
 		ch.updateTicket(f["ticket"], false)
 	case protocol.FrameRead:
-		if t := ch.ticket(str(f, "ticket_id")); t != nil && str(f, "reader") == protocol.AuthorCustomer {
-			t.readSeq = max(t.readSeq, num(f, "seq"))
+		t := ch.ticket(str(f, "ticket_id"))
+		if t == nil {
+			break
 		}
+		if str(f, "reader") == protocol.AuthorCustomer {
+			t.readSeq = max(t.readSeq, num(f, "seq"))
+			break
+		}
+		// The agents' read position reaches the page as a ticket event.
+		if t.raw == nil {
+			t.raw = kv("id", t.id)
+		}
+		t.raw["agent_read_seq"] = f["seq"]
+		ch.emitLater("ticket", camel(t.raw))
 	case protocol.FrameTyping:
 		ch.typingFrame(f)
 	case protocol.FrameError:

@@ -498,6 +498,10 @@ func TestUnreadAndMarkRead(t *testing.T) {
 	if p.ch.UnreadCount() != 1 {
 		t.Fatalf("unread after the agent read: got %d, want 1", p.ch.UnreadCount())
 	}
+	// The agents' read position reaches the page as a ticket event.
+	if tk, _ := p.lastEvent("ticket").(map[string]any); tk == nil || tk["id"] != "t1" || tk["agentReadSeq"] != 6.0 {
+		t.Fatalf("ticket event after the agent read: got %v, want t1 with agentReadSeq 6", p.lastEvent("ticket"))
+	}
 	s.frame(map[string]any{"type": "read", "ticket_id": "t1", "reader": "customer", "seq": 6.0})
 	if p.ch.UnreadCount() != 0 || p.lastEvent("unread") != 0 {
 		t.Fatalf("unread after the customer read elsewhere: got %d", p.ch.UnreadCount())
