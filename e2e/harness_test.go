@@ -232,6 +232,7 @@ func (e *env) siteHandler() http.Handler {
 	}
 	mux.HandleFunc("GET /violations.js", js(violationsJS))
 	mux.HandleFunc("GET /early.js", js(earlyJS))
+	mux.HandleFunc("GET /init.js", js(`CStarChat.init({locale: "de", title: "Hilfe", position: "left"});`))
 	mux.HandleFunc("GET /hostile.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css")
 		fmt.Fprint(w, hostileCSS)
@@ -257,8 +258,11 @@ func (e *env) siteHandler() http.Handler {
 			ui = ""
 		}
 		extra := ""
+		if r.URL.Query().Get("init") == "1" {
+			extra += "\n<script src=\"/init.js\"></script>"
+		}
 		if r.URL.Query().Get("css") == "hostile" {
-			extra = "\n<link rel=\"stylesheet\" href=\"/hostile.css\">"
+			extra += "\n<link rel=\"stylesheet\" href=\"/hostile.css\">"
 		}
 		fmt.Fprintf(w, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cStar e2e</title>

@@ -127,6 +127,23 @@ func TestWidgetUI(t *testing.T) {
 	}
 }
 
+// TestWidgetUIOptions: CStarChat.init before the load event sets the
+// language, title and side; data-* attributes are the defaults it overrides.
+func TestWidgetUIOptions(t *testing.T) {
+	requireBrowser(t)
+	e := newEnv(t, "sqlite")
+	tb := newTab(t, nil)
+	tb.open(t, e.page("test")+"&ui=1&init=1")
+	tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+	got := eval[map[string]any](t, tb, `({title: `+sr+`.querySelector("header h2").textContent,
+		label: `+sr+`.querySelector(".launcher").getAttribute("aria-label"),
+		left: `+sr+`.querySelector(".launcher").getBoundingClientRect().left})`)
+	if got["title"] != "Hilfe" || got["label"] != "Chat öffnen" || got["left"].(float64) > 100 {
+		t.Errorf("with init({locale: de, title: Hilfe, position: left}): got %v", got)
+	}
+	tb.noViolations(t)
+}
+
 func quote(s string) string { return "'" + s + "'" }
 
 func containsFold(s, sub string) bool {

@@ -74,9 +74,27 @@ export interface CStarChatEvents {
 
 export type CStarChatEvent = keyof CStarChatEvents;
 
+/** Options of the widget UI; each may also be a data-* attribute of the script tag. */
+export interface WidgetOptions {
+  /** "none": load no UI, the SDK only. */
+  ui?: "none";
+  title?: string;
+  greeting?: string;
+  /** #rrggbb */
+  color?: string;
+  position?: "left" | "right";
+  /** en, de or es built in */
+  locale?: string;
+  launcher?: "hidden";
+}
+
 export interface CStarChatAPI {
   /** Resolves once the module runs and the saved session is restored. */
   ready(): Promise<void>;
+  /** Sets widget options; call it right after the script tag, before the page's load event. */
+  init(options: WidgetOptions): CStarChatAPI;
+  /** The widget options in effect: the tag's data-* attributes, overridden by init(). */
+  options(): WidgetOptions;
   signup(input: { email: string; name: string; password: string }): Promise<Customer>;
   login(input: { email: string; password: string }): Promise<Customer>;
   /** Revokes the session on the server, then clears local state. */

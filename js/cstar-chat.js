@@ -27,9 +27,21 @@
     return null;
   }
 
+  // Widget options: the tag's data-* attributes, overridden by init().
+  var options = {};
+  ["ui", "title", "greeting", "color", "position", "locale", "launcher"].forEach(function (k) {
+    var v = script && script.getAttribute("data-" + k);
+    if (v) options[k] = v;
+  });
+
   var api = {
     __loader: true,
     ready: function () { return ready; },
+    init: function (o) {
+      for (var k in o || {}) if (typeof o[k] === "string") options[k] = o[k];
+      return api;
+    },
+    options: function () { var c = {}; for (var k in options) c[k] = options[k]; return c; },
     isIdentified: function () { return core ? core.isIdentified() : !!saved(); },
     unreadCount: function () { return core ? core.unreadCount() : 0; },
     connectionState: function () { return core ? core.connectionState() : "closed"; },
@@ -140,8 +152,9 @@
     };
     document.head.appendChild(glue);
     // The widget UI (cstar-widget.js), built on this public API only,
-    // unless the site draws its own (data-ui="none").
-    if (!script || script.getAttribute("data-ui") !== "none") {
+    // unless the site draws its own (data-ui="none" or init({ui: "none"})
+    // before the load event).
+    if (options.ui !== "none") {
       var ui = document.createElement("script");
       ui.src = base + "/widget/cstar-widget.js";
       ui.async = true;

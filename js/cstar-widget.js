@@ -8,11 +8,10 @@
   var chat = window.CStarChat;
   if (!chat || document.getElementById("cstar-widget-host")) return;
 
-  var tag = document.querySelector("script[data-publishable-key]");
-  function attr(name, def) {
-    var v = tag && tag.getAttribute("data-" + name);
-    return v === null || v === undefined || v === "" ? def : v;
-  }
+  // Data attributes of the tag and CStarChat.init({...}), as the loader
+  // merged them.
+  var opts = chat.options ? chat.options() : {};
+  function attr(name, def) { return opts[name] ? opts[name] : def; }
 
   // Built-in languages; add one by adding a table.
   var L10N = {
