@@ -103,6 +103,14 @@ func TestDemoJourney(t *testing.T) {
 	agent.waitFor(t, `!document.querySelector("#chats .badge")`, 5*time.Second)
 	shot(agent, "console")
 
+	// A reload shows the history once.
+	nav(visitor, srv.URL+"/")
+	visitor.waitFor(t, `document.getElementById("cstar-widget-host") && `+sr+`.querySelectorAll("li").length >= 2`, 15*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if n := eval[int](t, visitor, sr+`.querySelectorAll("li").length`); n != 2 {
+		t.Errorf("after reload: %d messages, want the 2 of the history once", n)
+	}
+
 	// A phone: the open panel fills the screen.
 	phone := newTab(t, nil)
 	if err := chromedp.Do(phone.ctx, chromedp.EmulateViewport(390, 780, chromedp.EmulateMobile)); err != nil {
@@ -128,5 +136,12 @@ func TestDemoJourney(t *testing.T) {
 	if got := eval[string](t, store, `CStarChat.getCustomer().externalId`); got != "store-user-1" {
 		t.Errorf("widget identity: external id %q, want store-user-1", got)
 	}
+	// Alex writes; the console shows the chat under Alex's name.
+	store.waitFor(t, `!`+sr+`.querySelector(".composer").hidden`, 10*time.Second)
+	eval[bool](t, store, sr+`.querySelector(".launcher").click(), true`)
+	eval[bool](t, store, sr+`.querySelector(".composer textarea").focus(), true`)
+	key(store, "Hi, Alex here"+kb.Enter)
+	store.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 10*time.Second)
+	agent.waitFor(t, `[...document.querySelectorAll("#chats button.chat strong")].some(s => s.textContent === "Alex Rivera")`, 10*time.Second)
 	store.noViolations(t)
 }

@@ -103,6 +103,17 @@ func TestWidgetUI(t *testing.T) {
 			}
 			tb.noViolations(t)
 
+			// Sent while the server is down: pending, then sent once it is back.
+			e.stop(t)
+			tb.waitFor(t, `CStarChat.connectionState() !== "open"`, 10*time.Second)
+			eval[bool](t, tb, sr+`.querySelector(".launcher").click(), true`)
+			eval[bool](t, tb, sr+`.querySelector(".composer textarea").focus(), true`)
+			key("Sent while offline" + kb.Enter)
+			tb.waitFor(t, sr+`.querySelector("li.pending")`, 5*time.Second)
+			e.start(t)
+			tb.waitFor(t, `!`+sr+`.querySelector("li.pending") && [...`+sr+`.querySelectorAll("li.mine .text")].filter(p => p.textContent === "Sent while offline").length === 1`, 40*time.Second)
+			key(kb.Escape)
+
 			// Nothing of the UI loads before the page's load event.
 			if !eval[bool](t, tb, `performance.getEntriesByType("resource").find(r => r.name.endsWith("/cstar-widget.js")).startTime >= performance.getEntriesByType("navigation")[0].loadEventStart`) {
 				t.Error("cstar-widget.js was requested before the page's load event")
@@ -114,13 +125,13 @@ func TestWidgetUI(t *testing.T) {
 			tb.waitFor(t, `!CStarChat.isIdentified() && `+sr+`.querySelector("form.auth input[name=email]")`, 10*time.Second)
 			eval[bool](t, tb, sr+`.querySelector("form.auth input[name=email]").focus(), true`)
 			key("grace@example.com" + kb.Tab + password + kb.Enter)
-			tb.waitFor(t, `CStarChat.isIdentified() && `+sr+`.querySelectorAll("li").length >= 3`, 15*time.Second)
+			tb.waitFor(t, `CStarChat.isIdentified() && `+sr+`.querySelectorAll("li").length >= 4`, 15*time.Second)
 
 			tb.open(t, e.page("test")+"&ui=1&css=hostile")
-			tb.waitFor(t, sr+` && `+sr+`.querySelectorAll("li").length >= 3`, 15*time.Second)
+			tb.waitFor(t, sr+` && `+sr+`.querySelectorAll("li").length >= 4`, 15*time.Second)
 			time.Sleep(300 * time.Millisecond)
-			if n := eval[int](t, tb, sr+`.querySelectorAll("li").length`); n != 3 {
-				t.Errorf("after reload: %d messages shown, want the 3 of the history once", n)
+			if n := eval[int](t, tb, sr+`.querySelectorAll("li").length`); n != 4 {
+				t.Errorf("after reload: %d messages shown, want the 4 of the history once", n)
 			}
 			tb.noViolations(t)
 		})
