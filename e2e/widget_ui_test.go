@@ -83,6 +83,17 @@ func TestWidgetUI(t *testing.T) {
 				t.Errorf("links: got %v, want only https://example.com/help with rel=noopener noreferrer", links)
 			}
 
+			// A refused send shows the reason and a Retry button, and
+			// the composer is usable again.
+			eval[bool](t, tb, `(() => { const ta = `+sr+`.querySelector(".composer textarea"); ta.value = "x".repeat(4001); ta.focus(); return true; })()`)
+			key(kb.Enter)
+			tb.waitFor(t, sr+`.querySelector("li.failed .meta button")`, 10*time.Second)
+			if msg := eval[string](t, tb, sr+`.querySelector("li.failed .meta").textContent`); !strings.Contains(msg, "4000") {
+				t.Errorf("failed send: %q, want the reason", msg)
+			}
+			tb.waitFor(t, `!`+sr+`.querySelector(".composer textarea").disabled`, 5*time.Second)
+			eval[bool](t, tb, sr+`.querySelector(".composer textarea").value = "", true`)
+
 			// The agent reads the customer's message: it shows a read mark.
 			e.agentRead(t, ticket, 1)
 			tb.waitFor(t, sr+`.querySelector("li.mine[data-seq='1'][data-read]")`, 10*time.Second)
