@@ -19,7 +19,8 @@ import (
 // TestDemoJourney walks the demo as a visitor and an agent would: on the
 // store page the visitor signs up in the widget and writes; in the agent
 // console the chat appears live, the agent replies with the keyboard, and
-// the reply reaches the visitor's widget. On the account page a store user
+// the reply reaches the visitor's widget; a reload shows the history, and so
+// does logging out and back in. On the account page a store user
 // signs in with the store's own login and chats under that identity.
 func TestDemoJourney(t *testing.T) {
 	requireBrowser(t)
@@ -110,6 +111,14 @@ func TestDemoJourney(t *testing.T) {
 	if n := eval[int](t, visitor, sr+`.querySelectorAll("li").length`); n != 2 {
 		t.Errorf("after reload: %d messages, want the 2 of the history once", n)
 	}
+
+	// Log out in the widget and back in through its login form.
+	eval[bool](t, visitor, sr+`.querySelector(".launcher").click(), true`)
+	eval[bool](t, visitor, `[...`+sr+`.querySelectorAll("header button")].find(b => b.textContent === "Log out").click(), true`)
+	visitor.waitFor(t, `!CStarChat.isIdentified() && `+sr+`.querySelector("form.auth input[name=email]")`, 10*time.Second)
+	eval[bool](t, visitor, sr+`.querySelector("form.auth input[name=email]").focus(), true`)
+	key(visitor, "grace@example.com"+kb.Tab+password+kb.Enter)
+	visitor.waitFor(t, `CStarChat.isIdentified() && `+sr+`.querySelectorAll("li").length === 2`, 15*time.Second)
 
 	// A phone: the open panel fills the screen.
 	phone := newTab(t, nil)
