@@ -93,6 +93,16 @@ func (c *console) call(ctx context.Context, method, path string, body any) (json
 	return env.Data, nil
 }
 
+// forward makes one call to cStar and answers with its data, or its error.
+func (c *console) forward(w http.ResponseWriter, r *http.Request, method, path string, body any, status int) {
+	data, err := c.call(r.Context(), method, path, body)
+	if err != nil {
+		c.fail(w, err)
+		return
+	}
+	writeJSON(w, status, data)
+}
+
 func (c *console) fail(w http.ResponseWriter, err error) {
 	if e, ok := err.(*apiError); ok {
 		writeError(w, e.status, e.msg)
@@ -184,12 +194,7 @@ func (c *console) customerName(ctx context.Context, id string) string {
 }
 
 func (c *console) messages(w http.ResponseWriter, r *http.Request) {
-	data, err := c.call(r.Context(), "GET", "/tickets/"+url.PathEscape(r.PathValue("id"))+"/messages?limit=200", nil)
-	if err != nil {
-		c.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, data)
+	c.forward(w, r, "GET", "/tickets/"+url.PathEscape(r.PathValue("id"))+"/messages?limit=200", nil, http.StatusOK)
 }
 
 func (c *console) reply(w http.ResponseWriter, r *http.Request) {
@@ -200,13 +205,8 @@ func (c *console) reply(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	data, err := c.call(r.Context(), "POST", "/tickets/"+url.PathEscape(r.PathValue("id"))+"/messages",
-		map[string]string{"body": in.Body, "author_name": c.agent, "client_id": in.ClientID})
-	if err != nil {
-		c.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, data)
+	c.forward(w, r, "POST", "/tickets/"+url.PathEscape(r.PathValue("id"))+"/messages",
+		map[string]string{"body": in.Body, "author_name": c.agent, "client_id": in.ClientID}, http.StatusCreated)
 }
 
 func (c *console) typing(w http.ResponseWriter, r *http.Request) {
@@ -216,13 +216,8 @@ func (c *console) typing(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	data, err := c.call(r.Context(), "POST", "/tickets/"+url.PathEscape(r.PathValue("id"))+"/typing",
-		map[string]any{"typing": in.Typing, "author_name": c.agent})
-	if err != nil {
-		c.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, data)
+	c.forward(w, r, "POST", "/tickets/"+url.PathEscape(r.PathValue("id"))+"/typing",
+		map[string]any{"typing": in.Typing, "author_name": c.agent}, http.StatusOK)
 }
 
 func (c *console) read(w http.ResponseWriter, r *http.Request) {
@@ -232,12 +227,7 @@ func (c *console) read(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	data, err := c.call(r.Context(), "POST", "/tickets/"+url.PathEscape(r.PathValue("id"))+"/read", in)
-	if err != nil {
-		c.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, data)
+	c.forward(w, r, "POST", "/tickets/"+url.PathEscape(r.PathValue("id"))+"/read", in, http.StatusOK)
 }
 
 func (c *console) closeChat(w http.ResponseWriter, r *http.Request) {
@@ -245,13 +235,7 @@ func (c *console) closeChat(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	data, err := c.call(r.Context(), "PATCH", "/tickets/"+url.PathEscape(r.PathValue("id")),
-		map[string]string{"status": "closed"})
-	if err != nil {
-		c.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, data)
+	c.forward(w, r, "PATCH", "/tickets/"+url.PathEscape(r.PathValue("id")), map[string]string{"status": "closed"}, http.StatusOK)
 }
 
 // events relays cStar's realtime stream to the console as server-sent
