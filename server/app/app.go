@@ -27,6 +27,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/password"
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
 	"github.com/cstar-chat/cstar/server/internal/realtime"
+	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/internal/store"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/protocol"
@@ -58,7 +59,7 @@ type Options struct {
 	// that tests can hash cheaply; production never sets it.
 	PasswordParams *argon2id.Params
 	// ChatTimings replaces the websocket heartbeat and deadlines.
-	ChatTimings httpapi.ChatTimings
+	ChatTimings socket.Timings
 }
 
 // Open connects to the database, migrates it, builds the services and binds
@@ -126,7 +127,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		Auth:        a.keys,
 		Keys:        a.keys,
 		Teams:       a.teams,
-		Helpdesk:    helpdesk.NewService(db, opt.Now),
+		Helpdesk:    helpdesk.NewService(chat.LogTicketChanges(db, db), opt.Now),
 		Identity:    ident,
 		Library:     library.NewService(db, opt.Now),
 		Chat:        chatSvc,
@@ -176,7 +177,13 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 
 	if db.Dialect() == store.Postgres {
-		a.listen(bus)
+		stopListening := bus.Listen(db, 5*time.Second)
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			<-a.stop
+			stopListening()
+		}()
 	}
 	a.every(time.Second, func(ctx context.Context) {
 		if err := a.keys.Flush(ctx); err != nil {
@@ -206,53 +213,6 @@ func OpenDB(ctx context.Context, url string) (*store.DB, error) {
 		return nil, err
 	}
 	return db, nil
-}
-
-// listen feeds the bus with PostgreSQL notifications until Close. When the
-// listening connection was lost, events may have been missed: every socket
-// is closed with a reconnect code, and the clients' resume fills the gap.
-func (a *App) listen(bus *realtime.Bus) {
-	ctx, cancel := context.WithCancel(context.Background())
-	// The listener hands notifications over; the bus reads their events in
-	// batches. A full queue holds the listener back (pgx buffers meanwhile)
-	// rather than dropping anything.
-	in := make(chan string, 4096)
-	a.wg.Add(3)
-	go func() {
-		defer a.wg.Done()
-		<-a.stop
-		cancel()
-	}()
-	ready := make(chan struct{})
-	go func() {
-		defer a.wg.Done()
-		first := true
-		a.db.Listen(ctx, func() {
-			if first {
-				close(ready)
-			} else {
-				a.hub.CloseAll(protocol.CloseRestart, "events may have been missed")
-			}
-			first = false
-		}, func(err error) {
-			a.log.Error("listen for events", "err", err)
-		}, func(payload string) {
-			select {
-			case in <- payload:
-			case <-ctx.Done():
-			}
-		})
-	}()
-	go func() {
-		defer a.wg.Done()
-		bus.Run(ctx, in)
-	}()
-	// Serve only once events from other processes are heard.
-	select {
-	case <-ready:
-	case <-time.After(5 * time.Second):
-		a.log.Error("listen for events: not listening yet; continuing")
-	}
 }
 
 // Hub is the registry of live connections.

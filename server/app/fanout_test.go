@@ -18,7 +18,7 @@ import (
 
 	"github.com/cstar-chat/cstar/server/app"
 	"github.com/cstar-chat/cstar/server/config"
-	"github.com/cstar-chat/cstar/server/internal/httpapi"
+	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -35,7 +35,7 @@ func startNode(t *testing.T, dbURL string) *node {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DatabaseURL = dbURL
 	p := argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	a, err := app.Open(context.Background(), cfg, app.Options{PasswordParams: &p, ChatTimings: httpapi.ChatTimings{
+	a, err := app.Open(context.Background(), cfg, app.Options{PasswordParams: &p, ChatTimings: socket.Timings{
 		Ping: time.Second, PongWait: 10 * time.Second, WriteWait: 5 * time.Second, ResumeWait: 5 * time.Second, QueueLen: 256}})
 	if err != nil {
 		t.Fatalf("open: %v", err)
@@ -81,15 +81,15 @@ func (n *node) call(method, path, key string, body any, hdr ...string) (int, map
 	return res.StatusCode, data
 }
 
-// socket is a websocket whose frames are read in the background.
-type socket struct {
+// wsClient is a websocket whose frames are read in the background.
+type wsClient struct {
 	t      *testing.T
 	c      *websocket.Conn
 	frames chan map[string]any
 	closed chan int
 }
 
-func (n *node) dial(path string, hdr ...string) *socket {
+func (n *node) dial(path string, hdr ...string) *wsClient {
 	n.t.Helper()
 	h := http.Header{}
 	for i := 0; i+1 < len(hdr); i += 2 {
@@ -104,7 +104,7 @@ func (n *node) dial(path string, hdr ...string) *socket {
 		n.t.Fatalf("dial %s: %v (status %d)", path, err, status)
 	}
 	n.t.Cleanup(func() { c.Close() })
-	s := &socket{t: n.t, c: c, frames: make(chan map[string]any, 1024), closed: make(chan int, 1)}
+	s := &wsClient{t: n.t, c: c, frames: make(chan map[string]any, 1024), closed: make(chan int, 1)}
 	go func() {
 		for {
 			_, data, err := c.ReadMessage()
@@ -126,7 +126,7 @@ func (n *node) dial(path string, hdr ...string) *socket {
 }
 
 // waitFor returns the next frame of type typ, failing after 10 s.
-func (s *socket) waitFor(typ string) map[string]any {
+func (s *wsClient) waitFor(typ string) map[string]any {
 	s.t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {

@@ -72,7 +72,7 @@ func setup(t *testing.T, url string) *env {
 		t.Fatalf("create team: %v", err)
 	}
 	pub := &recorder{}
-	return &env{ctx: ctx, db: db, svc: chat.NewService(db, pub, time.Now), desk: helpdesk.NewService(db, time.Now), pub: pub,
+	return &env{ctx: ctx, db: db, svc: chat.NewService(db, pub, time.Now), desk: helpdesk.NewService(chat.LogTicketChanges(db, db), time.Now), pub: pub,
 		live: scope.Scope{TeamID: a.ID, Mode: scope.Live}, test: scope.Scope{TeamID: a.ID, Mode: scope.Test},
 		other: scope.Scope{TeamID: b.ID, Mode: scope.Live}}
 }

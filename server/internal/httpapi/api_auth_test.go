@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
-	"github.com/google/uuid"
 )
 
 // flipLast changes the last character of a key, which breaks its checksum.

@@ -4,11 +4,10 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/errs"
-	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/wire"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
@@ -68,7 +67,7 @@ func limitParam(r *http.Request) (int, error) {
 func messagePage(w http.ResponseWriter, p chat.Page) error {
 	out := make([]protocol.Message, len(p.Messages))
 	for i, m := range p.Messages {
-		out[i] = messageOut(m)
+		out[i] = wire.Message(m)
 	}
 	pg := &protocol.Pagination{HasMore: p.HasMore}
 	if p.HasMore {
@@ -106,7 +105,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 		}
 		out := make([]protocol.Message, len(ms))
 		for i, m := range ms {
-			out[i] = messageOut(m)
+			out[i] = wire.Message(m)
 		}
 		pg := &protocol.Pagination{HasMore: more}
 		if more {
@@ -133,7 +132,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusCreated, messageOut(m))
+	return ok(w, http.StatusCreated, wire.Message(m))
 }
 
 func (s *Server) postTyping(w http.ResponseWriter, r *http.Request) error {
@@ -156,7 +155,7 @@ func (s *Server) postRead(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, ticketOut(t))
+	return ok(w, http.StatusOK, wire.TicketOf(t))
 }
 
 // widgetMessages pages the signed-in customer's history: their latest chat
@@ -178,111 +177,24 @@ func (s *Server) widgetMessages(w http.ResponseWriter, r *http.Request) error {
 	return messagePage(w, p)
 }
 
-// streamConn is an agent or integration's realtime stream.
-type streamConn struct {
-	*wsConn
-	s   *Server
-	sc  scope.Scope
-	pos int64 // the last position sent; only the writer uses it
-}
-
 // realtimeStream upgrades to the agents' stream of the key's team and mode:
 // the durable events after ?after=<pos> first (or none without it), then
-// live ones, each position once and in order.
+// live ones (package socket).
 func (s *Server) realtimeStream(w http.ResponseWriter, r *http.Request) error {
 	sc := principalOf(r.Context()).scope()
 	ctx := context.WithoutCancel(r.Context())
-	head, err := s.Chat.Head(ctx, sc)
+	after, err := seqParam(r, "after")
 	if err != nil {
 		return err
 	}
-	pos := head
-	if r.URL.Query().Has("after") {
-		if pos, err = seqParam(r, "after"); err != nil {
-			return err
-		}
-		pos = min(pos, head)
+	pos, err := s.sockets.StreamStart(ctx, sc, after, r.URL.Query().Has("after"))
+	if err != nil {
+		return err
 	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return nil // the upgrader has answered
 	}
-	sc2 := &streamConn{wsConn: newWSConn(ws, s.ChatTimings), s: s, sc: sc, pos: pos}
-	unsubscribe := s.Hub.SubscribeTeam(sc, sc2)
-	// Replay up to the head as read after subscribing; later events come
-	// live, and the writer fills any gap.
-	if head, err = s.Chat.Head(ctx, sc); err == nil {
-		err = sc2.fill(ctx, head)
-	}
-	if err == nil {
-		err = sc2.write(protocol.StreamEvent{Type: protocol.EventReady, Pos: sc2.pos})
-	}
-	if err != nil {
-		unsubscribe()
-		sc2.closeNow(protocol.CloseRestart, "try again")
-		return nil
-	}
-	sc2.run(sc2.handle, func([]byte) error { return nil }, unsubscribe)
+	s.sockets.ServeStream(ctx, ws, sc, pos)
 	return nil
-}
-
-// fill sends the durable events after sc.pos up to upto.
-func (sc *streamConn) fill(ctx context.Context, upto int64) error {
-	for sc.pos < upto {
-		evs, err := sc.s.Chat.EventsAfter(ctx, sc.sc, sc.pos, int(min(upto-sc.pos, chat.MaxPage)))
-		if err != nil {
-			return err
-		}
-		if len(evs) == 0 {
-			return nil
-		}
-		for _, ev := range evs {
-			if err := sc.write(streamEvent(ev)); err != nil {
-				return err
-			}
-			sc.pos = ev.Pos
-		}
-	}
-	return nil
-}
-
-func (sc *streamConn) handle(it outItem) error {
-	ev := it.ev
-	if ev == nil {
-		return sc.write(it.d.frame)
-	}
-	if ev.Pos == 0 {
-		return sc.write(streamEvent(*ev))
-	}
-	if ev.Pos <= sc.pos {
-		return nil
-	}
-	if ev.Pos > sc.pos+1 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := sc.fill(ctx, ev.Pos-1); err != nil {
-			sc.s.Log.Error("realtime stream: fill a gap", "err", err)
-			sc.Close(protocol.CloseRestart, "try again")
-			return err
-		}
-	}
-	sc.pos = ev.Pos
-	return sc.write(streamEvent(*ev))
-}
-
-func streamEvent(ev chat.Event) protocol.StreamEvent {
-	out := protocol.StreamEvent{Type: ev.Type, Pos: ev.Pos, TicketID: ev.TicketID}
-	if ev.Ticket != nil && ev.Type != chat.MessageCreated {
-		out.Ticket = ticketOut(*ev.Ticket)
-	}
-	if ev.Message != nil {
-		m := messageOut(*ev.Message)
-		out.Message = &m
-	}
-	if ev.Type == chat.Typing {
-		typing := ev.Typing
-		out.Author = &protocol.Author{Type: ev.Author.Type, ID: nilIfEmpty(ev.Author.ID), Name: ev.Author.Name}
-		out.Typing = &typing
-	}
-	return out
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/cstar-chat/cstar/server/app"
 	"github.com/cstar-chat/cstar/server/config"
-	"github.com/cstar-chat/cstar/server/internal/httpapi"
+	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
@@ -27,11 +27,11 @@ const wait = 10 * time.Second
 
 // chatTimings keep the heartbeat well inside a test's time: pings every
 // 200 ms, so a test that waits sees them, and a resume within a second.
-var chatTimings = httpapi.ChatTimings{Ping: 200 * time.Millisecond, PongWait: 5 * time.Second,
+var chatTimings = socket.Timings{Ping: 200 * time.Millisecond, PongWait: 5 * time.Second,
 	WriteWait: 5 * time.Second, ResumeWait: time.Second, QueueLen: 64}
 
 // newChatServer is newTestServer with the given websocket timings.
-func newChatServer(t *testing.T, dbURL string, tm httpapi.ChatTimings, opts ...func(*config.Config)) *testServer {
+func newChatServer(t *testing.T, dbURL string, tm socket.Timings, opts ...func(*config.Config)) *testServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"

@@ -2,9 +2,9 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/wire"
 )
 
 func (s *Server) helpdeskRoutes(t string) {
@@ -20,29 +20,6 @@ func (s *Server) helpdeskRoutes(t string) {
 	m.Handle("GET "+t+"/tickets/{id}", s.api(secretOnly, s.getTicket))
 	m.Handle("PATCH "+t+"/tickets/{id}", s.api(secretOnly, s.updateTicket))
 	m.Handle("DELETE "+t+"/tickets/{id}", s.api(secretOnly, s.deleteTicket))
-}
-
-type customerJSON struct {
-	ID         string         `json:"id"`
-	Email      *string        `json:"email"`
-	Name       string         `json:"name"`
-	ExternalID *string        `json:"external_id"`
-	Metadata   map[string]any `json:"metadata"`
-	Mode       string         `json:"mode"`
-	CreatedAt  time.Time      `json:"created_at"`
-	UpdatedAt  time.Time      `json:"updated_at"`
-}
-
-func nilIfEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func customerOut(c helpdesk.Customer) customerJSON {
-	return customerJSON{ID: c.ID, Email: nilIfEmpty(c.Email), Name: c.Name, ExternalID: nilIfEmpty(c.ExternalID),
-		Metadata: c.Metadata, Mode: string(c.Mode), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 type customerIn struct {
@@ -67,7 +44,7 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return list(w, res, customerOut)
+	return list(w, res, wire.CustomerOf)
 }
 
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
@@ -79,7 +56,7 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusCreated, customerOut(c))
+	return ok(w, http.StatusCreated, wire.CustomerOf(c))
 }
 
 func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
@@ -87,7 +64,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, customerOut(c))
+	return ok(w, http.StatusOK, wire.CustomerOf(c))
 }
 
 func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
@@ -99,7 +76,7 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, customerOut(c))
+	return ok(w, http.StatusOK, wire.CustomerOf(c))
 }
 
 func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
@@ -110,32 +87,6 @@ func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.Chat.SessionEnded(r.Context(), sc, id, "") // their open widgets close with 4502
 	return ok(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
-}
-
-type ticketJSON struct {
-	ID         string     `json:"id"`
-	Subject    string     `json:"subject"`
-	Status     string     `json:"status"`
-	Priority   string     `json:"priority"`
-	Channel    string     `json:"channel"`
-	CustomerID *string    `json:"customer_id"`
-	Tags       []string   `json:"tags"`
-	Mode       string     `json:"mode"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
-	ClosedAt   *time.Time `json:"closed_at"`
-	// LastSeq is the seq of the last chat message; the read positions say
-	// how far the customer and the agents have read.
-	LastSeq         int64 `json:"last_seq"`
-	CustomerReadSeq int64 `json:"customer_read_seq"`
-	AgentReadSeq    int64 `json:"agent_read_seq"`
-}
-
-func ticketOut(t helpdesk.Ticket) ticketJSON {
-	return ticketJSON{ID: t.ID, Subject: t.Subject, Status: t.Status, Priority: t.Priority, Channel: t.Channel,
-		CustomerID: nilIfEmpty(t.CustomerID), Tags: t.Tags, Mode: string(t.Mode), CreatedAt: t.CreatedAt,
-		UpdatedAt: t.UpdatedAt, ClosedAt: t.ClosedAt, LastSeq: t.LastSeq, CustomerReadSeq: t.CustomerReadSeq,
-		AgentReadSeq: t.AgentReadSeq}
 }
 
 type ticketIn struct {
@@ -163,7 +114,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return list(w, res, ticketOut)
+	return list(w, res, wire.TicketOf)
 }
 
 func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
@@ -175,7 +126,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusCreated, ticketOut(t))
+	return ok(w, http.StatusCreated, wire.TicketOf(t))
 }
 
 func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
@@ -183,7 +134,7 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, ticketOut(t))
+	return ok(w, http.StatusOK, wire.TicketOf(t))
 }
 
 func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) error {
@@ -195,7 +146,7 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, ticketOut(t))
+	return ok(w, http.StatusOK, wire.TicketOf(t))
 }
 
 func (s *Server) deleteTicket(w http.ResponseWriter, r *http.Request) error {

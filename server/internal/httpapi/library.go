@@ -11,6 +11,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/library"
 	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/wire"
 )
 
 func (s *Server) libraryRoutes(t string) {
@@ -64,7 +65,7 @@ type articleJSON struct {
 
 func articleOut(a library.Article) articleJSON {
 	return articleJSON{ID: a.ID, Title: a.Title, Slug: a.Slug, Body: a.Body, Status: a.Status,
-		CategoryID: nilIfEmpty(a.CategoryID), Mode: string(a.Mode), PublishedAt: a.PublishedAt,
+		CategoryID: wire.NilIfEmpty(a.CategoryID), Mode: string(a.Mode), PublishedAt: a.PublishedAt,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/metrics"
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
 	"github.com/cstar-chat/cstar/server/internal/realtime"
+	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
 
@@ -52,7 +53,7 @@ type Deps struct {
 	Hub      *realtime.Hub
 	// ChatTimings are the websocket heartbeat and deadlines (zero: the
 	// defaults).
-	ChatTimings ChatTimings
+	ChatTimings socket.Timings
 	Idem        idempotency.Store
 	Limiter     ratelimit.Limiter
 	Limits      Limits
@@ -75,6 +76,7 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler
 	upgrader *websocket.Upgrader
+	sockets  *socket.Server // nil without live chat
 }
 
 // New builds the handler.
@@ -88,10 +90,11 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = metrics.NewRegistry()
 	}
-	if d.ChatTimings == (ChatTimings{}) {
-		d.ChatTimings = DefaultChatTimings
+	s := &Server{Deps: d, mux: http.NewServeMux(), upgrader: socket.NewUpgrader()}
+	if d.Chat != nil && d.Hub != nil {
+		s.sockets = socket.New(d.Chat, d.Identity, d.Hub, d.ChatTimings, d.Log)
+		s.ChatTimings = s.sockets.Timings()
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), upgrader: newUpgrader()}
 	s.routes()
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions && strings.HasPrefix(r.URL.Path, "/api/") {

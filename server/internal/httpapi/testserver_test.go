@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
+
 	"github.com/cstar-chat/cstar/server/app"
 	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/team"

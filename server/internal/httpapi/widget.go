@@ -10,6 +10,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/team"
+	"github.com/cstar-chat/cstar/server/internal/wire"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
@@ -58,7 +59,7 @@ func (s *Server) widget(h handlerFunc) http.Handler {
 }
 
 func widgetCustomer(c helpdesk.Customer) protocol.Customer {
-	return protocol.Customer{ID: c.ID, Email: nilIfEmpty(c.Email), Name: c.Name, ExternalID: nilIfEmpty(c.ExternalID),
+	return protocol.Customer{ID: c.ID, Email: wire.NilIfEmpty(c.Email), Name: c.Name, ExternalID: wire.NilIfEmpty(c.ExternalID),
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339)}
 }
 

@@ -2,14 +2,9 @@ package realtime
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/scope"
@@ -102,33 +97,13 @@ func (b *Bus) takeEarly(sc scope.Scope, pos int64) bool {
 	return false
 }
 
-// ephemeral is the NOTIFY form of an ephemeral event.
-type ephemeral struct {
-	Type       string     `json:"t"`
-	TeamID     string     `json:"team"`
-	Mode       scope.Mode `json:"mode"`
-	TicketID   string     `json:"ticket,omitempty"`
-	CustomerID string     `json:"cust,omitempty"`
-	AuthorType string     `json:"at,omitempty"`
-	AuthorID   string     `json:"aid,omitempty"`
-	AuthorName string     `json:"an,omitempty"`
-	Typing     bool       `json:"typing,omitempty"`
-	Reader     string     `json:"reader,omitempty"`
-	Seq        int64      `json:"seq,omitempty"`
-	SessionID  string     `json:"sid,omitempty"`
-	At         time.Time  `json:"at_time"`
-}
-
 // Publish implements chat.Publisher for ephemeral events.
 func (b *Bus) Publish(ctx context.Context, ev chat.Event) {
 	if b.notify == nil {
 		b.hub.Publish(ev)
 		return
 	}
-	p, _ := json.Marshal(ephemeral{Type: ev.Type, TeamID: ev.TeamID, Mode: ev.Mode, TicketID: ev.TicketID,
-		CustomerID: ev.CustomerID, AuthorType: ev.Author.Type, AuthorID: ev.Author.ID, AuthorName: ev.Author.Name,
-		Typing: ev.Typing, Reader: ev.Reader, Seq: ev.Seq, SessionID: ev.SessionID, At: ev.CreatedAt})
-	if err := b.notify.Notify(ctx, "e|"+string(p)); err != nil {
+	if err := b.notify.Notify(ctx, Notice{Scope: ev.Scope(), Event: &ev}.Format()); err != nil {
 		b.log.ErrorContext(ctx, "publish ephemeral event", "type", ev.Type, "err", err)
 	}
 }
@@ -170,28 +145,22 @@ func (b *Bus) ReceiveBatch(ctx context.Context, payloads []string) {
 	want := map[scope.Scope][]int64{}
 	var order []scope.Scope
 	for _, p := range payloads {
-		kind, rest, _ := strings.Cut(p, "|")
-		if kind == "d" {
-			sc, pos, err := parseNotice(rest)
-			if err != nil {
-				b.log.ErrorContext(ctx, "receive event", "err", err)
-				continue
-			}
-			if b.takeEarly(sc, pos) {
-				continue
-			}
-			if _, ok := want[sc]; !ok {
-				order = append(order, sc)
-			}
-			want[sc] = append(want[sc], pos)
-			continue
-		}
-		ev, err := b.decode(ctx, p)
+		n, err := ParseNotice(p)
 		if err != nil {
 			b.log.ErrorContext(ctx, "receive event", "err", err)
 			continue
 		}
-		b.hub.Publish(*ev)
+		if n.Event != nil {
+			b.hub.Publish(*n.Event)
+			continue
+		}
+		if b.takeEarly(n.Scope, n.Pos) {
+			continue
+		}
+		if _, ok := want[n.Scope]; !ok {
+			order = append(order, n.Scope)
+		}
+		want[n.Scope] = append(want[n.Scope], n.Pos)
 	}
 	for _, sc := range order {
 		ps := want[sc]
@@ -229,30 +198,4 @@ func (b *Bus) loadRun(ctx context.Context, sc scope.Scope, lo, hi int64) {
 			after = ev.Pos
 		}
 	}
-}
-
-func parseNotice(rest string) (scope.Scope, int64, error) {
-	parts := strings.Split(rest, "|")
-	if len(parts) != 3 {
-		return scope.Scope{}, 0, fmt.Errorf("realtime: bad notice %q", rest)
-	}
-	pos, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil || pos < 1 {
-		return scope.Scope{}, 0, fmt.Errorf("realtime: bad notice %q", rest)
-	}
-	return scope.Scope{TeamID: parts[0], Mode: scope.Mode(parts[1])}, pos, nil
-}
-
-func (b *Bus) decode(ctx context.Context, payload string) (*chat.Event, error) {
-	kind, rest, _ := strings.Cut(payload, "|")
-	if kind != "e" {
-		return nil, fmt.Errorf("realtime: unknown notice %q", payload)
-	}
-	var e ephemeral
-	if err := json.Unmarshal([]byte(rest), &e); err != nil {
-		return nil, fmt.Errorf("realtime: decode ephemeral event: %w", err)
-	}
-	return &chat.Event{Type: e.Type, TeamID: e.TeamID, Mode: e.Mode, TicketID: e.TicketID, CustomerID: e.CustomerID,
-		Author: chat.Author{Type: e.AuthorType, ID: e.AuthorID, Name: e.AuthorName}, Typing: e.Typing,
-		Reader: e.Reader, Seq: e.Seq, SessionID: e.SessionID, CreatedAt: e.At}, nil
 }

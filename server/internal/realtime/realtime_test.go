@@ -16,7 +16,6 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/realtime"
 	"github.com/cstar-chat/cstar/server/internal/scope"
-	"github.com/cstar-chat/cstar/server/internal/store"
 )
 
 // sub is a Subscriber that keeps what it is offered.
@@ -276,7 +275,7 @@ func TestSharedBusDurable(t *testing.T) {
 	l := &loader{evs: map[int64]chat.Event{7: stored}}
 	b := realtime.NewSharedBus(h, &notifier{}, l, slog.New(slog.DiscardHandler))
 
-	notice := store.DurableNotice(stored)
+	notice := realtime.DurableNotice(stored).Format()
 	if len(notice) > 100 {
 		t.Errorf("durable notice of %d bytes: want a short position, got %q", len(notice), notice)
 	}
@@ -334,7 +333,7 @@ func TestSharedBusCommittedEarly(t *testing.T) {
 	if got := types(); len(got) != 0 {
 		t.Fatalf("Committed with a ticket event delivered %v before the notice", got)
 	}
-	b.ReceiveBatch(context.Background(), []string{store.DurableNotice(l.evs[1]), store.DurableNotice(l.evs[2])})
+	b.ReceiveBatch(context.Background(), []string{realtime.DurableNotice(l.evs[1]).Format(), realtime.DurableNotice(l.evs[2]).Format()})
 	if got, want := types(), []string{"ticket.created/1", "message.created/2"}; !slices.Equal(got, want) {
 		t.Fatalf("after the notices: got %v, want %v", got, want)
 	}
@@ -345,13 +344,13 @@ func TestSharedBusCommittedEarly(t *testing.T) {
 		t.Fatalf("Committed of a message: got %v, want %v", got, want)
 	}
 	calls := l.calls
-	b.Receive(context.Background(), store.DurableNotice(l.evs[3]))
+	b.Receive(context.Background(), realtime.DurableNotice(l.evs[3]).Format())
 	if got := types(); len(got) != 0 || l.calls != calls {
 		t.Fatalf("its own notice: delivered %v and read %d times, want nothing", got, l.calls-calls)
 	}
 	// Another process's notice for the same position still delivers (the
 	// early mark was used up), and connections drop the repeat.
-	b.Receive(context.Background(), store.DurableNotice(l.evs[3]))
+	b.Receive(context.Background(), realtime.DurableNotice(l.evs[3]).Format())
 	if got, want := types(), []string{"message.created/3"}; !slices.Equal(got, want) {
 		t.Fatalf("a second notice: got %v, want %v", got, want)
 	}
@@ -373,7 +372,7 @@ func TestSharedBusBatch(t *testing.T) {
 	b := realtime.NewSharedBus(h, n, l, slog.New(slog.DiscardHandler))
 	b.Publish(context.Background(), chat.Event{Type: chat.Typing, TeamID: teamA, Mode: scope.Live, TicketID: "t1",
 		CustomerID: ann, Author: chat.Author{Type: chat.AuthorAgent, Name: "Bob"}, Typing: true})
-	notice := func(p int64) string { return store.DurableNotice(l.evs[p]) }
+	notice := func(p int64) string { return realtime.DurableNotice(l.evs[p]).Format() }
 	b.ReceiveBatch(context.Background(), []string{notice(3), notice(1), n.payloads[0], notice(2), notice(3), "junk"})
 	var got []string
 	for _, e := range s.take() {

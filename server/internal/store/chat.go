@@ -6,25 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/realtime"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
 
 // NoticeChannel is the PostgreSQL LISTEN/NOTIFY channel that carries events
 // between server processes.
 const NoticeChannel = "cstar_events"
-
-// DurableNotice is the NOTIFY payload of a durable event: its position
-// only, well under PostgreSQL's 8,000-byte limit; listeners read the row.
-func DurableNotice(e chat.Event) string {
-	return "d|" + e.TeamID + "|" + string(e.Mode) + "|" + strconv.FormatInt(e.Pos, 10)
-}
 
 type messageRow struct {
 	bun.BaseModel `bun:"table:messages"`
@@ -92,7 +86,7 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.IDB, evs []chat.Event) er
 				SELECT pos, pg_notify(?, ? || pos) FROM e`,
 				e.TeamID, string(e.Mode), e.TeamID, string(e.Mode), e.Type, e.TicketID, nullable(e.CustomerID),
 				nullable(e.MessageID), e.CreatedAt.UTC(), NoticeChannel,
-				"d|"+e.TeamID+"|"+string(e.Mode)+"|").Scan(ctx, &e.Pos, new(string))
+				realtime.DurablePrefix(e.Scope())).Scan(ctx, &e.Pos, new(string))
 			if err != nil {
 				return fmt.Errorf("append event: %w", err)
 			}
@@ -111,12 +105,6 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.IDB, evs []chat.Event) er
 		}
 	}
 	return nil
-}
-
-func ticketEvent(typ string, t helpdesk.Ticket, now time.Time) chat.Event {
-	cp := t
-	return chat.Event{Type: typ, TeamID: t.TeamID, Mode: t.Mode, TicketID: t.ID, CustomerID: t.CustomerID,
-		CreatedAt: now, Ticket: &cp}
 }
 
 // AppendMessage implements chat.Store. The ticket's row lock (taken by the
@@ -169,7 +157,7 @@ func (db *DB) AppendMessage(ctx context.Context, in chat.Append) (chat.Message, 
 			t := helpdesk.Ticket{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Subject: in.Subject,
 				Status: helpdesk.StatusOpen, Priority: helpdesk.PriorityNormal, Channel: helpdesk.ChannelChat,
 				CustomerID: in.CustomerID, Tags: []string{}, CreatedAt: in.Now, UpdatedAt: in.Now}
-			evs = append(evs, ticketEvent(chat.TicketCreated, t, in.Now))
+			evs = append(evs, chat.TicketEvent(chat.TicketCreated, t, in.Now))
 			t.LastSeq = 1
 			tr = *ticketToRow(t)
 			if _, err := tx.NewInsert().Model(&tr).Exec(ctx); err != nil {
@@ -188,7 +176,7 @@ func (db *DB) AppendMessage(ctx context.Context, in chat.Append) (chat.Message, 
 			return fmt.Errorf("insert message: %w", err)
 		}
 		msg = row.message()
-		ev := ticketEvent(chat.MessageCreated, tr.ticket(), in.Now)
+		ev := chat.TicketEvent(chat.MessageCreated, tr.ticket(), in.Now)
 		ev.MessageID, ev.Message = msg.ID, &msg
 		evs = append(evs, ev)
 		return db.appendEvents(ctx, tx, evs)
@@ -371,3 +359,5 @@ func (db *DB) HeadPos(ctx context.Context, sc scope.Scope) (int64, error) {
 }
 
 var _ chat.Store = (*DB)(nil)
+
+var _ chat.TicketLog = (*DB)(nil)

@@ -189,10 +189,19 @@ func (db *DB) ListCustomers(ctx context.Context, s scope.Scope, f helpdesk.Custo
 	return out, nil
 }
 
-// InsertTicket stores a new ticket.
-// The ticket.created event is logged in the same transaction.
+// InsertTicket stores a new ticket and logs no event: the help desk is
+// wired through chat.LogTicketChanges, which calls InsertTicketLogged.
 func (db *DB) InsertTicket(ctx context.Context, t helpdesk.Ticket) error {
-	evs := []chat.Event{ticketEvent(chat.TicketCreated, t, t.CreatedAt)}
+	return db.InsertTicketLogged(ctx, t, nil)
+}
+
+// InsertTicketLogged implements chat.TicketLog: the ticket and the events
+// made of it, in one transaction.
+func (db *DB) InsertTicketLogged(ctx context.Context, t helpdesk.Ticket, events func(helpdesk.Ticket) []chat.Event) error {
+	var evs []chat.Event
+	if events != nil {
+		evs = events(t)
+	}
 	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(ticketToRow(t)).Exec(ctx); err != nil {
 			return err
@@ -215,20 +224,31 @@ func (db *DB) TicketByID(ctx context.Context, s scope.Scope, id string) (helpdes
 	return r.ticket(), nil
 }
 
-// UpdateTicket writes a ticket's fields over the row of its scope.
-// The ticket.updated event is logged in the same transaction.
+// UpdateTicket writes a ticket's fields over the row of its scope and logs
+// no event (see InsertTicket).
 func (db *DB) UpdateTicket(ctx context.Context, t helpdesk.Ticket) error {
-	evs := []chat.Event{ticketEvent(chat.TicketUpdated, t, t.UpdatedAt)}
+	return db.UpdateTicketLogged(ctx, t, nil)
+}
+
+// UpdateTicketLogged implements chat.TicketLog: the fields written and the
+// events made of the row as stored (with its chat positions), in one
+// transaction.
+func (db *DB) UpdateTicketLogged(ctx context.Context, t helpdesk.Ticket, events func(helpdesk.Ticket) []chat.Event) error {
+	var evs []chat.Event
 	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		evs = nil
 		res, err := tx.NewUpdate().Model(ticketToRow(t)).
 			Column("subject", "status", "priority", "channel", "customer_id", "tags", "updated_at", "closed_at").
 			Where(inScope, t.ID, t.TeamID, t.Mode).Returning("last_seq, customer_read_seq, agent_read_seq").
-			Exec(ctx, &evs[0].Ticket.LastSeq, &evs[0].Ticket.CustomerReadSeq, &evs[0].Ticket.AgentReadSeq)
+			Exec(ctx, &t.LastSeq, &t.CustomerReadSeq, &t.AgentReadSeq)
 		if err != nil {
 			return err
 		}
 		if err := mustAffect(res, "update ticket"); err != nil {
 			return err
+		}
+		if events != nil {
+			evs = events(t)
 		}
 		return db.appendEvents(ctx, tx, evs)
 	})

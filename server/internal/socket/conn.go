@@ -1,7 +1,6 @@
-package httpapi
+package socket
 
 import (
-	"bufio"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -15,8 +14,9 @@ import (
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
-// ChatTimings are the websocket heartbeat and deadlines; tests shorten them.
-type ChatTimings struct {
+// Timings are the websocket heartbeat, deadlines and queue length; tests
+// shorten them.
+type Timings struct {
 	Ping       time.Duration // how often the server pings
 	PongWait   time.Duration // how long a connection may stay silent (no pong, no frame)
 	WriteWait  time.Duration // how long one write may take
@@ -24,40 +24,36 @@ type ChatTimings struct {
 	QueueLen   int           // frames a connection may have waiting before it counts as too slow
 }
 
-// DefaultChatTimings suit browsers behind proxies that drop idle
-// connections after a minute.
-var DefaultChatTimings = ChatTimings{Ping: 25 * time.Second, PongWait: 60 * time.Second,
+// DefaultTimings suit browsers behind proxies that drop idle connections
+// after a minute.
+var DefaultTimings = Timings{Ping: 25 * time.Second, PongWait: 60 * time.Second,
 	WriteWait: 10 * time.Second, ResumeWait: 10 * time.Second, QueueLen: 32}
 
-// upgrader keeps about 1 KiB of read buffer per connection and shares write
-// buffers between connections, since idle connections write nothing.
-func newUpgrader() *websocket.Upgrader {
+// NewUpgrader keeps about 1 KiB of read buffer per connection and shares
+// write buffers between connections, since idle connections write nothing.
+// It accepts every origin: the HTTP edge checks the origin against the
+// team's list before it upgrades.
+func NewUpgrader() *websocket.Upgrader {
 	return &websocket.Upgrader{
 		ReadBufferSize:  1024,
 		WriteBufferSize: 1024,
 		WriteBufferPool: &sync.Pool{},
-		// Origins are checked against the team's list before the upgrade.
-		CheckOrigin: func(*http.Request) bool { return true },
+		CheckOrigin:     func(*http.Request) bool { return true },
 	}
 }
 
-// Hijack lets the websocket handlers take over the connection through the
-// logging and routing wrappers.
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil && w.status == 0 {
-		w.status = http.StatusSwitchingProtocols
+// Refuse closes a just-upgraded connection with code: the way to refuse a
+// browser, which cannot read a refused handshake's status.
+func Refuse(ws *websocket.Conn, t Timings, code int, reason string) {
+	newConn(ws, t.withDefaults()).closeNow(code, reason)
+}
+
+func (t Timings) withDefaults() Timings {
+	if t == (Timings{}) {
+		return DefaultTimings
 	}
-	return c, rw, err
+	return t
 }
-
-// Hijack implements http.Hijacker.
-func (e *envelopeMux) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(e.ResponseWriter).Hijack()
-}
-
-// Unwrap exposes the wrapped writer to http.ResponseController.
-func (e *envelopeMux) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
 // outItem is one thing for a connection's writer: an event from the hub, or
 // something from the connection itself. It is two words, so that a queue of
@@ -77,16 +73,19 @@ type direct struct {
 	ping     bool
 }
 
-// wsConn is the part common to the widget channel and the agents' stream:
-// a reader goroutine, a writer, a bounded queue, heartbeats, and closing with
-// a code. Only the writer writes. The writer is a goroutine that runs while
-// the queue holds something and exits when it is empty, so that an idle
-// connection costs one parked reader and no writer stack; at most one runs
-// at a time (the running flag), and until run is called the handler that
+// conn is the part common to the widget channel and the agents' stream: a
+// reader goroutine, a writer, a bounded queue, heartbeats, and closing with
+// a code. Only the writer writes.
+//
+// The writer is a goroutine that runs while the queue holds something and
+// exits when it is empty, so that an idle connection costs one parked
+// reader and no writer stack (HOUSE.md draws one writer per connection; this
+// is the same rule, paid for only while frames wait). At most one runs at a
+// time (the running flag), and until run is called the goroutine that
 // replays the history is the writer.
-type wsConn struct {
+type conn struct {
 	ws      *websocket.Conn
-	t       ChatTimings
+	t       Timings
 	out     chan outItem
 	running atomic.Bool
 	closeC  chan struct{}
@@ -101,19 +100,19 @@ type wsConn struct {
 	done     func()
 }
 
-func newWSConn(ws *websocket.Conn, t ChatTimings) *wsConn {
-	c := &wsConn{ws: ws, t: t, out: make(chan outItem, t.QueueLen), closeC: make(chan struct{}),
+func newConn(ws *websocket.Conn, t Timings) *conn {
+	c := &conn{ws: ws, t: t, out: make(chan outItem, t.QueueLen), closeC: make(chan struct{}),
 		readDone: make(chan struct{})}
-	c.running.Store(true) // the handler writes until run
+	c.running.Store(true) // the replaying goroutine writes until run
 	return c
 }
 
 var pingItem = outItem{d: &direct{ping: true}}
 
 // Offer implements realtime.Subscriber; it never blocks.
-func (c *wsConn) Offer(ev *chat.Event) { c.enqueue(outItem{ev: ev}) }
+func (c *conn) Offer(ev *chat.Event) { c.enqueue(outItem{ev: ev}) }
 
-func (c *wsConn) enqueue(it outItem) {
+func (c *conn) enqueue(it outItem) {
 	select {
 	case c.out <- it:
 		c.kick()
@@ -123,14 +122,14 @@ func (c *wsConn) enqueue(it outItem) {
 }
 
 // kick starts a writer unless one runs.
-func (c *wsConn) kick() {
+func (c *conn) kick() {
 	if c.running.CompareAndSwap(false, true) {
 		go c.writeLoop()
 	}
 }
 
 // Close implements realtime.Subscriber: the writer sends the close frame.
-func (c *wsConn) Close(code int, reason string) {
+func (c *conn) Close(code int, reason string) {
 	c.once.Do(func() {
 		c.code, c.reason = code, reason
 		close(c.closeC)
@@ -138,10 +137,10 @@ func (c *wsConn) Close(code int, reason string) {
 	c.kick()
 }
 
-func (c *wsConn) enqueueFrame(f any) { c.enqueue(outItem{d: &direct{frame: f}}) }
+func (c *conn) enqueueFrame(f any) { c.enqueue(outItem{d: &direct{frame: f}}) }
 
 // write sends one JSON frame with the write deadline.
-func (c *wsConn) write(v any) error {
+func (c *conn) write(v any) error {
 	c.ws.SetWriteDeadline(time.Now().Add(c.t.WriteWait))
 	w, err := c.ws.NextWriter(websocket.TextMessage)
 	if err != nil {
@@ -155,17 +154,17 @@ func (c *wsConn) write(v any) error {
 }
 
 // closeNow sends a close frame and closes the socket. It is for the
-// handler, before run.
-func (c *wsConn) closeNow(code int, reason string) {
+// goroutine that sets the connection up, before run.
+func (c *conn) closeNow(code int, reason string) {
 	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.t.WriteWait))
 	c.ws.Close()
 }
 
 // run starts the reader, hands writing over to the queue's writer and
-// returns at once, so that the handler's stack is gone. handle runs in the
-// writer for each queued item; read in the reader for each frame; done once
-// the connection is over, after both stopped.
-func (c *wsConn) run(handle func(outItem) error, read func([]byte) error, done func()) {
+// returns at once, so that the setting-up goroutine's stack is gone. handle
+// runs in the writer for each queued item; read in the reader for each
+// frame; done once the connection is over, after both stopped.
+func (c *conn) run(handle func(outItem) error, read func([]byte) error, done func()) {
 	c.handle, c.done = handle, done
 	c.ws.SetReadLimit(protocol.MaxFrameBytes)
 	c.ws.SetReadDeadline(time.Now().Add(c.t.PongWait))
@@ -182,12 +181,12 @@ func (c *wsConn) run(handle func(outItem) error, read func([]byte) error, done f
 		c.enqueue(pingItem)
 		c.pinger.Reset(c.t.Ping)
 	})
-	// The handler stops being the writer; whatever queued meanwhile is
-	// written by a writer goroutine.
+	// The setting-up goroutine stops being the writer; whatever queued
+	// meanwhile is written by a writer goroutine.
 	go c.writeLoop()
 }
 
-func (c *wsConn) readLoop(read func([]byte) error) {
+func (c *conn) readLoop(read func([]byte) error) {
 	defer c.Close(0, "")
 	defer close(c.readDone)
 	for {
@@ -211,7 +210,7 @@ func (c *wsConn) readLoop(read func([]byte) error) {
 }
 
 // writeLoop drains the queue, then exits; it is started with running set.
-func (c *wsConn) writeLoop() {
+func (c *conn) writeLoop() {
 	for {
 		if c.finished.Load() {
 			c.running.Store(false)
@@ -251,7 +250,7 @@ func (c *wsConn) writeLoop() {
 	}
 }
 
-func (c *wsConn) isClosed() bool {
+func (c *conn) isClosed() bool {
 	select {
 	case <-c.closeC:
 		return true
@@ -262,7 +261,7 @@ func (c *wsConn) isClosed() bool {
 
 // finish sends the close frame (unless the reader stopped first), closes
 // the socket and waits for the reader, once.
-func (c *wsConn) finish() {
+func (c *conn) finish() {
 	if !c.finished.CompareAndSwap(false, true) {
 		return
 	}

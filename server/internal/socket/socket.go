@@ -1,0 +1,54 @@
+package socket
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/identity"
+	"github.com/cstar-chat/cstar/server/internal/realtime"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+)
+
+// maxFillPage is the most messages or events one gap-filling read asks for.
+const maxFillPage = chat.MaxPage
+
+// Chat is what the sessions need of the chat rules.
+type Chat interface {
+	Resume(ctx context.Context, sc scope.Scope, customerID string, held map[string]int64) (chat.Resume, error)
+	CustomerSend(ctx context.Context, sc scope.Scope, c helpdesk.Customer, clientID, body string) (chat.Message, error)
+	CustomerTyping(ctx context.Context, sc scope.Scope, c helpdesk.Customer, typing bool) error
+	CustomerRead(ctx context.Context, sc scope.Scope, customerID, ticketID string, seq int64) (helpdesk.Ticket, error)
+	After(ctx context.Context, sc scope.Scope, ticketID string, after int64, limit int) ([]chat.Message, error)
+	EventsAfter(ctx context.Context, sc scope.Scope, after int64, limit int) ([]chat.Event, error)
+	Head(ctx context.Context, sc scope.Scope) (int64, error)
+}
+
+// Sessions proves a widget's session token.
+type Sessions interface {
+	Authenticate(ctx context.Context, sc scope.Scope, token string) (identity.Session, helpdesk.Customer, error)
+}
+
+// Hub registers live connections so that events reach them.
+type Hub interface {
+	SubscribeCustomer(sc scope.Scope, customerID string, s realtime.Subscriber) func()
+	SubscribeTeam(sc scope.Scope, s realtime.Subscriber) func()
+}
+
+// Server runs the sessions of upgraded connections.
+type Server struct {
+	chat     Chat
+	sessions Sessions
+	hub      Hub
+	t        Timings
+	log      *slog.Logger
+}
+
+// New returns a Server; zero timings mean DefaultTimings.
+func New(c Chat, s Sessions, h Hub, t Timings, log *slog.Logger) *Server {
+	return &Server{chat: c, sessions: s, hub: h, t: t.withDefaults(), log: log}
+}
+
+// Timings are the server's heartbeat, deadlines and queue length.
+func (s *Server) Timings() Timings { return s.t }

@@ -1,0 +1,104 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/wire"
+	"github.com/cstar-chat/cstar/server/protocol"
+)
+
+// stream is an agent's or an integration's realtime stream.
+type stream struct {
+	*conn
+	s   *Server
+	sc  scope.Scope
+	pos int64 // the last position sent; only the writer uses it
+}
+
+// StreamStart is the position a stream of sc starts after: after itself
+// when the client resumes (never past the head), else the head, so that a
+// new stream gets only live events. It runs before the upgrade, so that a
+// database failure is still an HTTP error.
+func (s *Server) StreamStart(ctx context.Context, sc scope.Scope, after int64, resume bool) (int64, error) {
+	head, err := s.chat.Head(ctx, sc)
+	if err != nil {
+		return 0, err
+	}
+	if resume {
+		return min(after, head), nil
+	}
+	return head, nil
+}
+
+// ServeStream runs the agents' stream of sc on an upgraded connection: the
+// durable events after pos first, then live ones, each position once and in
+// order. It returns once the connection runs.
+func (s *Server) ServeStream(ctx context.Context, ws *websocket.Conn, sc scope.Scope, pos int64) {
+	st := &stream{conn: newConn(ws, s.t), s: s, sc: sc, pos: pos}
+	unsubscribe := s.hub.SubscribeTeam(sc, st)
+	// Replay up to the head as read after subscribing; later events come
+	// live, and the writer fills any gap.
+	head, err := s.chat.Head(ctx, sc)
+	if err == nil {
+		err = st.fill(ctx, head)
+	}
+	if err == nil {
+		err = st.write(protocol.StreamEvent{Type: protocol.EventReady, Pos: st.pos})
+	}
+	if err != nil {
+		unsubscribe()
+		st.closeNow(protocol.CloseRestart, "try again")
+		return
+	}
+	// Agents send nothing on the stream; their frames are read and dropped
+	// so that pongs and closes are seen.
+	st.run(st.handle, func([]byte) error { return nil }, unsubscribe)
+}
+
+// fill sends the durable events after st.pos up to upto.
+func (st *stream) fill(ctx context.Context, upto int64) error {
+	load := func(ctx context.Context, after int64, limit int) ([]chat.Event, error) {
+		return st.s.chat.EventsAfter(ctx, st.sc, after, limit)
+	}
+	send := func(ev chat.Event) error {
+		if err := st.write(wire.StreamEvent(ev)); err != nil {
+			return err
+		}
+		st.pos = ev.Pos
+		return nil
+	}
+	_, err := fillGap(ctx, st.pos, upto, load, func(ev chat.Event) int64 { return ev.Pos }, send)
+	return err
+}
+
+func (st *stream) handle(it outItem) error {
+	ev := it.ev
+	if ev == nil {
+		return st.write(it.d.frame)
+	}
+	if ev.Pos == 0 {
+		return st.write(wire.StreamEvent(*ev))
+	}
+	if ev.Pos <= st.pos {
+		return nil
+	}
+	if ev.Pos > st.pos+1 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := st.fill(ctx, ev.Pos-1); err != nil {
+			if errors.Is(err, errLoad) {
+				st.s.log.Error("realtime stream: fill a gap", "err", err)
+				st.Close(protocol.CloseRestart, "try again")
+			}
+			return err
+		}
+	}
+	st.pos = ev.Pos
+	return st.write(wire.StreamEvent(*ev))
+}

@@ -1,0 +1,236 @@
+package socket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/wire"
+	"github.com/cstar-chat/cstar/server/protocol"
+)
+
+// widget is a customer's live connection.
+type widget struct {
+	*conn
+	s         *Server
+	sc        scope.Scope
+	customer  helpdesk.Customer
+	sessionID string
+	// cursors is the last seq sent per ticket; only the writer uses it once
+	// the connection runs.
+	cursors map[string]int64
+	// sent counts recent sends for the per-connection rate limit (reader).
+	sent []time.Time
+}
+
+// ServeWidget runs the widget channel on an upgraded connection of a
+// publishable key's scope: it reads the resume frame (the session comes in
+// it, never in the URL), replays what the client missed and starts the
+// connection's reader and writer. It returns once the connection runs.
+func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, sc scope.Scope) {
+	c := newConn(ws, s.t)
+	ws.SetReadLimit(protocol.MaxFrameBytes)
+	ws.SetReadDeadline(time.Now().Add(s.t.ResumeWait))
+	typ, data, err := ws.ReadMessage()
+	if err != nil {
+		if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+			c.closeNow(protocol.CloseResumeWanted, "send a resume frame first")
+		} else {
+			ws.Close()
+		}
+		return
+	}
+	var f protocol.ClientFrame
+	if typ != websocket.TextMessage || json.Unmarshal(data, &f) != nil || f.Type != protocol.FrameResume {
+		c.closeNow(protocol.CloseProtocol, "the first frame must be a resume frame")
+		return
+	}
+	ses, cust, err := s.sessions.Authenticate(ctx, sc, f.Session)
+	if err != nil {
+		if errs.Is(err, errs.Unauthorized) {
+			c.closeNow(protocol.CloseSessionInvalid, "session invalid: sign in again")
+		} else {
+			s.log.ErrorContext(ctx, "chat resume: session", "err", err)
+			c.closeNow(protocol.CloseRestart, "try again")
+		}
+		return
+	}
+	wc := &widget{conn: c, s: s, sc: sc, customer: cust, sessionID: ses.ID}
+	// Subscribe before reading the replay, so nothing published meanwhile
+	// is missed; the cursors drop what the replay already sent.
+	unsubscribe := s.hub.SubscribeCustomer(sc, cust.ID, wc)
+	res, err := s.chat.Resume(ctx, sc, cust.ID, f.Tickets)
+	if err != nil {
+		unsubscribe()
+		s.log.ErrorContext(ctx, "chat resume: replay", "err", err)
+		c.closeNow(protocol.CloseRestart, "try again")
+		return
+	}
+	wc.cursors = res.Cursors
+	for _, m := range res.Messages {
+		if err := c.write(protocol.MessageFrame{Type: protocol.FrameMessage, Message: wire.Message(m)}); err != nil {
+			unsubscribe()
+			ws.Close()
+			return
+		}
+	}
+	ready := protocol.ReadyFrame{Type: protocol.FrameReady, CustomerID: cust.ID, Tickets: make([]protocol.ChatTicket, len(res.Tickets))}
+	for i, t := range res.Tickets {
+		ready.Tickets[i] = wire.ChatTicket(t)
+	}
+	if err := c.write(ready); err != nil {
+		unsubscribe()
+		ws.Close()
+		return
+	}
+	c.run(wc.handle, wc.read, unsubscribe)
+}
+
+func (wc *widget) errorFrame(clientID string, err error) {
+	code, msg := errs.CodeOf(err), "Internal server error"
+	var e *errs.Error
+	if errors.As(err, &e) && code != errs.Internal {
+		msg = e.Message
+	} else if code == errs.Internal {
+		wc.s.log.Error("chat frame", "err", err)
+	}
+	f := protocol.ErrorFrame{Type: protocol.FrameError, ClientID: clientID, Code: string(code), Error: msg}
+	if e != nil && e.RetryAfter > 0 {
+		f.RetryAfterMs = e.RetryAfter.Milliseconds()
+	}
+	wc.enqueueFrame(f)
+}
+
+// allowSend applies the per-connection limit: SendBurst messages per
+// SendWindowSec, sliding.
+func (wc *widget) allowSend(now time.Time) (time.Duration, bool) {
+	window := protocol.SendWindowSec * time.Second
+	keep := wc.sent[:0]
+	for _, t := range wc.sent {
+		if now.Sub(t) < window {
+			keep = append(keep, t)
+		}
+	}
+	wc.sent = keep
+	if len(wc.sent) >= protocol.SendBurst {
+		return window - now.Sub(wc.sent[0]), false
+	}
+	wc.sent = append(wc.sent, now)
+	return 0, true
+}
+
+// read handles one frame from the client (in the reader goroutine). Frames
+// it cannot use get an error frame; only undecodable ones close.
+func (wc *widget) read(data []byte) error {
+	var f protocol.ClientFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		return errors.New("frames must be JSON objects")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	switch f.Type {
+	case protocol.FrameSend:
+		if wait, ok := wc.allowSend(time.Now()); !ok {
+			wc.errorFrame(f.ClientID, &errs.Error{Code: errs.RateLimited, Message: "Too many messages: wait a moment", RetryAfter: wait})
+			return nil
+		}
+		m, err := wc.s.chat.CustomerSend(ctx, wc.sc, wc.customer, f.ClientID, f.Body)
+		if err != nil {
+			wc.errorFrame(f.ClientID, err)
+			return nil
+		}
+		wc.enqueue(outItem{d: &direct{ack: &m, clientID: f.ClientID}})
+	case protocol.FrameTyping:
+		if err := wc.s.chat.CustomerTyping(ctx, wc.sc, wc.customer, f.Typing); err != nil {
+			wc.errorFrame("", err)
+		}
+	case protocol.FrameRead:
+		if _, err := wc.s.chat.CustomerRead(ctx, wc.sc, wc.customer.ID, f.TicketID, f.Seq); err != nil {
+			wc.errorFrame("", err)
+		}
+	default:
+		wc.errorFrame("", errs.Invalidf("type", "unknown frame type %q", f.Type))
+	}
+	return nil
+}
+
+// handle writes one queued item (in the writer goroutine).
+func (wc *widget) handle(it outItem) error {
+	if d := it.d; d != nil {
+		if d.ack != nil {
+			return wc.deliver(*d.ack, d.clientID)
+		}
+		return wc.write(d.frame)
+	}
+	ev := it.ev
+	switch ev.Type {
+	case chat.MessageCreated:
+		if ev.Message == nil {
+			return nil
+		}
+		return wc.deliver(*ev.Message, "")
+	case chat.TicketCreated, chat.TicketUpdated:
+		if ev.Ticket == nil {
+			return nil
+		}
+		return wc.write(protocol.TicketFrame{Type: protocol.FrameTicket, Ticket: wire.ChatTicket(*ev.Ticket)})
+	case chat.Typing:
+		return wc.write(protocol.TypingFrame{Type: protocol.FrameTyping, TicketID: ev.TicketID,
+			Author: protocol.Author{Type: ev.Author.Type, Name: ev.Author.Name}, Typing: ev.Typing, TTLMs: protocol.TypingTTLMillis})
+	case chat.Read:
+		return wc.write(protocol.ReadFrame{Type: protocol.FrameRead, TicketID: ev.TicketID, Reader: ev.Reader, Seq: ev.Seq})
+	case chat.SessionRevoked:
+		if ev.SessionID == "" || ev.SessionID == wc.sessionID {
+			wc.Close(protocol.CloseSessionInvalid, "session revoked")
+		}
+	}
+	return nil
+}
+
+func (wc *widget) writeMessage(m chat.Message) error {
+	return wc.write(protocol.MessageFrame{Type: protocol.FrameMessage, Message: wire.Message(m)})
+}
+
+// deliver sends message m once and in order: messages of the ticket that
+// the client has not been sent yet go first (read from the database), and a
+// message already sent is dropped, unless it is an acknowledgement.
+func (wc *widget) deliver(m chat.Message, ackFor string) error {
+	cur, known := wc.cursors[m.TicketID]
+	if !known {
+		// A ticket the client does not hold: like a resume, its recent
+		// history leads.
+		cur = max(m.Seq-1-chat.ReplayWindow, 0)
+	}
+	if m.Seq > cur+1 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		load := func(ctx context.Context, after int64, limit int) ([]chat.Message, error) {
+			return wc.s.chat.After(ctx, wc.sc, m.TicketID, after, limit)
+		}
+		var err error
+		cur, err = fillGap(ctx, cur, m.Seq-1, load, func(m chat.Message) int64 { return m.Seq }, wc.writeMessage)
+		if errors.Is(err, errLoad) {
+			wc.s.log.Error("chat: fill a gap", "err", err)
+			wc.Close(protocol.CloseRestart, "try again")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if ackFor != "" {
+		wc.cursors[m.TicketID] = max(cur, m.Seq)
+		return wc.write(protocol.AckFrame{Type: protocol.FrameAck, ClientID: ackFor, Message: wire.Message(m)})
+	}
+	if m.Seq <= cur {
+		return nil
+	}
+	wc.cursors[m.TicketID] = m.Seq
+	return wc.writeMessage(m)
+}
