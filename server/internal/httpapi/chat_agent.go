@@ -11,23 +11,6 @@ import (
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
-// chatRoutes registers the message API for secret keys, the agents'
-// realtime stream, and the widget's channel and history.
-func (s *Server) chatRoutes(t string) {
-	if s.Chat == nil {
-		return
-	}
-	m := s.mux
-	m.Handle("GET "+t+"/tickets/{id}/messages", s.api(secretOnly, s.listMessages))
-	m.Handle("POST "+t+"/tickets/{id}/messages", s.api(secretOnly, s.idem(s.postMessage)))
-	m.Handle("POST "+t+"/tickets/{id}/typing", s.api(secretOnly, s.postTyping))
-	m.Handle("POST "+t+"/tickets/{id}/read", s.api(secretOnly, s.postRead))
-	m.Handle("GET "+t+"/realtime", s.api(secretOnly, s.realtimeStream))
-
-	m.HandleFunc("GET "+protocol.ChatPath, s.widgetChat)
-	m.Handle("GET /api/widget/v1/messages", s.widget(s.widgetMessages))
-}
-
 // seqParam reads an optional non-negative integer query parameter.
 func seqParam(r *http.Request, name string) (int64, error) {
 	v := r.URL.Query().Get(name)
@@ -41,25 +24,17 @@ func seqParam(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
+// defaultMessagePage is how many messages a history page holds unless the
+// client asks for another number.
+const defaultMessagePage = 50
+
 // seqPageParams reads before_seq and limit, the paging of message history.
 func seqPageParams(r *http.Request) (before int64, limit int, err error) {
 	if before, err = seqParam(r, "before_seq"); err != nil {
 		return 0, 0, err
 	}
-	limit, err = limitParam(r)
+	limit, err = limitParam(r, defaultMessagePage, chat.MaxPage)
 	return before, limit, err
-}
-
-func limitParam(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return 50, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > chat.MaxPage {
-		return 0, errs.Invalidf("limit", "limit must be a number between 1 and %d", chat.MaxPage)
-	}
-	return n, nil
 }
 
 // messagePage renders messages in seq order; next_cursor is the seq to pass

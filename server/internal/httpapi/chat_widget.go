@@ -18,10 +18,6 @@ import (
 // the client should not retry is a close code after the upgrade, since a
 // browser cannot read a refused handshake's status.
 func (s *Server) widgetChat(w http.ResponseWriter, r *http.Request) {
-	if s.sockets == nil {
-		renderError(w, r, s.Log, errs.NotFoundf("Live chat is not enabled"))
-		return
-	}
 	raw := r.URL.Query().Get("key")
 	k, err := s.Auth.Authenticate(r.Context(), raw)
 	if err != nil && !errors.Is(err, apikey.ErrInvalid) {

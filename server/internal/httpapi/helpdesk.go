@@ -7,21 +7,6 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/wire"
 )
 
-func (s *Server) helpdeskRoutes(t string) {
-	m := s.mux
-	m.Handle("GET "+t+"/customers", s.api(secretOnly, s.listCustomers))
-	m.Handle("POST "+t+"/customers", s.api(secretOnly, s.idem(s.createCustomer)))
-	m.Handle("GET "+t+"/customers/{id}", s.api(secretOnly, s.getCustomer))
-	m.Handle("PATCH "+t+"/customers/{id}", s.api(secretOnly, s.updateCustomer))
-	m.Handle("DELETE "+t+"/customers/{id}", s.api(secretOnly, s.deleteCustomer))
-
-	m.Handle("GET "+t+"/tickets", s.api(secretOnly, s.listTickets))
-	m.Handle("POST "+t+"/tickets", s.api(secretOnly, s.idem(s.createTicket)))
-	m.Handle("GET "+t+"/tickets/{id}", s.api(secretOnly, s.getTicket))
-	m.Handle("PATCH "+t+"/tickets/{id}", s.api(secretOnly, s.updateTicket))
-	m.Handle("DELETE "+t+"/tickets/{id}", s.api(secretOnly, s.deleteTicket))
-}
-
 type customerIn struct {
 	Email      *string        `json:"email"`
 	Name       *string        `json:"name"`

@@ -7,16 +7,6 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/identity"
 )
 
-// identitySecretRoutes registers the secret-key API for a team's identity
-// verification secrets.
-func (s *Server) identitySecretRoutes(t string) {
-	if s.Identity == nil {
-		return
-	}
-	s.mux.Handle("POST "+t+"/identity-secret/roll", s.api(secretOnly, s.rollIdentitySecret))
-	s.mux.Handle("PATCH "+t+"/identity-settings", s.api(secretOnly, s.identitySettings))
-}
-
 type identitySecretJSON struct {
 	Secret            string     `json:"secret"`
 	Mode              string     `json:"mode"`

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,27 +12,6 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/wire"
 )
-
-func (s *Server) libraryRoutes(t string) {
-	m := s.mux
-	m.Handle("GET "+t+"/categories", s.api(publishableRead, s.listCategories))
-	m.Handle("POST "+t+"/categories", s.api(secretOnly, s.idem(s.createCategory)))
-	m.Handle("GET "+t+"/categories/{id}", s.api(publishableRead, s.getCategory))
-	m.Handle("PATCH "+t+"/categories/{id}", s.api(secretOnly, s.updateCategory))
-	m.Handle("DELETE "+t+"/categories/{id}", s.api(secretOnly, s.deleteCategory))
-
-	m.Handle("GET "+t+"/articles", s.api(publishableRead, s.listArticles))
-	m.Handle("POST "+t+"/articles", s.api(secretOnly, s.idem(s.createArticle)))
-	m.Handle("GET "+t+"/articles/{id}", s.api(publishableRead, s.getArticle))
-	m.Handle("PATCH "+t+"/articles/{id}", s.api(secretOnly, s.updateArticle))
-	m.Handle("DELETE "+t+"/articles/{id}", s.api(secretOnly, s.deleteArticle))
-
-	const pub = "/api/library/{team}"
-	m.Handle("GET "+pub+"/articles", s.public(s.publicArticles))
-	m.Handle("GET "+pub+"/articles/{slug}", s.public(s.publicArticle))
-	m.Handle("GET "+pub+"/categories", s.public(s.publicCategories))
-	m.Handle("GET "+pub+"/search", s.public(s.publicSearch))
-}
 
 type categoryJSON struct {
 	ID          string    `json:"id"`
@@ -315,13 +293,9 @@ type hitJSON struct {
 
 func (s *Server) publicSearch(w http.ResponseWriter, r *http.Request, sc scope.Scope) error {
 	q := r.URL.Query()
-	limit := 0
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 50 {
-			return errs.Invalidf("limit", "limit must be a number between 1 and 50")
-		}
-		limit = n
+	limit, err := limitParam(r, library.DefaultSearchLimit, library.MaxSearchLimit)
+	if err != nil {
+		return err
 	}
 	if strings.TrimSpace(q.Get("q")) == "" {
 		return errs.Invalidf("q", "q is required")

@@ -178,19 +178,25 @@ func jsonKind(goType string) string {
 	return "of another type"
 }
 
+// limitParam reads the optional limit of a list, the one rule of every
+// list endpoint: def when absent, else a whole number from 1 to max.
+func limitParam(r *http.Request, def, max int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, errs.Invalidf("limit", "limit must be a number between 1 and %d", max)
+	}
+	return n, nil
+}
+
 // pageParams reads limit and cursor from the query string.
 func pageParams(r *http.Request) (page.Params, error) {
-	q := r.URL.Query()
-	limit := 0
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return page.Params{}, errs.Invalidf("limit", "limit must be a number between 1 and %d", page.MaxLimit)
-		}
-		if n == 0 {
-			n = -1
-		}
-		limit = n
+	limit, err := limitParam(r, page.DefaultLimit, page.MaxLimit)
+	if err != nil {
+		return page.Params{}, err
 	}
-	return page.NewParams(limit, q.Get("cursor"))
+	return page.NewParams(limit, r.URL.Query().Get("cursor"))
 }

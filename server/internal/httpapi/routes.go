@@ -11,8 +11,11 @@ import (
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/idempotency"
+	"github.com/cstar-chat/cstar/server/protocol"
 )
 
+// routes lists every route of the API, the widget API and the Library API,
+// so that "what are the endpoints?" is answered here.
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -39,6 +42,7 @@ func (s *Server) routes() {
 		s.Widget.ServeHTTP(w, r)
 	})
 
+	// The API of secret and publishable keys.
 	const t = "/api/v1/teams/{teamId}"
 	m.Handle("GET "+t, s.api(publishableRead, s.getTeam))
 	m.Handle("PATCH "+t, s.api(secretOnly, s.updateTeam))
@@ -49,11 +53,58 @@ func (s *Server) routes() {
 	m.Handle("DELETE "+t+"/api-keys/{keyId}", s.api(secretOnly, s.revokeKey))
 	m.Handle("GET "+t+"/api-keys/{keyId}/usage", s.api(secretOnly, s.keyUsage))
 
-	s.helpdeskRoutes(t)
-	s.libraryRoutes(t)
-	s.widgetRoutes()
-	s.chatRoutes(t)
-	s.identitySecretRoutes(t)
+	m.Handle("POST "+t+"/identity-secret/roll", s.api(secretOnly, s.rollIdentitySecret))
+	m.Handle("PATCH "+t+"/identity-settings", s.api(secretOnly, s.identitySettings))
+
+	m.Handle("GET "+t+"/customers", s.api(secretOnly, s.listCustomers))
+	m.Handle("POST "+t+"/customers", s.api(secretOnly, s.idem(s.createCustomer)))
+	m.Handle("GET "+t+"/customers/{id}", s.api(secretOnly, s.getCustomer))
+	m.Handle("PATCH "+t+"/customers/{id}", s.api(secretOnly, s.updateCustomer))
+	m.Handle("DELETE "+t+"/customers/{id}", s.api(secretOnly, s.deleteCustomer))
+	m.Handle("GET "+t+"/customers/{id}/sessions", s.api(secretOnly, s.listSessions))
+	m.Handle("DELETE "+t+"/customers/{id}/sessions", s.api(secretOnly, s.revokeSessions))
+
+	m.Handle("GET "+t+"/tickets", s.api(secretOnly, s.listTickets))
+	m.Handle("POST "+t+"/tickets", s.api(secretOnly, s.idem(s.createTicket)))
+	m.Handle("GET "+t+"/tickets/{id}", s.api(secretOnly, s.getTicket))
+	m.Handle("PATCH "+t+"/tickets/{id}", s.api(secretOnly, s.updateTicket))
+	m.Handle("DELETE "+t+"/tickets/{id}", s.api(secretOnly, s.deleteTicket))
+
+	m.Handle("GET "+t+"/tickets/{id}/messages", s.api(secretOnly, s.listMessages))
+	m.Handle("POST "+t+"/tickets/{id}/messages", s.api(secretOnly, s.idem(s.postMessage)))
+	m.Handle("POST "+t+"/tickets/{id}/typing", s.api(secretOnly, s.postTyping))
+	m.Handle("POST "+t+"/tickets/{id}/read", s.api(secretOnly, s.postRead))
+	m.Handle("GET "+t+"/realtime", s.api(secretOnly, s.realtimeStream))
+
+	m.Handle("GET "+t+"/categories", s.api(publishableRead, s.listCategories))
+	m.Handle("POST "+t+"/categories", s.api(secretOnly, s.idem(s.createCategory)))
+	m.Handle("GET "+t+"/categories/{id}", s.api(publishableRead, s.getCategory))
+	m.Handle("PATCH "+t+"/categories/{id}", s.api(secretOnly, s.updateCategory))
+	m.Handle("DELETE "+t+"/categories/{id}", s.api(secretOnly, s.deleteCategory))
+
+	m.Handle("GET "+t+"/articles", s.api(publishableRead, s.listArticles))
+	m.Handle("POST "+t+"/articles", s.api(secretOnly, s.idem(s.createArticle)))
+	m.Handle("GET "+t+"/articles/{id}", s.api(publishableRead, s.getArticle))
+	m.Handle("PATCH "+t+"/articles/{id}", s.api(secretOnly, s.updateArticle))
+	m.Handle("DELETE "+t+"/articles/{id}", s.api(secretOnly, s.deleteArticle))
+
+	// The public Library API: no key (an optional one picks the mode).
+	const pub = "/api/library/{team}"
+	m.Handle("GET "+pub+"/articles", s.public(s.publicArticles))
+	m.Handle("GET "+pub+"/articles/{slug}", s.public(s.publicArticle))
+	m.Handle("GET "+pub+"/categories", s.public(s.publicCategories))
+	m.Handle("GET "+pub+"/search", s.public(s.publicSearch))
+
+	// The widget API: a publishable key, and a customer's session where it
+	// acts for one.
+	const w = "/api/widget/v1"
+	m.Handle("POST "+w+"/signup", s.widget(s.widgetSignup))
+	m.Handle("POST "+w+"/login", s.widget(s.widgetLogin))
+	m.Handle("POST "+w+"/logout", s.widget(s.widgetLogout))
+	m.Handle("GET "+w+"/me", s.widget(s.widgetMe))
+	m.Handle("POST "+w+"/identify", s.widget(s.widgetIdentify))
+	m.Handle("GET "+w+"/messages", s.widget(s.widgetMessages))
+	m.HandleFunc("GET "+protocol.ChatPath, s.widgetChat)
 }
 
 // envelopeMux turns the mux's own plain-text 404 (unknown path) and 405
@@ -94,7 +145,7 @@ func (e *envelopeMux) Write(b []byte) (int, error) {
 func (s *Server) idem(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key := r.Header.Get("Idempotency-Key")
-		if key == "" || s.Idem == nil {
+		if key == "" {
 			return h(w, r)
 		}
 		if len(key) > idempotency.MaxKeyLen {

@@ -76,7 +76,7 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler
 	upgrader *websocket.Upgrader
-	sockets  *socket.Server // nil without live chat
+	sockets  *socket.Server
 }
 
 // New builds the handler.
@@ -90,11 +90,9 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = metrics.NewRegistry()
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), upgrader: socket.NewUpgrader()}
-	if d.Chat != nil && d.Hub != nil {
-		s.sockets = socket.New(d.Chat, d.Identity, d.Hub, d.ChatTimings, d.Log)
-		s.ChatTimings = s.sockets.Timings()
-	}
+	s := &Server{Deps: d, mux: http.NewServeMux(), upgrader: socket.NewUpgrader(),
+		sockets: socket.New(d.Chat, d.Identity, d.Hub, d.ChatTimings, d.Log)}
+	s.ChatTimings = s.sockets.Timings()
 	s.routes()
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions && strings.HasPrefix(r.URL.Path, "/api/") {

@@ -16,25 +16,6 @@ import (
 
 var errWidgetSecret = errs.New(errs.Forbidden, "Use a publishable key for the widget API")
 
-// widgetRoutes registers /api/widget/v1/… (customer accounts and sessions,
-// authenticated by a publishable key) and the secret-key session API.
-func (s *Server) widgetRoutes() {
-	if s.Identity == nil {
-		return
-	}
-	m := s.mux
-	const w = "/api/widget/v1"
-	m.Handle("POST "+w+"/signup", s.widget(s.widgetSignup))
-	m.Handle("POST "+w+"/login", s.widget(s.widgetLogin))
-	m.Handle("POST "+w+"/logout", s.widget(s.widgetLogout))
-	m.Handle("GET "+w+"/me", s.widget(s.widgetMe))
-	m.Handle("POST "+w+"/identify", s.widget(s.widgetIdentify))
-
-	const t = "/api/v1/teams/{teamId}"
-	m.Handle("GET "+t+"/customers/{id}/sessions", s.api(secretOnly, s.listSessions))
-	m.Handle("DELETE "+t+"/customers/{id}/sessions", s.api(secretOnly, s.revokeSessions))
-}
-
 // widget wraps a widget handler: a publishable key only (its team and mode
 // are the scope), its per-key-and-IP budget, the team's allowed origins,
 // CORS, usage counting and rendering. Nothing it answers may be cached,
@@ -115,10 +96,8 @@ func (s *Server) widgetLogout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.Chat != nil {
-		// Close the session's live chat connections (code 4502).
-		s.Chat.SessionEnded(r.Context(), sc, ses.CustomerID, ses.ID)
-	}
+	// Close the session's live chat connections (code 4502).
+	s.Chat.SessionEnded(r.Context(), sc, ses.CustomerID, ses.ID)
 	return ok(w, http.StatusOK, map[string]any{"logged_out": true})
 }
 
@@ -155,10 +134,8 @@ func (s *Server) revokeSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.Chat != nil {
-		if id, ok := ids.Canonical(r.PathValue("id")); ok {
-			s.Chat.SessionEnded(r.Context(), sc, id, "")
-		}
+	if id, ok := ids.Canonical(r.PathValue("id")); ok {
+		s.Chat.SessionEnded(r.Context(), sc, id, "")
 	}
 	return ok(w, http.StatusOK, map[string]any{"revoked": n})
 }
