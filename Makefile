@@ -5,7 +5,12 @@ PGTEST    := $(GO) run ./server/cmd/pgtest --
 FUZZTIME  ?= 5s
 WASM_OUT  := bin/cstar.wasm
 
-.PHONY: run build widget test test-go wasm-test fuzz bench bench-chat check wasm clean screenshots
+# RACE_PKGS are the packages with concurrency: make test runs their tests
+# with the race detector (instead of a second, plain run), the rest without.
+RACE_PKGS := ./server/internal/realtime ./server/internal/socket ./server/internal/ratelimit \
+	./server/internal/store ./server/internal/httpapi ./server/internal/chat ./server/app
+
+.PHONY: run build widget test test-go lint wasm-test fuzz bench bench-chat check wasm clean screenshots
 
 ## run: build and start the server on http://localhost:8080 with the embedded SQLite database, a demo team and the demo store on :8081 (limits raised: one developer's browser is every visitor)
 run: build
@@ -23,12 +28,19 @@ widget:
 	cp js/cstar-chat.js js/cstar-widget.js bin/widget/
 	$(GO) run ./server/cmd/precompress bin/widget/cstar.wasm bin/widget/wasm_exec.js bin/widget/cstar-widget.js
 
-## test: every test on SQLite and PostgreSQL (a throwaway cluster is started when CSTAR_TEST_DATABASE_URL is unset), plus brief fuzzing
-test:
+## test: gofmt and go vet, then every test on SQLite and PostgreSQL (a throwaway cluster is started when CSTAR_TEST_DATABASE_URL is unset), the concurrent packages under the race detector, plus brief fuzzing
+test: lint
 	CSTAR_REQUIRE_POSTGRES=1 CSTAR_REQUIRE_BROWSER=1 $(PGTEST) $(MAKE) --no-print-directory test-go fuzz
 
 test-go: wasm-test
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e github.com/cstar-chat/cstar/$(patsubst ./%,%,$(p))))
+	$(GO) test -race -count=1 $(RACE_PKGS)
+
+## lint: fails on gofmt -l output and on go vet findings (the server's and the wasm build's)
+lint:
+	@out="$$(gofmt -l .)"; test -z "$$out" || { echo "gofmt: these files need formatting (gofmt -w):"; echo "$$out"; exit 1; }
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
 
 ## wasm-test: the syscall/js bridge's tests, run under Node (installed with apt-get when missing and root)
 wasm-test:
@@ -57,10 +69,8 @@ screenshots:
 	mkdir -p demo/screenshots
 	CSTAR_SCREENSHOTS=$(CURDIR)/demo/screenshots CSTAR_REQUIRE_BROWSER=1 $(GO) test -count=1 -run '^TestDemoJourney$$' ./e2e
 
-## check: gofmt, go vet, the tests with -race, and the wasm build
-check:
-	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
-	$(GO) vet ./...
+## check: lint, every test with -race, and the wasm build
+check: lint
 	CSTAR_REQUIRE_POSTGRES=1 $(PGTEST) $(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory wasm
 
