@@ -88,7 +88,7 @@ func TestChat(t *testing.T) {
 				second.waitFor(t, `CStarChat.isIdentified()`, 5*time.Second)
 				second.waitOpen(t)
 				time.Sleep(500 * time.Millisecond)
-				if w, _ := e.App.Hub().Counts(); w != 1 {
+				if w, _ := e.Server.App.Hub().Counts(); w != 1 {
 					t.Errorf("widget sockets on the server with two tabs open: got %d, want 1", w)
 				}
 				e.agentPost(t, ticketID, "Both tabs see this")

@@ -21,11 +21,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/argon2id"
 	"github.com/chromedp/chromedp"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
-	"github.com/cstar-chat/cstar/server/app"
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/config"
 )
 
@@ -90,10 +89,8 @@ type env struct {
 	// SKTest is the team's test secret key, for the agent's side of chats.
 	SKTest string
 	TeamID string
-	// App is the running server; restart replaces it.
-	App *app.App
-	cfg config.Config
-	opt app.Options
+	// Server is the running server; its Stop and Restart are a deploy.
+	Server *apptest.Server
 	// IdentityTest and IdentityLive are the team's identity-verification
 	// secrets.
 	IdentityTest string
@@ -104,37 +101,13 @@ type env struct {
 // creates a team and serves the test pages from another origin.
 func newEnv(tb testing.TB, dialect string) *env {
 	tb.Helper()
-	ctx := context.Background()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DatabaseURL = databaseURL(tb, dialect)
-	cfg.WidgetDir = widgetDir
-	cfg.PublishableLimit = 100000
-	cfg.SecretLimit = 100000
-	cfg.InvalidKeyLimit = 100000
-	// Cheap hashing: the tests are about the browser, not argon2id's cost.
-	params := argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	opt := app.Options{PasswordParams: &params}
-	a, err := app.Open(ctx, cfg, opt)
-	if err != nil {
-		tb.Fatalf("app.Open on %s: %v", dialect, err)
-	}
-	a.Start()
-	created, err := a.Teams().Create(ctx, "E2E "+dialect, "e2e-"+dialect)
-	if err != nil {
-		tb.Fatalf("create team: %v", err)
-	}
-	e := &env{API: a.URL(), PKTest: created.Keys["pk_test"].Secret, PKLive: created.Keys["pk_live"].Secret,
-		SKTest: created.Keys["sk_test"].Secret, TeamID: created.ID, App: a, cfg: cfg, opt: opt}
-	// The server listens on the same address after a restart.
-	e.cfg.Addr = strings.TrimPrefix(a.URL(), "http://")
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := e.App.Close(ctx); err != nil {
-			tb.Errorf("close the server: %v", err)
-		}
-	})
+	// The harness's cheap hashing: the tests are about the browser, not
+	// argon2id's cost.
+	srv := apptest.Start(tb, databaseURL(tb, dialect), apptest.NoTeam,
+		apptest.Config(func(c *config.Config) { c.WidgetDir = widgetDir }))
+	created := srv.CreateTeam(tb, "E2E "+dialect, "e2e-"+dialect)
+	e := &env{API: srv.URL, PKTest: created.Keys["pk_test"].Secret, PKLive: created.Keys["pk_live"].Secret,
+		SKTest: created.Keys["sk_test"].Secret, TeamID: created.ID, Server: srv}
 	for mode, s := range created.IdentitySecrets {
 		switch mode {
 		case "test":
@@ -157,24 +130,9 @@ func newEnv(tb testing.TB, dialect string) *env {
 
 // stop closes the server as a deploy would; start opens it again on the
 // same address and database.
-func (e *env) stop(tb testing.TB) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.App.Close(ctx); err != nil {
-		tb.Fatalf("stop the server: %v", err)
-	}
-}
+func (e *env) stop(tb testing.TB) { tb.Helper(); e.Server.Stop(tb) }
 
-func (e *env) start(tb testing.TB) {
-	tb.Helper()
-	a, err := app.Open(context.Background(), e.cfg, e.opt)
-	if err != nil {
-		tb.Fatalf("restart the server: %v", err)
-	}
-	a.Start()
-	e.App = a
-}
+func (e *env) start(tb testing.TB) { tb.Helper(); e.Server.Restart(tb) }
 
 // Page scripts, served as files: the page allows no inline script.
 // hostileCSS is a host page's stylesheet at its worst (?css=hostile).

@@ -1,48 +1,20 @@
 package app_test
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/cstar-chat/cstar/server/app"
-	"github.com/cstar-chat/cstar/server/config"
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
 
-func start(t *testing.T, dbURL string, secretLimit int) *app.App {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DatabaseURL = dbURL
-	cfg.SecretLimit = secretLimit
-	a, err := app.Open(context.Background(), cfg, app.Options{})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	a.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.Close(ctx)
-	})
-	return a
-}
-
-func get(t *testing.T, url, key string) *http.Response {
-	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	res.Body.Close()
-	return res
+// start runs a server on dbURL with a secret-key limit; the tests create
+// their team through one of two servers.
+func start(t *testing.T, dbURL string, secretLimit int) *apptest.Server {
+	return apptest.Start(t, dbURL, apptest.Limits(secretLimit, 0, 0, 0), apptest.NoTeam)
 }
 
 // TestTwoProcessesShareOneLimit runs two servers on one PostgreSQL database
@@ -52,10 +24,7 @@ func TestTwoProcessesShareOneLimit(t *testing.T) {
 	const limit = 12
 	a := start(t, url, limit)
 	b := start(t, url, limit)
-	c, err := a.Teams().Create(context.Background(), "Acme", "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := a.CreateTeam(t, "Acme", "acme")
 	key := c.Keys["sk_test"].Secret
 	var allowed, limited atomic.Int32
 	var wg sync.WaitGroup
@@ -67,7 +36,7 @@ func TestTwoProcessesShareOneLimit(t *testing.T) {
 			if i%2 == 1 {
 				srv = b
 			}
-			switch code := get(t, srv.URL()+"/api/v1/teams/acme/tickets", key).StatusCode; code {
+			switch code := srv.Do(t, "GET", "/api/v1/teams/acme/tickets", key, nil).Status; code {
 			case http.StatusOK:
 				allowed.Add(1)
 			case http.StatusTooManyRequests:
@@ -92,23 +61,15 @@ func TestRevocationReachesOtherProcess(t *testing.T) {
 		}
 		a := start(t, url, 1000)
 		b := start(t, url, 1000)
-		c, err := a.Teams().Create(context.Background(), "Acme", "acme")
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := a.CreateTeam(t, "Acme", "acme")
 		sk, victim := c.Keys["sk_live"], c.Keys["pk_live"]
-		if code := get(t, b.URL()+"/api/v1/teams/acme", victim.Secret).StatusCode; code != http.StatusOK {
+		if code := b.Do(t, "GET", "/api/v1/teams/acme", victim.Secret, nil).Status; code != http.StatusOK {
 			t.Fatalf("before revocation: got %d, want 200", code)
 		}
-		req, _ := http.NewRequest("DELETE", fmt.Sprintf("%s/api/v1/teams/acme/api-keys/%s", a.URL(), victim.ID), nil)
-		req.Header.Set("Authorization", "Bearer "+sk.Secret)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("revoke: got %v, %v", res, err)
-		}
+		a.Do(t, "DELETE", "/api/v1/teams/acme/api-keys/"+victim.ID, sk.Secret, nil).Want(t, http.StatusOK)
 		revoked := time.Now()
 		for {
-			code := get(t, b.URL()+"/api/v1/teams/acme", victim.Secret).StatusCode
+			code := b.Do(t, "GET", "/api/v1/teams/acme", victim.Secret, nil).Status
 			if code == http.StatusUnauthorized {
 				break
 			}

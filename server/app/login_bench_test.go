@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"runtime"
 	"sort"
@@ -12,8 +11,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 
-	"github.com/cstar-chat/cstar/server/app"
-	"github.com/cstar-chat/cstar/server/config"
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/password"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
@@ -25,23 +23,10 @@ import (
 func BenchmarkLogin(b *testing.B) {
 	for _, dialect := range testdb.Dialects {
 		b.Run(dialect, func(b *testing.B) {
-			cfg := config.Default()
-			cfg.Addr = "127.0.0.1:0"
-			cfg.DatabaseURL = testdb.URL(b, dialect)
-			cfg.PublishableLimit = 1 << 30
-			a, err := app.Open(context.Background(), cfg, app.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			a.Start()
-			defer a.Close(context.Background())
-			team, err := a.Teams().Create(context.Background(), "Bench", "bench")
-			if err != nil {
-				b.Fatal(err)
-			}
-			pk := team.Keys["pk_test"].Secret
+			a := apptest.Start(b, testdb.URL(b, dialect), apptest.RealPasswords, apptest.Limits(0, 1<<30, 0, 0))
+			pk := a.PKTest
 			post := func(path, body string) (int, time.Duration) {
-				req, _ := http.NewRequest("POST", a.URL()+"/api/widget/v1"+path, bytes.NewBufferString(body))
+				req, _ := http.NewRequest("POST", a.URL+"/api/widget/v1"+path, bytes.NewBufferString(body))
 				req.Header.Set("Authorization", "Bearer "+pk)
 				req.Header.Set("Content-Type", "application/json")
 				start := time.Now()

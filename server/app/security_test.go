@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cstar-chat/cstar/server/app"
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
@@ -47,26 +47,16 @@ func (s *syncBuffer) String() string {
 // in a query string, and checks that no secret reaches the log.
 func TestNoSecretInLogs(t *testing.T) {
 	var logs syncBuffer
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DatabaseURL = testdb.SQLite(t)
-	a, err := app.Open(context.Background(), cfg, app.Options{Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Start()
-	defer a.Close(context.Background())
-	c, err := a.Teams().Create(context.Background(), "Acme", "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := apptest.Start(t, testdb.SQLite(t), apptest.NoTeam,
+		apptest.Logger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	c := s.CreateTeam(t, "Acme", "acme")
 	sk := c.Keys["sk_live"].Secret
 	bad := sk[:len(sk)-1] + "x"
 	for _, key := range []string{sk, bad} {
-		get(t, a.URL()+"/api/v1/teams/acme/tickets?api_key="+key, key)
-		get(t, a.URL()+"/api/v1/teams/acme/tickets/nope", key)
+		s.Do(t, "GET", "/api/v1/teams/acme/tickets?api_key="+key, key, nil)
+		s.Do(t, "GET", "/api/v1/teams/acme/tickets/nope", key, nil)
 	}
-	a.Close(context.Background())
+	s.App.Close(context.Background())
 	out := logs.String()
 	if !strings.Contains(out, `"msg":"request"`) {
 		t.Fatalf("no request log lines captured:\n%s", out)
@@ -99,17 +89,9 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 
 // TestTLSWithHSTS serves HTTPS from --tls-cert/--tls-key and checks HSTS.
 func TestTLSWithHSTS(t *testing.T) {
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DatabaseURL = testdb.SQLite(t)
-	cfg.TLSCert, cfg.TLSKey = selfSigned(t, dir)
-	a, err := app.Open(context.Background(), cfg, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Start()
-	defer a.Close(context.Background())
+	cert, key := selfSigned(t, t.TempDir())
+	a := apptest.Start(t, testdb.SQLite(t), apptest.NoTeam,
+		apptest.Config(func(c *config.Config) { c.TLSCert, c.TLSKey = cert, key })).App
 	if !strings.HasPrefix(a.URL(), "https://") {
 		t.Fatalf("URL() = %q, want https://…", a.URL())
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cstar-chat/cstar/server/app"
-	"github.com/cstar-chat/cstar/server/config"
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
 
@@ -26,27 +24,14 @@ type demoEnv struct {
 
 func newDemoEnv(t *testing.T, dbURL string) *demoEnv {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DatabaseURL = dbURL
-	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, app.Options{Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Start()
-	t.Cleanup(func() { a.Close(context.Background()) })
-	c, err := a.Teams().Create(ctx, "Demo Store", "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	team := createdJSON(c)
-	site, err := startDemo("127.0.0.1:0", a.URL(), team, slog.New(slog.DiscardHandler))
+	a := apptest.Start(t, dbURL, apptest.NoTeam)
+	team := createdJSON(a.CreateTeam(t, "Demo Store", "demo"))
+	site, err := startDemo("127.0.0.1:0", a.URL, team, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(site.close)
-	return &demoEnv{api: a.URL(), site: site.url, team: team}
+	return &demoEnv{api: a.URL, site: site.url, team: team}
 }
 
 // call sends a JSON request and decodes a JSON answer into out (if any).

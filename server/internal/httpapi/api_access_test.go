@@ -58,11 +58,11 @@ func TestAPISecretCRUD(t *testing.T) {
 				}
 				t.Run(res.name+" "+mode, func(t *testing.T) {
 					body := res.create()
-					created := s.do(t, "POST", s.path(res.name), key, body).want(t, 201)
+					created := s.Do(t, "POST", s.Path(res.name), key, body).Want(t, 201)
 					if ct := created.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 						t.Errorf("Content-Type: got %q, want application/json; charset=utf-8", ct)
 					}
-					c := created.data(t)
+					c := created.Data(t)
 					id := str(c["id"])
 					if id == "" {
 						t.Fatalf("no id in %s", created)
@@ -74,35 +74,35 @@ func TestAPISecretCRUD(t *testing.T) {
 						t.Errorf("mode: got %q, want %q", got, mode)
 					}
 
-					g := s.do(t, "GET", s.path(res.name+"/"+id), key, nil).want(t, 200).data(t)
+					g := s.Do(t, "GET", s.Path(res.name+"/"+id), key, nil).Want(t, 200).Data(t)
 					// Timestamps are compared by TestAPITimestampsRoundTrip.
 					if got, want := fmt.Sprint(withoutTimes(g)), fmt.Sprint(withoutTimes(c)); got != want {
 						t.Errorf("get: got %v, want the created object %v", got, want)
 					}
-					if ids := s.do(t, "GET", s.path(res.name), key, nil).want(t, 200).ids(t); !slices.Contains(ids, id) {
+					if ids := s.Do(t, "GET", s.Path(res.name), key, nil).Want(t, 200).IDs(t); !slices.Contains(ids, id) {
 						t.Errorf("list: got %v, want it to contain %s", ids, id)
 					}
 
-					p := s.do(t, "PATCH", s.path(res.name+"/"+id), key, map[string]any{res.field: res.patch}).want(t, 200).data(t)
+					p := s.Do(t, "PATCH", s.Path(res.name+"/"+id), key, map[string]any{res.field: res.patch}).Want(t, 200).Data(t)
 					if p[res.field] != res.patch {
 						t.Errorf("patched %s: got %v, want %v", res.field, p[res.field], res.patch)
 					}
 					if str(p["id"]) != id {
 						t.Errorf("patched id: got %v, want %s", p["id"], id)
 					}
-					g = s.do(t, "GET", s.path(res.name+"/"+id), key, nil).want(t, 200).data(t)
+					g = s.Do(t, "GET", s.Path(res.name+"/"+id), key, nil).Want(t, 200).Data(t)
 					if g[res.field] != res.patch {
 						t.Errorf("get after patch: %s got %v, want %v", res.field, g[res.field], res.patch)
 					}
 
-					d := s.do(t, "DELETE", s.path(res.name+"/"+id), key, nil).want(t, 200).data(t)
+					d := s.Do(t, "DELETE", s.Path(res.name+"/"+id), key, nil).Want(t, 200).Data(t)
 					if str(d["id"]) != id || d["deleted"] != true {
 						t.Errorf("delete: got %v, want id %s and deleted true", d, id)
 					}
-					s.do(t, "GET", s.path(res.name+"/"+id), key, nil).wantError(t, 404, "")
-					s.do(t, "PATCH", s.path(res.name+"/"+id), key, map[string]any{res.field: res.patch}).wantError(t, 404, "")
-					s.do(t, "DELETE", s.path(res.name+"/"+id), key, nil).wantError(t, 404, "")
-					if ids := s.do(t, "GET", s.path(res.name), key, nil).want(t, 200).ids(t); slices.Contains(ids, id) {
+					s.Do(t, "GET", s.Path(res.name+"/"+id), key, nil).WantError(t, 404, "")
+					s.Do(t, "PATCH", s.Path(res.name+"/"+id), key, map[string]any{res.field: res.patch}).WantError(t, 404, "")
+					s.Do(t, "DELETE", s.Path(res.name+"/"+id), key, nil).WantError(t, 404, "")
+					if ids := s.Do(t, "GET", s.Path(res.name), key, nil).Want(t, 200).IDs(t); slices.Contains(ids, id) {
 						t.Errorf("list after delete: got %v, want no %s", ids, id)
 					}
 				})
@@ -157,20 +157,20 @@ func TestAPIPublishableAccess(t *testing.T) {
 					if w.method != "DELETE" {
 						body = map[string]any{"name": "Mallory"}
 					}
-					r := s.do(t, w.method, s.path(w.path), f.pk, body)
+					r := s.Do(t, w.method, s.Path(w.path), f.pk, body)
 					if w.method == "PUT" {
 						// No PUT route exists at all.
-						r.wantError(t, 405, "")
+						r.WantError(t, 405, "")
 						continue
 					}
-					r.wantError(t, 403, protocol.MsgPublishableRO)
+					r.WantError(t, 403, protocol.MsgPublishableRO)
 					if r.Body["error"] != protocol.MsgPublishableRO {
 						t.Errorf("%s %s: got %s", w.method, w.path, r)
 					}
 				}
 				// Nothing changed.
 				for _, res := range resources {
-					g := s.do(t, "GET", s.path(res.name+"/"+f.ids[res.name]), f.sk, nil).want(t, 200).data(t)
+					g := s.Do(t, "GET", s.Path(res.name+"/"+f.ids[res.name]), f.sk, nil).Want(t, 200).Data(t)
 					if g["name"] == "Mallory" {
 						t.Errorf("%s was changed by a publishable key: %v", res.name, g)
 					}
@@ -178,14 +178,14 @@ func TestAPIPublishableAccess(t *testing.T) {
 					if res.name == "/articles" {
 						want = 2
 					}
-					if n := s.count(t, s.path(res.name), f.sk); n != want {
+					if n := s.count(t, s.Path(res.name), f.sk); n != want {
 						t.Errorf("%s: got %d items, want %d", res.name, n, want)
 					}
 				}
-				if n := len(s.do(t, "GET", s.path("/api-keys"), f.sk, nil).want(t, 200).items(t)); n != 2 {
+				if n := len(s.Do(t, "GET", s.Path("/api-keys"), f.sk, nil).Want(t, 200).Items(t)); n != 2 {
 					t.Errorf("api keys: got %d, want 2 (a publishable key must not create or revoke keys)", n)
 				}
-				s.do(t, "GET", s.path(""), f.pk, nil).want(t, 200)
+				s.Do(t, "GET", s.Path(""), f.pk, nil).Want(t, 200)
 			})
 
 			t.Run(mode+" private reads", func(t *testing.T) {
@@ -194,26 +194,26 @@ func TestAPIPublishableAccess(t *testing.T) {
 					"/tickets", "/tickets/" + f.ids["/tickets"],
 					"/api-keys", "/api-keys/" + s.Team.Keys["pk_"+mode].ID + "/usage",
 				} {
-					r := s.do(t, "GET", s.path(p), f.pk, nil)
-					r.wantError(t, 403, protocol.MsgPublishableScope)
+					r := s.Do(t, "GET", s.Path(p), f.pk, nil)
+					r.WantError(t, 403, protocol.MsgPublishableScope)
 				}
 			})
 
 			t.Run(mode+" public reads", func(t *testing.T) {
-				tm := s.do(t, "GET", s.path(""), f.pk, nil).want(t, 200).data(t)
+				tm := s.Do(t, "GET", s.Path(""), f.pk, nil).Want(t, 200).Data(t)
 				if str(tm["id"]) != s.Team.ID || str(tm["slug"]) != s.Team.Slug || str(tm["name"]) != "Acme" {
 					t.Errorf("team profile: got %v", tm)
 				}
-				s.do(t, "GET", s.path("/categories/"+f.categoryID), f.pk, nil).want(t, 200)
-				if ids := s.do(t, "GET", s.path("/categories"), f.pk, nil).want(t, 200).ids(t); !slices.Equal(ids, []string{f.categoryID}) {
+				s.Do(t, "GET", s.Path("/categories/"+f.categoryID), f.pk, nil).Want(t, 200)
+				if ids := s.Do(t, "GET", s.Path("/categories"), f.pk, nil).Want(t, 200).IDs(t); !slices.Equal(ids, []string{f.categoryID}) {
 					t.Errorf("categories: got %v, want [%s]", ids, f.categoryID)
 				}
-				a := s.do(t, "GET", s.path("/articles/"+f.published), f.pk, nil).want(t, 200).data(t)
+				a := s.Do(t, "GET", s.Path("/articles/"+f.published), f.pk, nil).Want(t, 200).Data(t)
 				if str(a["status"]) != "published" {
 					t.Errorf("article status: got %v, want published", a["status"])
 				}
 				for _, q := range []string{"", "?status=published", "?category_id=" + f.categoryID} {
-					ids := s.do(t, "GET", s.path("/articles"+q), f.pk, nil).want(t, 200).ids(t)
+					ids := s.Do(t, "GET", s.Path("/articles"+q), f.pk, nil).Want(t, 200).IDs(t)
 					if q == "?category_id="+f.categoryID {
 						if len(ids) != 0 {
 							t.Errorf("articles%s: got %v, want none (the only article in it is a draft)", q, ids)
@@ -225,17 +225,17 @@ func TestAPIPublishableAccess(t *testing.T) {
 					}
 				}
 				// The draft is invisible, whichever way it is asked for.
-				s.do(t, "GET", s.path("/articles/"+f.draft), f.pk, nil).wantError(t, 404, "")
-				if r := s.do(t, "GET", s.path("/articles?status=draft"), f.pk, nil); r.Status == 200 {
-					if ids := r.ids(t); slices.Contains(ids, f.draft) {
+				s.Do(t, "GET", s.Path("/articles/"+f.draft), f.pk, nil).WantError(t, 404, "")
+				if r := s.Do(t, "GET", s.Path("/articles?status=draft"), f.pk, nil); r.Status == 200 {
+					if ids := r.IDs(t); slices.Contains(ids, f.draft) {
 						t.Errorf("articles?status=draft with a publishable key: got %v, want no draft", ids)
 					}
 				}
 				// The secret key sees both.
-				if n := s.count(t, s.path("/articles"), f.sk); n != 2 {
+				if n := s.count(t, s.Path("/articles"), f.sk); n != 2 {
 					t.Errorf("articles via sk: got %d, want 2", n)
 				}
-				s.do(t, "GET", s.path("/articles/"+f.draft), f.sk, nil).want(t, 200)
+				s.Do(t, "GET", s.Path("/articles/"+f.draft), f.sk, nil).Want(t, 200)
 			})
 		}
 	})
@@ -261,22 +261,22 @@ func TestAPIModeIsolation(t *testing.T) {
 			for mode, key := range keys {
 				foreign := ids[other[mode]]
 				t.Run(res.name+" "+other[mode]+" object via "+mode+" key", func(t *testing.T) {
-					s.do(t, "GET", s.path(res.name+"/"+foreign), key, nil).wantError(t, 404, "")
-					s.do(t, "PATCH", s.path(res.name+"/"+foreign), key, map[string]any{res.field: res.patch}).wantError(t, 404, "")
-					s.do(t, "DELETE", s.path(res.name+"/"+foreign), key, nil).wantError(t, 404, "")
-					list := s.do(t, "GET", s.path(res.name), key, nil).want(t, 200).ids(t)
+					s.Do(t, "GET", s.Path(res.name+"/"+foreign), key, nil).WantError(t, 404, "")
+					s.Do(t, "PATCH", s.Path(res.name+"/"+foreign), key, map[string]any{res.field: res.patch}).WantError(t, 404, "")
+					s.Do(t, "DELETE", s.Path(res.name+"/"+foreign), key, nil).WantError(t, 404, "")
+					list := s.Do(t, "GET", s.Path(res.name), key, nil).Want(t, 200).IDs(t)
 					if !slices.Equal(list, []string{ids[mode]}) {
 						t.Errorf("list: got %v, want only [%s]", list, ids[mode])
 					}
 					if res.publicRead {
-						s.do(t, "GET", s.path(res.name+"/"+foreign), pks[mode], nil).wantError(t, 404, "")
-						list := s.do(t, "GET", s.path(res.name), pks[mode], nil).want(t, 200).ids(t)
+						s.Do(t, "GET", s.Path(res.name+"/"+foreign), pks[mode], nil).WantError(t, 404, "")
+						list := s.Do(t, "GET", s.Path(res.name), pks[mode], nil).Want(t, 200).IDs(t)
 						if !slices.Equal(list, []string{ids[mode]}) {
 							t.Errorf("list via pk_%s: got %v, want only [%s]", mode, list, ids[mode])
 						}
 					}
 					// The foreign object survived, unchanged, in its own mode.
-					g := s.do(t, "GET", s.path(res.name+"/"+foreign), keys[other[mode]], nil).want(t, 200).data(t)
+					g := s.Do(t, "GET", s.Path(res.name+"/"+foreign), keys[other[mode]], nil).Want(t, 200).Data(t)
 					if g[res.field] != bodies[other[mode]][res.field] {
 						t.Errorf("%s object: %s got %v, want %v", other[mode], res.field, g[res.field], bodies[other[mode]][res.field])
 					}
@@ -290,21 +290,21 @@ func TestAPIModeIsolation(t *testing.T) {
 		t.Run("cross-mode references", func(t *testing.T) {
 			liveCustomer := s.create(t, s.SKLive, "/customers", map[string]any{"email": "live-only@example.com"})
 			liveCategory := s.create(t, s.SKLive, "/categories", map[string]any{"name": "Live only"})
-			s.do(t, "POST", s.path("/tickets"), s.SKTest, map[string]any{"subject": "x", "customer_id": liveCustomer}).
-				wantError(t, 400, "").wantField(t, "customer_id")
-			s.do(t, "POST", s.path("/articles"), s.SKTest, map[string]any{"title": "x", "category_id": liveCategory}).
-				wantError(t, 400, "").wantField(t, "category_id")
+			s.Do(t, "POST", s.Path("/tickets"), s.SKTest, map[string]any{"subject": "x", "customer_id": liveCustomer}).
+				WantError(t, 400, "").WantField(t, "customer_id")
+			s.Do(t, "POST", s.Path("/articles"), s.SKTest, map[string]any{"title": "x", "category_id": liveCategory}).
+				WantError(t, 400, "").WantField(t, "category_id")
 			s.create(t, s.SKLive, "/tickets", map[string]any{"subject": "live ticket", "customer_id": liveCustomer})
-			if ids := s.do(t, "GET", s.path("/tickets?customer_id="+liveCustomer), s.SKTest, nil).want(t, 200).ids(t); len(ids) != 0 {
+			if ids := s.Do(t, "GET", s.Path("/tickets?customer_id="+liveCustomer), s.SKTest, nil).Want(t, 200).IDs(t); len(ids) != 0 {
 				t.Errorf("test tickets of a live customer: got %v, want none", ids)
 			}
 			// The same email may exist once per mode.
-			s.do(t, "POST", s.path("/customers"), s.SKTest, map[string]any{"email": "live-only@example.com"}).want(t, 201)
+			s.Do(t, "POST", s.Path("/customers"), s.SKTest, map[string]any{"email": "live-only@example.com"}).Want(t, 201)
 		})
 
 		t.Run("api keys", func(t *testing.T) {
 			for mode, key := range keys {
-				list := s.do(t, "GET", s.path("/api-keys"), key, nil).want(t, 200).items(t)
+				list := s.Do(t, "GET", s.Path("/api-keys"), key, nil).Want(t, 200).Items(t)
 				var got []string
 				for _, k := range list {
 					if str(k["mode"]) != mode {
@@ -322,18 +322,18 @@ func TestAPIModeIsolation(t *testing.T) {
 			for mode, key := range keys {
 				for _, kind := range []string{"sk_", "pk_"} {
 					foreign := s.Team.Keys[kind+other[mode]]
-					s.do(t, "POST", s.path("/api-keys/"+foreign.ID+"/roll"), key, nil).wantError(t, 404, "")
-					s.do(t, "DELETE", s.path("/api-keys/"+foreign.ID), key, nil).wantError(t, 404, "")
-					s.do(t, "GET", s.path("/api-keys/"+foreign.ID+"/usage"), key, nil).wantError(t, 404, "")
+					s.Do(t, "POST", s.Path("/api-keys/"+foreign.ID+"/roll"), key, nil).WantError(t, 404, "")
+					s.Do(t, "DELETE", s.Path("/api-keys/"+foreign.ID), key, nil).WantError(t, 404, "")
+					s.Do(t, "GET", s.Path("/api-keys/"+foreign.ID+"/usage"), key, nil).WantError(t, 404, "")
 				}
 			}
 			// Every key still works.
 			for _, k := range []string{s.SKLive, s.SKTest, s.PKLive, s.PKTest} {
-				s.do(t, "GET", s.path("/articles"), k, nil).want(t, 200)
+				s.Do(t, "GET", s.Path("/articles"), k, nil).Want(t, 200)
 			}
 			// A new key has the caller's mode.
 			for mode, key := range keys {
-				d := s.do(t, "POST", s.path("/api-keys"), key, map[string]any{"type": "secret"}).want(t, 201).data(t)
+				d := s.Do(t, "POST", s.Path("/api-keys"), key, map[string]any{"type": "secret"}).Want(t, 201).Data(t)
 				if str(d["mode"]) != mode {
 					t.Errorf("key created with sk_%s: mode got %v, want %s", mode, d["mode"], mode)
 				}
@@ -362,16 +362,16 @@ func TestAPITimestampsRoundTrip(t *testing.T) {
 		s := newTestServer(t, dbURL)
 		for _, res := range resources {
 			t.Run(res.name, func(t *testing.T) {
-				c := s.do(t, "POST", s.path(res.name), s.SKLive, res.create()).want(t, 201).data(t)
+				c := s.Do(t, "POST", s.Path(res.name), s.SKLive, res.create()).Want(t, 201).Data(t)
 				id := str(c["id"])
-				g := s.do(t, "GET", s.path(res.name+"/"+id), s.SKLive, nil).want(t, 200).data(t)
+				g := s.Do(t, "GET", s.Path(res.name+"/"+id), s.SKLive, nil).Want(t, 200).Data(t)
 				for k, v := range c {
 					if strings.HasSuffix(k, "_at") && fmt.Sprint(g[k]) != fmt.Sprint(v) {
 						t.Errorf("%s after create: GET gives %v, POST gave %v", k, g[k], v)
 					}
 				}
-				p := s.do(t, "PATCH", s.path(res.name+"/"+id), s.SKLive, map[string]any{res.field: res.patch}).want(t, 200).data(t)
-				g = s.do(t, "GET", s.path(res.name+"/"+id), s.SKLive, nil).want(t, 200).data(t)
+				p := s.Do(t, "PATCH", s.Path(res.name+"/"+id), s.SKLive, map[string]any{res.field: res.patch}).Want(t, 200).Data(t)
+				g = s.Do(t, "GET", s.Path(res.name+"/"+id), s.SKLive, nil).Want(t, 200).Data(t)
 				for k, v := range p {
 					if strings.HasSuffix(k, "_at") && fmt.Sprint(g[k]) != fmt.Sprint(v) {
 						t.Errorf("%s after update: GET gives %v, PATCH gave %v", k, g[k], v)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
@@ -41,16 +42,16 @@ func TestAPIInvalidKeys(t *testing.T) {
 
 		// A key that is revoked, and one that expires after a roll; both
 		// are used first so that they sit in the key cache.
-		revoked := s.do(t, "POST", s.path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).want(t, 201).data(t)
-		expiring := s.do(t, "POST", s.path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).want(t, 201).data(t)
+		revoked := s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).Want(t, 201).Data(t)
+		expiring := s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).Want(t, 201).Data(t)
 		for _, k := range []map[string]any{revoked, expiring} {
-			s.do(t, "GET", s.path("/tickets"), str(k["key"]), nil).want(t, 200)
+			s.Do(t, "GET", s.Path("/tickets"), str(k["key"]), nil).Want(t, 200)
 		}
-		s.do(t, "DELETE", s.path("/api-keys/"+str(revoked["id"])), s.SKLive, nil).want(t, 200)
-		s.do(t, "POST", s.path("/api-keys/"+str(expiring["id"])+"/roll"), s.SKLive,
-			map[string]any{"expires_in": 60}).want(t, 201)
+		s.Do(t, "DELETE", s.Path("/api-keys/"+str(revoked["id"])), s.SKLive, nil).Want(t, 200)
+		s.Do(t, "POST", s.Path("/api-keys/"+str(expiring["id"])+"/roll"), s.SKLive,
+			map[string]any{"expires_in": 60}).Want(t, 201)
 		// The rolled key still works within its grace period.
-		s.do(t, "GET", s.path("/tickets"), str(expiring["key"]), nil).want(t, 200)
+		s.Do(t, "GET", s.Path("/tickets"), str(expiring["key"]), nil).Want(t, 200)
 		// Past the grace period and the key cache.
 		s.Clock.Advance(61*time.Second + apikey.CacheTTL)
 
@@ -75,8 +76,8 @@ func TestAPIInvalidKeys(t *testing.T) {
 		var first *resp
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				r := s.do(t, "GET", s.path("/tickets"), "", nil, "Authorization", c.header)
-				r.wantError(t, 401, protocol.MsgInvalidAPIKey)
+				r := s.Do(t, "GET", s.Path("/tickets"), "", nil, "Authorization", c.header)
+				r.WantError(t, 401, protocol.MsgInvalidAPIKey)
 				if got := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
 					t.Errorf("WWW-Authenticate: got %q, want it to start with \"Bearer\"", got)
 				}
@@ -84,7 +85,7 @@ func TestAPIInvalidKeys(t *testing.T) {
 					first = r
 					return
 				}
-				if got, want := r.withoutRequestID(), first.withoutRequestID(); got != want {
+				if got, want := r.WithoutRequestID(), first.WithoutRequestID(); got != want {
 					t.Errorf("body differs from case %q: got %s, want %s", cases[0].name, got, want)
 				}
 				if r.Body["request_id"] == first.Body["request_id"] {
@@ -93,7 +94,7 @@ func TestAPIInvalidKeys(t *testing.T) {
 			})
 		}
 		// The good keys still work.
-		s.do(t, "GET", s.path("/tickets"), s.SKLive, nil).want(t, 200)
+		s.Do(t, "GET", s.Path("/tickets"), s.SKLive, nil).Want(t, 200)
 	})
 }
 
@@ -131,8 +132,8 @@ func TestAPIEveryRouteNeedsKey(t *testing.T) {
 					if name == "malformed" {
 						key = "sk_live_nope"
 					}
-					r := s.do(t, rt.method, s.path(rt.path), key, body)
-					r.wantError(t, 401, protocol.MsgInvalidAPIKey)
+					r := s.Do(t, rt.method, s.Path(rt.path), key, body)
+					r.WantError(t, 401, protocol.MsgInvalidAPIKey)
 					if got := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
 						t.Errorf("WWW-Authenticate: got %q, want it to start with \"Bearer\"", got)
 					}
@@ -141,7 +142,7 @@ func TestAPIEveryRouteNeedsKey(t *testing.T) {
 		}
 		// Nothing was written by the unauthenticated POSTs.
 		for _, res := range []string{"/tickets", "/customers", "/categories", "/articles"} {
-			if n := s.count(t, s.path(res), s.SKLive); n != 0 {
+			if n := s.count(t, s.Path(res), s.SKLive); n != 0 {
 				t.Errorf("%s: got %d items after unauthenticated writes, want 0", res, n)
 			}
 		}
@@ -154,25 +155,25 @@ func TestAPITeamPath(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
 		s := newTestServer(t, dbURL)
-		other := s.createTeam(t, "Other", uniqueSlug("other"))
+		other := s.CreateTeam(t, "Other", apptest.UniqueSlug("other"))
 		tid := s.create(t, s.SKLive, "/tickets", map[string]any{"subject": "Printer on fire"})
 
 		for _, ref := range []string{s.Team.ID, s.Team.Slug, strings.ToUpper(s.Team.ID)} {
 			t.Run("own team "+ref, func(t *testing.T) {
 				base := "/api/v1/teams/" + ref
-				d := s.do(t, "GET", base, s.SKLive, nil).want(t, 200).data(t)
+				d := s.Do(t, "GET", base, s.SKLive, nil).Want(t, 200).Data(t)
 				if got := str(d["id"]); got != s.Team.ID {
 					t.Errorf("team id: got %q, want %q", got, s.Team.ID)
 				}
 				if got := str(d["slug"]); got != s.Team.Slug {
 					t.Errorf("team slug: got %q, want %q", got, s.Team.Slug)
 				}
-				ids := s.do(t, "GET", base+"/tickets", s.SKLive, nil).want(t, 200).ids(t)
+				ids := s.Do(t, "GET", base+"/tickets", s.SKLive, nil).Want(t, 200).IDs(t)
 				if len(ids) != 1 || ids[0] != tid {
 					t.Errorf("tickets via %q: got %v, want [%s]", ref, ids, tid)
 				}
-				s.do(t, "GET", base+"/tickets/"+tid, s.SKLive, nil).want(t, 200)
-				s.do(t, "GET", base+"/articles", s.PKLive, nil).want(t, 200)
+				s.Do(t, "GET", base+"/tickets/"+tid, s.SKLive, nil).Want(t, 200)
+				s.Do(t, "GET", base+"/articles", s.PKLive, nil).Want(t, 200)
 			})
 		}
 
@@ -192,20 +193,20 @@ func TestAPITeamPath(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				for _, p := range []string{"", "/tickets", "/tickets/" + tid, "/articles", "/api-keys"} {
-					r := s.do(t, "GET", "/api/v1/teams/"+c.ref+p, c.key, nil)
+					r := s.Do(t, "GET", "/api/v1/teams/"+c.ref+p, c.key, nil)
 					if strings.HasPrefix(c.key, "pk_") && (p == "/tickets" || p == "/tickets/"+tid || p == "/api-keys") {
 						// Forbidden either way; the message may be the scope one.
-						r.wantError(t, 403, "")
+						r.WantError(t, 403, "")
 						continue
 					}
-					r.wantError(t, 403, protocol.MsgWrongTeam)
+					r.WantError(t, 403, protocol.MsgWrongTeam)
 				}
 				// A write on the wrong team is refused and writes nothing.
-				r := s.do(t, "POST", "/api/v1/teams/"+c.ref+"/tickets", c.key, map[string]any{"subject": "x"})
-				r.wantError(t, 403, "")
+				r := s.Do(t, "POST", "/api/v1/teams/"+c.ref+"/tickets", c.key, map[string]any{"subject": "x"})
+				r.WantError(t, 403, "")
 			})
 		}
-		if n := s.count(t, s.path("/tickets"), s.SKLive); n != 1 {
+		if n := s.count(t, s.Path("/tickets"), s.SKLive); n != 1 {
 			t.Errorf("own tickets: got %d, want 1", n)
 		}
 		for _, k := range []string{"sk_live", "sk_test"} {

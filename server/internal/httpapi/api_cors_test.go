@@ -9,18 +9,6 @@ import (
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
-func (r *resp) wantCORS(t testing.TB, origin string) {
-	t.Helper()
-	if got := r.Header.Get("Access-Control-Allow-Origin"); got != origin {
-		t.Errorf("Access-Control-Allow-Origin: got %q, want %q", got, origin)
-	}
-	if origin != "" && !slices.ContainsFunc(r.Header.Values("Vary"), func(v string) bool {
-		return strings.Contains(strings.ToLower(v), "origin")
-	}) {
-		t.Errorf("Vary: got %q, want it to name Origin", r.Header.Values("Vary"))
-	}
-}
-
 // TestAPICORS: publishable-key and Library responses may be read by any
 // page; secret-key responses by none.
 func TestAPICORS(t *testing.T) {
@@ -37,15 +25,15 @@ func TestAPICORS(t *testing.T) {
 			status       int
 			want         string
 		}{
-			{"pk list", "GET", s.path("/articles"), s.PKLive, nil, 200, origin},
-			{"pk_test team", "GET", s.path(""), s.PKTest, nil, 200, origin},
-			{"pk write refused", "POST", s.path("/articles"), s.PKLive, map[string]any{"title": "x"}, 403, origin},
-			{"pk private read refused", "GET", s.path("/tickets"), s.PKLive, nil, 403, origin},
-			{"sk list", "GET", s.path("/articles"), s.SKLive, nil, 200, ""},
-			{"sk write", "POST", s.path("/articles"), s.SKLive, map[string]any{"title": "x"}, 201, ""},
-			{"sk tickets", "GET", s.path("/tickets"), s.SKTest, nil, 200, ""},
-			{"sk keys", "GET", s.path("/api-keys"), s.SKLive, nil, 200, ""},
-			{"sk not found", "GET", s.path("/tickets/00000000-0000-7000-8000-000000000000"), s.SKLive, nil, 404, ""},
+			{"pk list", "GET", s.Path("/articles"), s.PKLive, nil, 200, origin},
+			{"pk_test team", "GET", s.Path(""), s.PKTest, nil, 200, origin},
+			{"pk write refused", "POST", s.Path("/articles"), s.PKLive, map[string]any{"title": "x"}, 403, origin},
+			{"pk private read refused", "GET", s.Path("/tickets"), s.PKLive, nil, 403, origin},
+			{"sk list", "GET", s.Path("/articles"), s.SKLive, nil, 200, ""},
+			{"sk write", "POST", s.Path("/articles"), s.SKLive, map[string]any{"title": "x"}, 201, ""},
+			{"sk tickets", "GET", s.Path("/tickets"), s.SKTest, nil, 200, ""},
+			{"sk keys", "GET", s.Path("/api-keys"), s.SKLive, nil, 200, ""},
+			{"sk not found", "GET", s.Path("/tickets/00000000-0000-7000-8000-000000000000"), s.SKLive, nil, 404, ""},
 			{"library articles", "GET", lib + "/articles", "", nil, 200, origin},
 			{"library categories", "GET", lib + "/categories", "", nil, 200, origin},
 			{"library search", "GET", lib + "/search?q=x", "", nil, 200, origin},
@@ -54,18 +42,18 @@ func TestAPICORS(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				r := s.do(t, c.method, c.path, c.key, c.body, "Origin", origin)
+				r := s.Do(t, c.method, c.path, c.key, c.body, "Origin", origin)
 				if r.Status != c.status {
 					t.Fatalf("status: got %d, want %d (%s)", r.Status, c.status, r)
 				}
-				r.wantCORS(t, c.want)
+				r.WantCORS(t, c.want)
 				if c.want == "" && r.Header.Get("Access-Control-Allow-Credentials") != "" {
 					t.Errorf("Access-Control-Allow-Credentials set on a secret-key response")
 				}
 			})
 		}
 		t.Run("no Origin, no CORS headers", func(t *testing.T) {
-			r := s.do(t, "GET", s.path("/articles"), s.PKLive, nil).want(t, 200)
+			r := s.Do(t, "GET", s.Path("/articles"), s.PKLive, nil).Want(t, 200)
 			if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
 				t.Errorf("Access-Control-Allow-Origin without Origin: got %q, want none", got)
 			}
@@ -80,16 +68,16 @@ func TestAPIPreflight(t *testing.T) {
 		s := newTestServer(t, dbURL)
 		const origin = "https://shop.example"
 		for _, p := range []string{
-			s.path("/articles"), s.path("/tickets"), s.path(""),
+			s.Path("/articles"), s.Path("/tickets"), s.Path(""),
 			"/api/library/" + s.Team.Slug + "/articles", "/api/library/" + s.Team.Slug + "/search",
 		} {
 			for _, method := range []string{"GET", "POST", "DELETE"} {
 				t.Run(p+" "+method, func(t *testing.T) {
-					r := s.do(t, "OPTIONS", p, "", nil, "Origin", origin,
+					r := s.Do(t, "OPTIONS", p, "", nil, "Origin", origin,
 						"Access-Control-Request-Method", method,
 						"Access-Control-Request-Headers", "authorization, content-type")
-					r.want(t, 204)
-					r.wantCORS(t, origin)
+					r.Want(t, 204)
+					r.WantCORS(t, origin)
 					if got := r.Header.Get("Access-Control-Allow-Methods"); got != "GET" {
 						t.Errorf("Access-Control-Allow-Methods: got %q, want GET", got)
 					}
@@ -118,42 +106,42 @@ func TestAPIAllowedOrigins(t *testing.T) {
 		const shop, evil = "https://shop.example", "https://evil.example"
 
 		// Any origin works until the team sets a list.
-		s.do(t, "GET", s.path("/articles"), s.PKLive, nil, "Origin", evil).want(t, 200).wantCORS(t, evil)
+		s.Do(t, "GET", s.Path("/articles"), s.PKLive, nil, "Origin", evil).Want(t, 200).WantCORS(t, evil)
 
-		r := s.do(t, "PATCH", s.path(""), s.SKLive, map[string]any{"allowed_origins": []string{shop}}).want(t, 200)
-		if got := r.data(t)["allowed_origins"]; !slices.Equal(toStrings(got), []string{shop}) {
+		r := s.Do(t, "PATCH", s.Path(""), s.SKLive, map[string]any{"allowed_origins": []string{shop}}).Want(t, 200)
+		if got := r.Data(t)["allowed_origins"]; !slices.Equal(toStrings(got), []string{shop}) {
 			t.Errorf("allowed_origins: got %v, want [%s]", got, shop)
 		}
-		if got := s.do(t, "GET", s.path(""), s.SKLive, nil).want(t, 200).data(t)["allowed_origins"]; !slices.Equal(toStrings(got), []string{shop}) {
+		if got := s.Do(t, "GET", s.Path(""), s.SKLive, nil).Want(t, 200).Data(t)["allowed_origins"]; !slices.Equal(toStrings(got), []string{shop}) {
 			t.Errorf("allowed_origins after GET: got %v, want [%s]", got, shop)
 		}
-		if d := s.do(t, "GET", s.path(""), s.PKLive, nil).want(t, 200).data(t); d["allowed_origins"] != nil {
+		if d := s.Do(t, "GET", s.Path(""), s.PKLive, nil).Want(t, 200).Data(t); d["allowed_origins"] != nil {
 			t.Errorf("a publishable key sees allowed_origins: %v", d["allowed_origins"])
 		}
 
 		for _, key := range []string{s.PKLive, s.PKTest} {
 			for _, p := range []string{"/articles", "/categories", ""} {
-				s.do(t, "GET", s.path(p), key, nil, "Origin", evil).wantError(t, 403, protocol.MsgOriginNotAllowed)
-				s.do(t, "GET", s.path(p), key, nil, "Origin", "https://shop.example.evil.example").wantError(t, 403, protocol.MsgOriginNotAllowed)
-				s.do(t, "GET", s.path(p), key, nil, "Origin", "http://shop.example").wantError(t, 403, protocol.MsgOriginNotAllowed)
-				s.do(t, "GET", s.path(p), key, nil, "Origin", shop).want(t, 200).wantCORS(t, shop)
+				s.Do(t, "GET", s.Path(p), key, nil, "Origin", evil).WantError(t, 403, protocol.MsgOriginNotAllowed)
+				s.Do(t, "GET", s.Path(p), key, nil, "Origin", "https://shop.example.evil.example").WantError(t, 403, protocol.MsgOriginNotAllowed)
+				s.Do(t, "GET", s.Path(p), key, nil, "Origin", "http://shop.example").WantError(t, 403, protocol.MsgOriginNotAllowed)
+				s.Do(t, "GET", s.Path(p), key, nil, "Origin", shop).Want(t, 200).WantCORS(t, shop)
 				// Apps and servers send no Origin.
-				s.do(t, "GET", s.path(p), key, nil).want(t, 200)
+				s.Do(t, "GET", s.Path(p), key, nil).Want(t, 200)
 			}
 		}
 		// Secret keys are not restricted by origin.
-		s.do(t, "GET", s.path("/articles"), s.SKLive, nil, "Origin", evil).want(t, 200).wantCORS(t, "")
+		s.Do(t, "GET", s.Path("/articles"), s.SKLive, nil, "Origin", evil).Want(t, 200).WantCORS(t, "")
 
 		// Bad origins are refused and change nothing.
 		for _, bad := range []any{[]string{"shop.example"}, []string{"ftp://shop.example"}, []string{"https://shop.example/path"}} {
-			s.do(t, "PATCH", s.path(""), s.SKLive, map[string]any{"allowed_origins": bad}).wantError(t, 400, "").wantField(t, "allowed_origins")
+			s.Do(t, "PATCH", s.Path(""), s.SKLive, map[string]any{"allowed_origins": bad}).WantError(t, 400, "").WantField(t, "allowed_origins")
 		}
-		s.do(t, "PATCH", s.path(""), s.SKLive, `{"allowed_origins":"https://shop.example"}`).wantError(t, 400, "").wantField(t, "allowed_origins")
-		s.do(t, "GET", s.path("/articles"), s.PKLive, nil, "Origin", evil).wantError(t, 403, protocol.MsgOriginNotAllowed)
+		s.Do(t, "PATCH", s.Path(""), s.SKLive, `{"allowed_origins":"https://shop.example"}`).WantError(t, 400, "").WantField(t, "allowed_origins")
+		s.Do(t, "GET", s.Path("/articles"), s.PKLive, nil, "Origin", evil).WantError(t, 403, protocol.MsgOriginNotAllowed)
 
 		// Clearing the list opens every origin again.
-		s.do(t, "PATCH", s.path(""), s.SKLive, map[string]any{"allowed_origins": []string{}}).want(t, 200)
-		s.do(t, "GET", s.path("/articles"), s.PKLive, nil, "Origin", evil).want(t, 200).wantCORS(t, evil)
+		s.Do(t, "PATCH", s.Path(""), s.SKLive, map[string]any{"allowed_origins": []string{}}).Want(t, 200)
+		s.Do(t, "GET", s.Path("/articles"), s.PKLive, nil, "Origin", evil).Want(t, 200).WantCORS(t, evil)
 	})
 }
 

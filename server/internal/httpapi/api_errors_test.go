@@ -71,7 +71,7 @@ func TestAPIRequestErrors(t *testing.T) {
 		}
 		for _, res := range resources {
 			id := s.create(t, s.SKLive, res.name, res.create())
-			before := s.do(t, "GET", s.path(res.name+"/"+id), s.SKLive, nil).want(t, 200).data(t)
+			before := s.Do(t, "GET", s.Path(res.name+"/"+id), s.SKLive, nil).Want(t, 200).Data(t)
 			cases := append(append([]bad{}, common...), perResource[res.name]...)
 			for _, c := range cases {
 				for _, method := range []string{"POST", "PATCH"} {
@@ -79,35 +79,35 @@ func TestAPIRequestErrors(t *testing.T) {
 						continue // a PATCH may leave any field out
 					}
 					t.Run(res.name+" "+method+" "+c.name, func(t *testing.T) {
-						p := s.path(res.name)
+						p := s.Path(res.name)
 						if method == "PATCH" {
 							p += "/" + id
 						}
-						r := s.do(t, method, p, s.SKLive, c.body, c.hdr...)
-						r.wantError(t, c.status, "")
+						r := s.Do(t, method, p, s.SKLive, c.body, c.hdr...)
+						r.WantError(t, c.status, "")
 						if c.field != "" {
-							r.wantField(t, c.field)
+							r.WantField(t, c.field)
 						}
 						// The same request with an Idempotency-Key takes
 						// another path through the server.
 						if method == "POST" {
-							r := s.do(t, method, p, s.SKLive, c.body, append([]string{"Idempotency-Key", "err-" + res.name + c.name}, c.hdr...)...)
-							r.wantError(t, c.status, "")
+							r := s.Do(t, method, p, s.SKLive, c.body, append([]string{"Idempotency-Key", "err-" + res.name + c.name}, c.hdr...)...)
+							r.WantError(t, c.status, "")
 						}
 					})
 				}
 			}
 			t.Run(res.name+" nothing written", func(t *testing.T) {
-				if n := s.count(t, s.path(res.name), s.SKLive); n != 1 {
+				if n := s.count(t, s.Path(res.name), s.SKLive); n != 1 {
 					t.Errorf("items after failed writes: got %d, want 1", n)
 				}
-				after := s.do(t, "GET", s.path(res.name+"/"+id), s.SKLive, nil).want(t, 200).data(t)
+				after := s.Do(t, "GET", s.Path(res.name+"/"+id), s.SKLive, nil).Want(t, 200).Data(t)
 				if after["updated_at"] != before["updated_at"] || after[res.field] != before[res.field] {
 					t.Errorf("object changed by failed writes: got %v, want %v", after, before)
 				}
 			})
 			t.Run(res.name+" charset parameter accepted", func(t *testing.T) {
-				s.do(t, "POST", s.path(res.name), s.SKTest, res.create(), "Content-Type", "application/json; charset=utf-8").want(t, 201)
+				s.Do(t, "POST", s.Path(res.name), s.SKTest, res.create(), "Content-Type", "application/json; charset=utf-8").Want(t, 201)
 			})
 		}
 	})
@@ -122,9 +122,9 @@ func TestAPINotFound(t *testing.T) {
 		for _, res := range resources {
 			for _, id := range []string{"00000000-0000-7000-8000-000000000000", "not-a-uuid", "0"} {
 				t.Run(res.name+" "+id, func(t *testing.T) {
-					s.do(t, "GET", s.path(res.name+"/"+id), s.SKLive, nil).wantError(t, 404, "")
-					s.do(t, "PATCH", s.path(res.name+"/"+id), s.SKLive, map[string]any{res.field: res.patch}).wantError(t, 404, "")
-					s.do(t, "DELETE", s.path(res.name+"/"+id), s.SKLive, nil).wantError(t, 404, "")
+					s.Do(t, "GET", s.Path(res.name+"/"+id), s.SKLive, nil).WantError(t, 404, "")
+					s.Do(t, "PATCH", s.Path(res.name+"/"+id), s.SKLive, map[string]any{res.field: res.patch}).WantError(t, 404, "")
+					s.Do(t, "DELETE", s.Path(res.name+"/"+id), s.SKLive, nil).WantError(t, 404, "")
 				})
 			}
 		}
@@ -136,12 +136,12 @@ func TestAPINotFound(t *testing.T) {
 			{"unknown top level", "GET", "/nope", "", 404},
 			{"unknown api path", "GET", "/api/v2/teams", "", 404},
 			{"unknown v1 path", "GET", "/api/v1/nope", s.SKLive, 404},
-			{"unknown team resource", "GET", s.path("/widgets"), s.SKLive, 404},
-			{"unknown nested resource", "GET", s.path("/tickets/x/y"), s.SKLive, 404},
+			{"unknown team resource", "GET", s.Path("/widgets"), s.SKLive, 404},
+			{"unknown nested resource", "GET", s.Path("/tickets/x/y"), s.SKLive, 404},
 			{"unknown library path", "GET", "/api/library/" + s.Team.Slug + "/widgets", "", 404},
-			{"PUT ticket", "PUT", s.path("/tickets/00000000-0000-7000-8000-000000000000"), s.SKLive, 405},
-			{"DELETE collection", "DELETE", s.path("/tickets"), s.SKLive, 405},
-			{"POST team", "POST", s.path(""), s.SKLive, 405},
+			{"PUT ticket", "PUT", s.Path("/tickets/00000000-0000-7000-8000-000000000000"), s.SKLive, 405},
+			{"DELETE collection", "DELETE", s.Path("/tickets"), s.SKLive, 405},
+			{"POST team", "POST", s.Path(""), s.SKLive, 405},
 			{"POST healthz", "POST", "/healthz", "", 405},
 			{"POST library", "POST", "/api/library/" + s.Team.Slug + "/articles", "", 405},
 		}
@@ -151,8 +151,8 @@ func TestAPINotFound(t *testing.T) {
 				if rt.method == "POST" || rt.method == "PUT" {
 					body = map[string]any{}
 				}
-				r := s.do(t, rt.method, rt.path, rt.key, body)
-				r.wantError(t, rt.status, "")
+				r := s.Do(t, rt.method, rt.path, rt.key, body)
+				r.WantError(t, rt.status, "")
 				if rt.status == 405 && r.Header.Get("Allow") == "" {
 					t.Errorf("405 without an Allow header")
 				}

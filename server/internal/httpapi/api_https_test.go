@@ -4,19 +4,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
-func requireHTTPS(c *config.Config) { c.RequireHTTPS = true }
+var requireHTTPS = apptest.Config(func(c *config.Config) { c.RequireHTTPS = true })
 
 // TestAPIRequireHTTPS: with --require-https, plain HTTP is refused unless it
 // comes from loopback, and a trusted proxy's X-Forwarded-Proto counts.
 func TestAPIRequireHTTPS(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newTestServer(t, dbURL, requireHTTPS, withProxy)
+		s := newTestServer(t, dbURL, requireHTTPS, apptest.TrustLoopbackProxy)
 		lib := "/api/library/" + s.Team.Slug + "/articles"
 		const client = "203.0.113.9"
 		cases := []struct {
@@ -36,23 +37,23 @@ func TestAPIRequireHTTPS(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				for _, req := range []struct{ path, key string }{
-					{s.path("/tickets"), s.SKLive},
-					{s.path("/tickets"), ""},
+					{s.Path("/tickets"), s.SKLive},
+					{s.Path("/tickets"), ""},
 					{lib, ""},
 				} {
-					r := s.do(t, "GET", req.path, req.key, nil, c.hdr...)
+					r := s.Do(t, "GET", req.path, req.key, nil, c.hdr...)
 					switch {
 					case c.status == 403:
-						r.wantError(t, 403, protocol.MsgHTTPSRequired)
+						r.WantError(t, 403, protocol.MsgHTTPSRequired)
 						for k := range r.Body {
 							if k != "success" && k != "error" && k != "code" && k != "request_id" {
 								t.Errorf("unexpected field %q in %s", k, r)
 							}
 						}
 					case req.key == "" && strings.HasPrefix(req.path, "/api/v1"):
-						r.wantError(t, 401, protocol.MsgInvalidAPIKey)
+						r.WantError(t, 401, protocol.MsgInvalidAPIKey)
 					default:
-						r.want(t, c.status)
+						r.Want(t, c.status)
 					}
 					hsts := r.Header.Get("Strict-Transport-Security")
 					if c.hsts && !strings.HasPrefix(hsts, "max-age=") {
@@ -68,14 +69,14 @@ func TestAPIRequireHTTPS(t *testing.T) {
 			})
 		}
 		t.Run("refused request writes nothing", func(t *testing.T) {
-			s.do(t, "POST", s.path("/tickets"), s.SKLive, map[string]any{"subject": "x"}, "X-Forwarded-For", client).
-				wantError(t, 403, protocol.MsgHTTPSRequired)
-			if n := s.count(t, s.path("/tickets"), s.SKLive); n != 0 {
+			s.Do(t, "POST", s.Path("/tickets"), s.SKLive, map[string]any{"subject": "x"}, "X-Forwarded-For", client).
+				WantError(t, 403, protocol.MsgHTTPSRequired)
+			if n := s.count(t, s.Path("/tickets"), s.SKLive); n != 0 {
 				t.Errorf("tickets: got %d, want 0", n)
 			}
 		})
 		t.Run("health checks stay plain", func(t *testing.T) {
-			s.do(t, "GET", "/healthz", "", nil, "X-Forwarded-For", client).want(t, 200)
+			s.Do(t, "GET", "/healthz", "", nil, "X-Forwarded-For", client).Want(t, 200)
 		})
 	})
 }
@@ -87,12 +88,12 @@ func TestAPIRequireHTTPSUntrustedProxy(t *testing.T) {
 		parallel(t)
 		s := newTestServer(t, dbURL, requireHTTPS)
 		// The peer is loopback, so it is allowed whatever it claims.
-		r := s.do(t, "GET", s.path("/tickets"), s.SKLive, nil, "X-Forwarded-For", "203.0.113.9").want(t, 200)
+		r := s.Do(t, "GET", s.Path("/tickets"), s.SKLive, nil, "X-Forwarded-For", "203.0.113.9").Want(t, 200)
 		if got := r.Header.Get("Strict-Transport-Security"); got != "" {
 			t.Errorf("Strict-Transport-Security on plain HTTP: got %q", got)
 		}
 		// And a claim of HTTPS from it is not believed.
-		r = s.do(t, "GET", s.path("/tickets"), s.SKLive, nil, "X-Forwarded-Proto", "https").want(t, 200)
+		r = s.Do(t, "GET", s.Path("/tickets"), s.SKLive, nil, "X-Forwarded-Proto", "https").Want(t, 200)
 		if got := r.Header.Get("Strict-Transport-Security"); got != "" {
 			t.Errorf("Strict-Transport-Security from an untrusted X-Forwarded-Proto: got %q", got)
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
@@ -27,7 +28,7 @@ func parseTime(t testing.TB, v any) time.Time {
 func (s *testServer) keyList(t testing.TB, key string) map[string]map[string]any {
 	t.Helper()
 	out := map[string]map[string]any{}
-	for _, k := range s.do(t, "GET", s.path("/api-keys"), key, nil).want(t, 200).items(t) {
+	for _, k := range s.Do(t, "GET", s.Path("/api-keys"), key, nil).Want(t, 200).Items(t) {
 		if _, ok := k["key"]; ok {
 			t.Errorf("list shows the full key: %v", k)
 		}
@@ -71,8 +72,8 @@ func TestAPIKeysCreateAndList(t *testing.T) {
 
 			for _, typ := range []string{"secret", "publishable"} {
 				t.Run("create "+typ+" "+mode, func(t *testing.T) {
-					r := s.do(t, "POST", s.path("/api-keys"), sk, map[string]any{"type": typ}).want(t, 201)
-					d := r.data(t)
+					r := s.Do(t, "POST", s.Path("/api-keys"), sk, map[string]any{"type": typ}).Want(t, 201)
+					d := r.Data(t)
 					key := str(d["key"])
 					prefix := map[string]string{"secret": "sk_", "publishable": "pk_"}[typ] + mode + "_"
 					if !strings.HasPrefix(key, prefix) || len(key) != 44 {
@@ -91,7 +92,7 @@ func TestAPIKeysCreateAndList(t *testing.T) {
 						t.Errorf("new key: last_used_at %v, expires_at %v, want null and null", d["last_used_at"], d["expires_at"])
 					}
 					// The new key works, and is listed without its secret.
-					s.do(t, "GET", s.path("/articles"), key, nil).want(t, 200)
+					s.Do(t, "GET", s.Path("/articles"), key, nil).Want(t, 200)
 					listed, ok := s.keyList(t, sk)[str(d["id"])]
 					if !ok {
 						t.Fatalf("new key %v is not listed", d["id"])
@@ -99,7 +100,7 @@ func TestAPIKeysCreateAndList(t *testing.T) {
 					if str(listed["redacted"]) != redacted(key) {
 						t.Errorf("listed redacted: got %v, want %q", listed["redacted"], redacted(key))
 					}
-					if strings.Contains(string(s.do(t, "GET", s.path("/api-keys"), sk, nil).Raw), key) {
+					if strings.Contains(string(s.Do(t, "GET", s.Path("/api-keys"), sk, nil).Raw), key) {
 						t.Errorf("the list response contains the full key")
 					}
 				})
@@ -109,7 +110,7 @@ func TestAPIKeysCreateAndList(t *testing.T) {
 		t.Run("invalid type", func(t *testing.T) {
 			before := len(s.keyList(t, s.SKLive))
 			for _, body := range []string{`{"type":"admin"}`, `{"type":""}`, `{}`, `{"type":5}`, `{"type":"Secret"}`} {
-				s.do(t, "POST", s.path("/api-keys"), s.SKLive, body).wantError(t, 400, "").wantField(t, "type")
+				s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, body).WantError(t, 400, "").WantField(t, "type")
 			}
 			if after := len(s.keyList(t, s.SKLive)); after != before {
 				t.Errorf("keys after invalid creates: got %d, want %d", after, before)
@@ -124,17 +125,17 @@ func TestAPIKeysRoll(t *testing.T) {
 		parallel(t)
 		s := newTestServer(t, dbURL)
 		newKey := func(t *testing.T, typ string) (id, key string) {
-			d := s.do(t, "POST", s.path("/api-keys"), s.SKTest, map[string]any{"type": typ}).want(t, 201).data(t)
+			d := s.Do(t, "POST", s.Path("/api-keys"), s.SKTest, map[string]any{"type": typ}).Want(t, 201).Data(t)
 			key = str(d["key"])
-			s.do(t, "GET", s.path("/articles"), key, nil).want(t, 200) // now cached
+			s.Do(t, "GET", s.Path("/articles"), key, nil).Want(t, 200) // now cached
 			return str(d["id"]), key
 		}
 
 		t.Run("no body: old key stops at once", func(t *testing.T) {
 			for _, typ := range []string{"secret", "publishable"} {
 				id, old := newKey(t, typ)
-				r := s.do(t, "POST", s.path("/api-keys/"+id+"/roll"), s.SKTest, nil, "Content-Type", "").want(t, 201)
-				d := r.data(t)
+				r := s.Do(t, "POST", s.Path("/api-keys/"+id+"/roll"), s.SKTest, nil, "Content-Type", "").Want(t, 201)
+				d := r.Data(t)
 				nk := str(d["key"])
 				if !strings.HasPrefix(nk, old[:8]) || nk == old {
 					t.Fatalf("rolled key: got %q, want a new key with prefix %s", nk, old[:8])
@@ -145,10 +146,10 @@ func TestAPIKeysRoll(t *testing.T) {
 				if str(d["redacted"]) != redacted(nk) {
 					t.Errorf("redacted: got %v, want %q", d["redacted"], redacted(nk))
 				}
-				s.do(t, "GET", s.path("/articles"), nk, nil).want(t, 200)
+				s.Do(t, "GET", s.Path("/articles"), nk, nil).Want(t, 200)
 				s.Clock.Advance(apikey.CacheTTL)
-				s.do(t, "GET", s.path("/articles"), old, nil).wantError(t, 401, protocol.MsgInvalidAPIKey)
-				s.do(t, "GET", s.path("/articles"), nk, nil).want(t, 200)
+				s.Do(t, "GET", s.Path("/articles"), old, nil).WantError(t, 401, protocol.MsgInvalidAPIKey)
+				s.Do(t, "GET", s.Path("/articles"), nk, nil).Want(t, 200)
 				list := s.keyList(t, s.SKTest)
 				if _, ok := list[id]; ok {
 					t.Errorf("the rolled-away key %s is still listed", id)
@@ -157,21 +158,21 @@ func TestAPIKeysRoll(t *testing.T) {
 					t.Errorf("the new key %v is not listed", d["id"])
 				}
 				// It cannot be rolled twice.
-				s.do(t, "POST", s.path("/api-keys/"+id+"/roll"), s.SKTest, nil).wantError(t, 404, "")
+				s.Do(t, "POST", s.Path("/api-keys/"+id+"/roll"), s.SKTest, nil).WantError(t, 404, "")
 			}
 		})
 
 		t.Run("empty JSON body", func(t *testing.T) {
 			id, old := newKey(t, "secret")
-			s.do(t, "POST", s.path("/api-keys/"+id+"/roll"), s.SKTest, `{}`).want(t, 201)
+			s.Do(t, "POST", s.Path("/api-keys/"+id+"/roll"), s.SKTest, `{}`).Want(t, 201)
 			s.Clock.Advance(apikey.CacheTTL)
-			s.do(t, "GET", s.path("/articles"), old, nil).wantError(t, 401, protocol.MsgInvalidAPIKey)
+			s.Do(t, "GET", s.Path("/articles"), old, nil).WantError(t, 401, protocol.MsgInvalidAPIKey)
 		})
 
 		t.Run("grace period", func(t *testing.T) {
 			id, old := newKey(t, "secret")
 			start := s.Clock.Now()
-			d := s.do(t, "POST", s.path("/api-keys/"+id+"/roll"), s.SKTest, map[string]any{"expires_in": 60}).want(t, 201).data(t)
+			d := s.Do(t, "POST", s.Path("/api-keys/"+id+"/roll"), s.SKTest, map[string]any{"expires_in": 60}).Want(t, 201).Data(t)
 			nk := str(d["key"])
 			listed, ok := s.keyList(t, s.SKTest)[id]
 			if !ok {
@@ -181,13 +182,13 @@ func TestAPIKeysRoll(t *testing.T) {
 			if want := start.Add(60 * time.Second); exp.Before(want.Add(-2*time.Second)) || exp.After(want.Add(2*time.Second)) {
 				t.Errorf("expires_at: got %v, want about %v", exp, want)
 			}
-			s.do(t, "GET", s.path("/articles"), old, nil).want(t, 200)
-			s.do(t, "GET", s.path("/articles"), nk, nil).want(t, 200)
+			s.Do(t, "GET", s.Path("/articles"), old, nil).Want(t, 200)
+			s.Do(t, "GET", s.Path("/articles"), nk, nil).Want(t, 200)
 			s.Clock.Advance(55 * time.Second)
-			s.do(t, "GET", s.path("/articles"), old, nil).want(t, 200)
+			s.Do(t, "GET", s.Path("/articles"), old, nil).Want(t, 200)
 			s.Clock.Advance(6 * time.Second)
-			s.do(t, "GET", s.path("/articles"), old, nil).wantError(t, 401, protocol.MsgInvalidAPIKey)
-			s.do(t, "GET", s.path("/articles"), nk, nil).want(t, 200)
+			s.Do(t, "GET", s.Path("/articles"), old, nil).WantError(t, 401, protocol.MsgInvalidAPIKey)
+			s.Do(t, "GET", s.Path("/articles"), nk, nil).Want(t, 200)
 			if _, ok := s.keyList(t, s.SKTest)[id]; ok {
 				t.Errorf("the expired key is still listed")
 			}
@@ -197,30 +198,30 @@ func TestAPIKeysRoll(t *testing.T) {
 			id, old := newKey(t, "secret")
 			before := len(s.keyList(t, s.SKTest))
 			for _, body := range []string{`{"expires_in":604801}`, `{"expires_in":-1}`, `{"expires_in":99999999999}`} {
-				s.do(t, "POST", s.path("/api-keys/"+id+"/roll"), s.SKTest, body).wantError(t, 400, "").wantField(t, "expires_in")
+				s.Do(t, "POST", s.Path("/api-keys/"+id+"/roll"), s.SKTest, body).WantError(t, 400, "").WantField(t, "expires_in")
 			}
-			s.do(t, "POST", s.path("/api-keys/"+id+"/roll"), s.SKTest, `{"expires_in":"60"}`).wantError(t, 400, "").wantField(t, "expires_in")
-			s.do(t, "POST", s.path("/api-keys/"+id+"/roll"), s.SKTest, `{"expires":60}`).wantError(t, 400, "")
+			s.Do(t, "POST", s.Path("/api-keys/"+id+"/roll"), s.SKTest, `{"expires_in":"60"}`).WantError(t, 400, "").WantField(t, "expires_in")
+			s.Do(t, "POST", s.Path("/api-keys/"+id+"/roll"), s.SKTest, `{"expires":60}`).WantError(t, 400, "")
 			if after := len(s.keyList(t, s.SKTest)); after != before {
 				t.Errorf("keys after refused rolls: got %d, want %d", after, before)
 			}
 			s.Clock.Advance(apikey.CacheTTL)
-			s.do(t, "GET", s.path("/articles"), old, nil).want(t, 200)
+			s.Do(t, "GET", s.Path("/articles"), old, nil).Want(t, 200)
 			// The maximum is allowed.
-			s.do(t, "POST", s.path("/api-keys/"+id+"/roll"), s.SKTest, `{"expires_in":604800}`).want(t, 201)
-			s.do(t, "GET", s.path("/articles"), old, nil).want(t, 200)
+			s.Do(t, "POST", s.Path("/api-keys/"+id+"/roll"), s.SKTest, `{"expires_in":604800}`).Want(t, 201)
+			s.Do(t, "GET", s.Path("/articles"), old, nil).Want(t, 200)
 		})
 
 		t.Run("unknown id", func(t *testing.T) {
 			for _, id := range []string{"00000000-0000-7000-8000-000000000000", "not-a-uuid"} {
 				t.Run(id+" roll", func(t *testing.T) {
-					s.do(t, "POST", s.path("/api-keys/"+id+"/roll"), s.SKTest, nil).wantError(t, 404, "")
+					s.Do(t, "POST", s.Path("/api-keys/"+id+"/roll"), s.SKTest, nil).WantError(t, 404, "")
 				})
 				t.Run(id+" revoke", func(t *testing.T) {
-					s.do(t, "DELETE", s.path("/api-keys/"+id), s.SKTest, nil).wantError(t, 404, "")
+					s.Do(t, "DELETE", s.Path("/api-keys/"+id), s.SKTest, nil).WantError(t, 404, "")
 				})
 				t.Run(id+" usage", func(t *testing.T) {
-					s.do(t, "GET", s.path("/api-keys/"+id+"/usage"), s.SKTest, nil).wantError(t, 404, "")
+					s.Do(t, "GET", s.Path("/api-keys/"+id+"/usage"), s.SKTest, nil).WantError(t, 404, "")
 				})
 			}
 		})
@@ -234,11 +235,11 @@ func TestAPIKeysRevoke(t *testing.T) {
 		s := newTestServer(t, dbURL)
 		for _, typ := range []string{"secret", "publishable"} {
 			t.Run(typ, func(t *testing.T) {
-				d := s.do(t, "POST", s.path("/api-keys"), s.SKLive, map[string]any{"type": typ}).want(t, 201).data(t)
+				d := s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, map[string]any{"type": typ}).Want(t, 201).Data(t)
 				id, key := str(d["id"]), str(d["key"])
-				s.do(t, "GET", s.path("/articles"), key, nil).want(t, 200)
-				r := s.do(t, "DELETE", s.path("/api-keys/"+id), s.SKLive, nil).want(t, 200)
-				rd := r.data(t)
+				s.Do(t, "GET", s.Path("/articles"), key, nil).Want(t, 200)
+				r := s.Do(t, "DELETE", s.Path("/api-keys/"+id), s.SKLive, nil).Want(t, 200)
+				rd := r.Data(t)
 				if str(rd["id"]) != id || rd["revoked"] != true {
 					t.Errorf("revoke: got %v, want id %s and revoked true", rd, id)
 				}
@@ -246,28 +247,28 @@ func TestAPIKeysRevoke(t *testing.T) {
 					t.Errorf("revoke response shows the full key")
 				}
 				s.Clock.Advance(time.Second)
-				s.do(t, "GET", s.path("/articles"), key, nil).wantError(t, 401, protocol.MsgInvalidAPIKey)
+				s.Do(t, "GET", s.Path("/articles"), key, nil).WantError(t, 401, protocol.MsgInvalidAPIKey)
 				if _, ok := s.keyList(t, s.SKLive)[id]; ok {
 					t.Errorf("revoked key %s is still listed", id)
 				}
-				s.do(t, "DELETE", s.path("/api-keys/"+id), s.SKLive, nil).wantError(t, 404, "")
-				s.do(t, "POST", s.path("/api-keys/"+id+"/roll"), s.SKLive, nil).wantError(t, 404, "")
+				s.Do(t, "DELETE", s.Path("/api-keys/"+id), s.SKLive, nil).WantError(t, 404, "")
+				s.Do(t, "POST", s.Path("/api-keys/"+id+"/roll"), s.SKLive, nil).WantError(t, 404, "")
 			})
 		}
 		t.Run("within one second of real time", func(t *testing.T) {
-			d := s.do(t, "POST", s.path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).want(t, 201).data(t)
+			d := s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).Want(t, 201).Data(t)
 			key := str(d["key"])
-			s.do(t, "GET", s.path("/articles"), key, nil).want(t, 200)
-			s.do(t, "DELETE", s.path("/api-keys/"+str(d["id"])), s.SKLive, nil).want(t, 200)
+			s.Do(t, "GET", s.Path("/articles"), key, nil).Want(t, 200)
+			s.Do(t, "DELETE", s.Path("/api-keys/"+str(d["id"])), s.SKLive, nil).Want(t, 200)
 			time.Sleep(time.Second)
-			s.do(t, "GET", s.path("/articles"), key, nil).wantError(t, 401, protocol.MsgInvalidAPIKey)
+			s.Do(t, "GET", s.Path("/articles"), key, nil).WantError(t, 401, protocol.MsgInvalidAPIKey)
 		})
 		t.Run("a key can revoke itself", func(t *testing.T) {
-			d := s.do(t, "POST", s.path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).want(t, 201).data(t)
+			d := s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).Want(t, 201).Data(t)
 			key := str(d["key"])
-			s.do(t, "DELETE", s.path("/api-keys/"+str(d["id"])), key, nil).want(t, 200)
+			s.Do(t, "DELETE", s.Path("/api-keys/"+str(d["id"])), key, nil).Want(t, 200)
 			s.Clock.Advance(time.Second)
-			s.do(t, "GET", s.path("/articles"), key, nil).wantError(t, 401, protocol.MsgInvalidAPIKey)
+			s.Do(t, "GET", s.Path("/articles"), key, nil).WantError(t, 401, protocol.MsgInvalidAPIKey)
 		})
 	})
 }
@@ -278,29 +279,29 @@ func TestAPIKeyUsage(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
 		const limit = 6
-		s := newTestServer(t, dbURL, withLimits(limit, 0, 0, 0))
-		d := s.do(t, "POST", s.path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).want(t, 201).data(t)
+		s := newTestServer(t, dbURL, apptest.Limits(limit, 0, 0, 0))
+		d := s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).Want(t, 201).Data(t)
 		id, key := str(d["id"]), str(d["key"])
 
 		// Usage of a key that made no request.
-		u := s.do(t, "GET", s.path("/api-keys/"+id+"/usage"), s.SKLive, nil).want(t, 200).data(t)
+		u := s.Do(t, "GET", s.Path("/api-keys/"+id+"/usage"), s.SKLive, nil).Want(t, 200).Data(t)
 		if u["last_used_at"] != nil {
 			t.Errorf("last_used_at before any request: got %v, want null", u["last_used_at"])
 		}
 
 		// 4 successes, 2 errors, then 3 requests over the limit.
 		for range 4 {
-			s.do(t, "GET", s.path("/tickets"), key, nil).want(t, 200)
+			s.Do(t, "GET", s.Path("/tickets"), key, nil).Want(t, 200)
 		}
-		s.do(t, "GET", s.path("/tickets/00000000-0000-7000-8000-000000000000"), key, nil).wantError(t, 404, "")
-		s.do(t, "POST", s.path("/tickets"), key, `{"subject":`).wantError(t, 400, "")
+		s.Do(t, "GET", s.Path("/tickets/00000000-0000-7000-8000-000000000000"), key, nil).WantError(t, 404, "")
+		s.Do(t, "POST", s.Path("/tickets"), key, `{"subject":`).WantError(t, 400, "")
 		for range 3 {
-			s.do(t, "GET", s.path("/tickets"), key, nil).wantError(t, 429, protocol.MsgRateLimited)
+			s.Do(t, "GET", s.Path("/tickets"), key, nil).WantError(t, 429, protocol.MsgRateLimited)
 		}
 		sent := s.Clock.Now()
 
-		r := s.do(t, "GET", s.path("/api-keys/"+id+"/usage"), s.SKLive, nil).want(t, 200)
-		u = r.data(t)
+		r := s.Do(t, "GET", s.Path("/api-keys/"+id+"/usage"), s.SKLive, nil).Want(t, 200)
+		u = r.Data(t)
 		if str(u["key_id"]) != id {
 			t.Errorf("key_id: got %v, want %s", u["key_id"], id)
 		}
@@ -349,7 +350,7 @@ func TestAPIKeyUsage(t *testing.T) {
 
 		// A day later the traffic has left the window.
 		s.Clock.Advance(25 * time.Hour)
-		u = s.do(t, "GET", s.path("/api-keys/"+id+"/usage"), s.SKLive, nil).want(t, 200).data(t)
+		u = s.Do(t, "GET", s.Path("/api-keys/"+id+"/usage"), s.SKLive, nil).Want(t, 200).Data(t)
 		if hours, _ := u["hours"].([]any); len(hours) != 24 {
 			t.Errorf("hours a day later: got %d entries, want 24", len(hours))
 		}
@@ -366,7 +367,7 @@ func TestAPIKeyTimestampsRoundTrip(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
 		s := newTestServer(t, dbURL)
-		d := s.do(t, "POST", s.path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).want(t, 201).data(t)
+		d := s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).Want(t, 201).Data(t)
 		listed := s.keyList(t, s.SKLive)[str(d["id"])]
 		if listed == nil {
 			t.Fatalf("key not listed")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -58,20 +59,20 @@ func TestAPILibrary(t *testing.T) {
 		parallel(t)
 		s := newTestServer(t, dbURL)
 		f := setupLibrary(t, s)
-		other := s.createTeam(t, "Other", uniqueSlug("other"))
+		other := s.CreateTeam(t, "Other", apptest.UniqueSlug("other"))
 
 		for _, ref := range []string{s.Team.Slug, s.Team.ID} {
 			base := "/api/library/" + ref
 			t.Run("articles via "+ref, func(t *testing.T) {
-				ids := s.do(t, "GET", base+"/articles", "", nil).want(t, 200).ids(t)
+				ids := s.Do(t, "GET", base+"/articles", "", nil).Want(t, 200).IDs(t)
 				if want := []string{f.other, f.titleHit, f.bodyHit}; !slices.Equal(ids, want) {
 					t.Errorf("articles: got %v, want the live published ones newest first %v", ids, want)
 				}
-				ids = s.do(t, "GET", base+"/articles?category=account", "", nil).want(t, 200).ids(t)
+				ids = s.Do(t, "GET", base+"/articles?category=account", "", nil).Want(t, 200).IDs(t)
 				if want := []string{f.other, f.titleHit}; !slices.Equal(ids, want) {
 					t.Errorf("articles?category=account: got %v, want %v", ids, want)
 				}
-				ids = s.do(t, "GET", base+"/articles?category="+f.billing, "", nil).want(t, 200).ids(t)
+				ids = s.Do(t, "GET", base+"/articles?category="+f.billing, "", nil).Want(t, 200).IDs(t)
 				if want := []string{f.bodyHit}; !slices.Equal(ids, want) {
 					t.Errorf("articles?category=<billing id>: got %v, want %v", ids, want)
 				}
@@ -81,7 +82,7 @@ func TestAPILibrary(t *testing.T) {
 				}
 			})
 			t.Run("article by slug via "+ref, func(t *testing.T) {
-				d := s.do(t, "GET", base+"/articles/reset-password", "", nil).want(t, 200).data(t)
+				d := s.Do(t, "GET", base+"/articles/reset-password", "", nil).Want(t, 200).Data(t)
 				if str(d["id"]) != f.titleHit || str(d["title"]) != "Reset your password" || str(d["status"]) != "published" {
 					t.Errorf("article: got %v", d)
 				}
@@ -89,18 +90,18 @@ func TestAPILibrary(t *testing.T) {
 					t.Errorf("article body: got %q", d["body"])
 				}
 				for _, slug := range []string{"password-policy", "test-password", "no-such-article", f.titleHit, "Reset-Password"} {
-					s.do(t, "GET", base+"/articles/"+slug, "", nil).wantError(t, 404, "")
+					s.Do(t, "GET", base+"/articles/"+slug, "", nil).WantError(t, 404, "")
 				}
 			})
 			t.Run("categories via "+ref, func(t *testing.T) {
-				ids := s.do(t, "GET", base+"/categories", "", nil).want(t, 200).ids(t)
+				ids := s.Do(t, "GET", base+"/categories", "", nil).Want(t, 200).IDs(t)
 				if want := []string{f.billing, f.account}; !slices.Equal(ids, want) {
 					t.Errorf("categories: got %v, want %v", ids, want)
 				}
 			})
 			t.Run("search via "+ref, func(t *testing.T) {
-				r := s.do(t, "GET", base+"/search?q=password", "", nil).want(t, 200)
-				hits := r.items(t)
+				r := s.Do(t, "GET", base+"/search?q=password", "", nil).Want(t, 200)
+				hits := r.Items(t)
 				var ids []string
 				for _, h := range hits {
 					ids = append(ids, str(h["id"]))
@@ -120,18 +121,18 @@ func TestAPILibrary(t *testing.T) {
 				if len(str(hits[1]["snippet"])) >= len("Open Billing, enter the card number and confirm with your password when asked.")+20 {
 					t.Errorf("snippet is not an excerpt: %q", hits[1]["snippet"])
 				}
-				ids = s.do(t, "GET", base+"/search?q="+url.QueryEscape("Close account"), "", nil).want(t, 200).ids(t)
+				ids = s.Do(t, "GET", base+"/search?q="+url.QueryEscape("Close account"), "", nil).Want(t, 200).IDs(t)
 				if !slices.Contains(ids, f.other) {
 					t.Errorf("search 'Close account': got %v, want %s", ids, f.other)
 				}
-				ids = s.do(t, "GET", base+"/search?q=card", "", nil).want(t, 200).ids(t)
+				ids = s.Do(t, "GET", base+"/search?q=card", "", nil).Want(t, 200).IDs(t)
 				if !slices.Equal(ids, []string{f.bodyHit}) {
 					t.Errorf("search card: got %v, want [%s]", ids, f.bodyHit)
 				}
-				if ids := s.do(t, "GET", base+"/search?q=zebra", "", nil).want(t, 200).ids(t); len(ids) != 0 {
+				if ids := s.Do(t, "GET", base+"/search?q=zebra", "", nil).Want(t, 200).IDs(t); len(ids) != 0 {
 					t.Errorf("search zebra: got %v, want none", ids)
 				}
-				if ids := s.do(t, "GET", base+"/search?q=password&limit=1", "", nil).want(t, 200).ids(t); !slices.Equal(ids, []string{f.titleHit}) {
+				if ids := s.Do(t, "GET", base+"/search?q=password&limit=1", "", nil).Want(t, 200).IDs(t); !slices.Equal(ids, []string{f.titleHit}) {
 					t.Errorf("search limit=1: got %v, want [%s]", ids, f.titleHit)
 				}
 			})
@@ -139,7 +140,7 @@ func TestAPILibrary(t *testing.T) {
 
 		t.Run("query syntax is only words", func(t *testing.T) {
 			for _, q := range []string{`pass"word`, `password OR zebra`, `*`, `password AND (`, `NEAR(a b)`, `-password`, `p:assword`, `'`, `\`} {
-				r := s.do(t, "GET", "/api/library/"+s.Team.Slug+"/search?q="+url.QueryEscape(q), "", nil)
+				r := s.Do(t, "GET", "/api/library/"+s.Team.Slug+"/search?q="+url.QueryEscape(q), "", nil)
 				if r.Status != 200 {
 					t.Errorf("search %q: got %s, want 200", q, r)
 				}
@@ -149,15 +150,15 @@ func TestAPILibrary(t *testing.T) {
 		t.Run("bad requests", func(t *testing.T) {
 			base := "/api/library/" + s.Team.Slug
 			for _, q := range []string{"/search", "/search?q=", "/search?q=%20%20"} {
-				s.do(t, "GET", base+q, "", nil).wantError(t, 400, "").wantField(t, "q")
+				s.Do(t, "GET", base+q, "", nil).WantError(t, 400, "").WantField(t, "q")
 			}
-			s.do(t, "GET", base+"/search?q="+strings.Repeat("a", 201), "", nil).wantError(t, 400, "").wantField(t, "q")
-			s.do(t, "GET", base+"/search?q=x&limit=0", "", nil).wantError(t, 400, "").wantField(t, "limit")
-			s.do(t, "GET", base+"/search?q=x&limit=51", "", nil).wantError(t, 400, "").wantField(t, "limit")
-			s.do(t, "GET", base+"/articles?category=no-such-category", "", nil).wantError(t, 404, "")
+			s.Do(t, "GET", base+"/search?q="+strings.Repeat("a", 201), "", nil).WantError(t, 400, "").WantField(t, "q")
+			s.Do(t, "GET", base+"/search?q=x&limit=0", "", nil).WantError(t, 400, "").WantField(t, "limit")
+			s.Do(t, "GET", base+"/search?q=x&limit=51", "", nil).WantError(t, 400, "").WantField(t, "limit")
+			s.Do(t, "GET", base+"/articles?category=no-such-category", "", nil).WantError(t, 404, "")
 			for _, team := range []string{"no-such-team", uuid.NewString(), "Bad_Slug"} {
 				for _, p := range []string{"/articles", "/articles/reset-password", "/categories", "/search?q=password"} {
-					s.do(t, "GET", "/api/library/"+team+p, "", nil).wantError(t, 404, "")
+					s.Do(t, "GET", "/api/library/"+team+p, "", nil).WantError(t, 404, "")
 				}
 			}
 		})
@@ -165,44 +166,44 @@ func TestAPILibrary(t *testing.T) {
 		t.Run("test content with a test key", func(t *testing.T) {
 			base := "/api/library/" + s.Team.Slug
 			for _, key := range []string{s.PKTest, s.SKTest} {
-				if ids := s.do(t, "GET", base+"/articles", key, nil).want(t, 200).ids(t); !slices.Equal(ids, []string{f.testArticle}) {
+				if ids := s.Do(t, "GET", base+"/articles", key, nil).Want(t, 200).IDs(t); !slices.Equal(ids, []string{f.testArticle}) {
 					t.Errorf("test articles: got %v, want [%s]", ids, f.testArticle)
 				}
-				if ids := s.do(t, "GET", base+"/categories", key, nil).want(t, 200).ids(t); !slices.Equal(ids, []string{f.testCategory}) {
+				if ids := s.Do(t, "GET", base+"/categories", key, nil).Want(t, 200).IDs(t); !slices.Equal(ids, []string{f.testCategory}) {
 					t.Errorf("test categories: got %v, want [%s]", ids, f.testCategory)
 				}
-				if ids := s.do(t, "GET", base+"/search?q=password", key, nil).want(t, 200).ids(t); !slices.Equal(ids, []string{f.testArticle}) {
+				if ids := s.Do(t, "GET", base+"/search?q=password", key, nil).Want(t, 200).IDs(t); !slices.Equal(ids, []string{f.testArticle}) {
 					t.Errorf("test search: got %v, want [%s]", ids, f.testArticle)
 				}
-				s.do(t, "GET", base+"/articles/test-password", key, nil).want(t, 200)
-				s.do(t, "GET", base+"/articles/reset-password", key, nil).wantError(t, 404, "")
+				s.Do(t, "GET", base+"/articles/test-password", key, nil).Want(t, 200)
+				s.Do(t, "GET", base+"/articles/reset-password", key, nil).WantError(t, 404, "")
 			}
 			// A live key gives live content.
-			if ids := s.do(t, "GET", base+"/articles", s.PKLive, nil).want(t, 200).ids(t); len(ids) != 3 {
+			if ids := s.Do(t, "GET", base+"/articles", s.PKLive, nil).Want(t, 200).IDs(t); len(ids) != 3 {
 				t.Errorf("live articles with pk_live: got %v, want 3", ids)
 			}
 		})
 
 		t.Run("bad or foreign key", func(t *testing.T) {
 			base := "/api/library/" + s.Team.Slug + "/articles"
-			r := s.do(t, "GET", base, flipLast(s.PKTest), nil)
-			r.wantError(t, 401, protocol.MsgInvalidAPIKey)
+			r := s.Do(t, "GET", base, flipLast(s.PKTest), nil)
+			r.WantError(t, 401, protocol.MsgInvalidAPIKey)
 			if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("WWW-Authenticate: got %q", r.Header.Get("WWW-Authenticate"))
 			}
-			s.do(t, "GET", base, "", nil, "Authorization", "Basic Zm9vOmJhcg==").wantError(t, 401, protocol.MsgInvalidAPIKey)
-			s.do(t, "GET", base, other.Keys["pk_test"].Secret, nil).wantError(t, 403, "")
+			s.Do(t, "GET", base, "", nil, "Authorization", "Basic Zm9vOmJhcg==").WantError(t, 401, protocol.MsgInvalidAPIKey)
+			s.Do(t, "GET", base, other.Keys["pk_test"].Secret, nil).WantError(t, 403, "")
 		})
 
 		t.Run("unpublishing hides an article", func(t *testing.T) {
-			s.do(t, "PATCH", s.path("/articles/"+f.other), s.SKLive, map[string]any{"status": "draft"}).want(t, 200)
+			s.Do(t, "PATCH", s.Path("/articles/"+f.other), s.SKLive, map[string]any{"status": "draft"}).Want(t, 200)
 			base := "/api/library/" + s.Team.Slug
-			s.do(t, "GET", base+"/articles/closing-account", "", nil).wantError(t, 404, "")
-			if ids := s.do(t, "GET", base+"/search?q=account", "", nil).want(t, 200).ids(t); slices.Contains(ids, f.other) {
+			s.Do(t, "GET", base+"/articles/closing-account", "", nil).WantError(t, 404, "")
+			if ids := s.Do(t, "GET", base+"/search?q=account", "", nil).Want(t, 200).IDs(t); slices.Contains(ids, f.other) {
 				t.Errorf("search after unpublishing: got %v, want no %s", ids, f.other)
 			}
-			s.do(t, "PATCH", s.path("/articles/"+f.other), s.SKLive, map[string]any{"status": "published"}).want(t, 200)
-			s.do(t, "GET", base+"/articles/closing-account", "", nil).want(t, 200)
+			s.Do(t, "PATCH", s.Path("/articles/"+f.other), s.SKLive, map[string]any{"status": "published"}).Want(t, 200)
+			s.Do(t, "GET", base+"/articles/closing-account", "", nil).Want(t, 200)
 		})
 	})
 }

@@ -19,8 +19,8 @@ func (s *testServer) walk(t testing.TB, path, key string, limit int) (ids []stri
 		if cursor != "" {
 			p += "&cursor=" + cursor
 		}
-		r := s.do(t, "GET", p, key, nil).want(t, 200)
-		page := r.ids(t)
+		r := s.Do(t, "GET", p, key, nil).Want(t, 200)
+		page := r.IDs(t)
 		ids = append(ids, page...)
 		sizes = append(sizes, len(page))
 		pg, ok := r.Body["pagination"].(map[string]any)
@@ -73,8 +73,8 @@ func TestAPIPagination(t *testing.T) {
 		}
 
 		t.Run("default limit", func(t *testing.T) {
-			r := s.do(t, "GET", s.path("/tickets"), s.SKLive, nil).want(t, 200)
-			ids := r.ids(t)
+			r := s.Do(t, "GET", s.Path("/tickets"), s.SKLive, nil).Want(t, 200)
+			ids := r.IDs(t)
 			if want := reversed(created["/tickets"])[:20]; !slices.Equal(ids, want) {
 				t.Errorf("first page: got %v, want the 20 newest %v", ids, want)
 			}
@@ -82,9 +82,9 @@ func TestAPIPagination(t *testing.T) {
 			if pg["has_more"] != true || str(pg["next_cursor"]) == "" {
 				t.Errorf("pagination: got %v, want has_more and a cursor", pg)
 			}
-			r = s.do(t, "GET", s.path("/tickets?cursor="+str(pg["next_cursor"])), s.SKLive, nil).want(t, 200)
-			if want := reversed(created["/tickets"])[20:]; !slices.Equal(r.ids(t), want) {
-				t.Errorf("second page: got %v, want %v", r.ids(t), want)
+			r = s.Do(t, "GET", s.Path("/tickets?cursor="+str(pg["next_cursor"])), s.SKLive, nil).Want(t, 200)
+			if want := reversed(created["/tickets"])[20:]; !slices.Equal(r.IDs(t), want) {
+				t.Errorf("second page: got %v, want %v", r.IDs(t), want)
 			}
 			if pg, _ := r.Body["pagination"].(map[string]any); pg["has_more"] != false || pg["next_cursor"] != nil {
 				t.Errorf("last page pagination: got %v, want has_more false and next_cursor null", pg)
@@ -94,7 +94,7 @@ func TestAPIPagination(t *testing.T) {
 		for _, res := range resources {
 			for _, limit := range []int{1, 5, 12, 100} {
 				t.Run(fmt.Sprintf("%s limit %d", res.name, limit), func(t *testing.T) {
-					ids, sizes := s.walk(t, s.path(res.name), s.SKLive, limit)
+					ids, sizes := s.walk(t, s.Path(res.name), s.SKLive, limit)
 					if want := reversed(created[res.name]); !slices.Equal(ids, want) {
 						t.Errorf("walk: got %v, want every item once, newest first: %v (pages %v)", ids, want, sizes)
 					}
@@ -103,7 +103,7 @@ func TestAPIPagination(t *testing.T) {
 		}
 		t.Run("exact multiple", func(t *testing.T) {
 			// 12 items in pages of 6: the second page is the last one.
-			_, sizes := s.walk(t, s.path("/categories"), s.SKLive, 6)
+			_, sizes := s.walk(t, s.Path("/categories"), s.SKLive, 6)
 			if !slices.Equal(sizes, []int{6, 6}) {
 				t.Errorf("pages: got %v, want [6 6]", sizes)
 			}
@@ -124,16 +124,16 @@ func TestAPIPagination(t *testing.T) {
 			}
 			for _, res := range resources {
 				for _, c := range cases {
-					r := s.do(t, "GET", s.path(res.name+"?"+c.query), s.SKLive, nil)
-					r.wantError(t, 400, "")
-					r.wantField(t, c.field)
+					r := s.Do(t, "GET", s.Path(res.name+"?"+c.query), s.SKLive, nil)
+					r.WantError(t, 400, "")
+					r.WantField(t, c.field)
 				}
-				s.do(t, "GET", s.path(res.name+"?limit=100"), s.SKLive, nil).want(t, 200)
+				s.Do(t, "GET", s.Path(res.name+"?limit=100"), s.SKLive, nil).Want(t, 200)
 			}
 			for _, c := range cases {
-				r := s.do(t, "GET", "/api/library/"+s.Team.Slug+"/articles?"+c.query, "", nil)
-				r.wantError(t, 400, "")
-				r.wantField(t, c.field)
+				r := s.Do(t, "GET", "/api/library/"+s.Team.Slug+"/articles?"+c.query, "", nil)
+				r.WantError(t, 400, "")
+				r.WantField(t, c.field)
 			}
 		})
 	})
@@ -158,7 +158,7 @@ func TestAPIListFilters(t *testing.T) {
 		}
 		// Closing a ticket later moves it between the filters.
 		moved := want["status=open"][0]
-		s.do(t, "PATCH", s.path("/tickets/"+moved), s.SKLive, map[string]any{"status": "closed"}).want(t, 200)
+		s.Do(t, "PATCH", s.Path("/tickets/"+moved), s.SKLive, map[string]any{"status": "closed"}).Want(t, 200)
 		for _, q := range []string{"", "&customer_id=" + ann} {
 			want["status=open"+q] = slices.DeleteFunc(want["status=open"+q], func(id string) bool { return id == moved })
 			want["status=closed"+q] = append(want["status=closed"+q], moved)
@@ -167,19 +167,19 @@ func TestAPIListFilters(t *testing.T) {
 
 		for q, ids := range want {
 			t.Run("tickets "+q, func(t *testing.T) {
-				got, _ := s.walk(t, s.path("/tickets?"+q), s.SKLive, 2)
+				got, _ := s.walk(t, s.Path("/tickets?"+q), s.SKLive, 2)
 				if w := reversed(ids); !slices.Equal(got, w) {
 					t.Errorf("got %v, want %v", got, w)
 				}
 			})
 		}
-		s.do(t, "GET", s.path("/tickets?status=done"), s.SKLive, nil).wantError(t, 400, "").wantField(t, "status")
+		s.Do(t, "GET", s.Path("/tickets?status=done"), s.SKLive, nil).WantError(t, 400, "").WantField(t, "status")
 		for _, c := range []string{"00000000-0000-7000-8000-000000000000", "not-a-uuid"} {
-			if ids := s.do(t, "GET", s.path("/tickets?customer_id="+c), s.SKLive, nil).want(t, 200).ids(t); len(ids) != 0 {
+			if ids := s.Do(t, "GET", s.Path("/tickets?customer_id="+c), s.SKLive, nil).Want(t, 200).IDs(t); len(ids) != 0 {
 				t.Errorf("tickets of unknown customer %s: got %v, want none", c, ids)
 			}
 		}
-		if ids := s.do(t, "GET", s.path("/customers?email=ANN@example.com"), s.SKLive, nil).want(t, 200).ids(t); !slices.Equal(ids, []string{ann}) {
+		if ids := s.Do(t, "GET", s.Path("/customers?email=ANN@example.com"), s.SKLive, nil).Want(t, 200).IDs(t); !slices.Equal(ids, []string{ann}) {
 			t.Errorf("customers by email: got %v, want [%s]", ids, ann)
 		}
 
@@ -198,22 +198,22 @@ func TestAPIListFilters(t *testing.T) {
 		aw["status=published"] = append(aw["status=published"], nocat)
 		for q, ids := range aw {
 			t.Run("articles "+q, func(t *testing.T) {
-				got, _ := s.walk(t, s.path("/articles?"+q), s.SKLive, 2)
+				got, _ := s.walk(t, s.Path("/articles?"+q), s.SKLive, 2)
 				if w := reversed(ids); !slices.Equal(got, w) {
 					t.Errorf("got %v, want %v", got, w)
 				}
 			})
 		}
-		s.do(t, "GET", s.path("/articles?status=archived"), s.SKLive, nil).wantError(t, 400, "").wantField(t, "status")
+		s.Do(t, "GET", s.Path("/articles?status=archived"), s.SKLive, nil).WantError(t, 400, "").WantField(t, "status")
 		// Deleting a category leaves its articles, without a category.
-		s.do(t, "DELETE", s.path("/categories/"+c1), s.SKLive, nil).want(t, 200)
-		if ids := s.do(t, "GET", s.path("/articles?category_id="+c1), s.SKLive, nil).want(t, 200).ids(t); len(ids) != 0 {
+		s.Do(t, "DELETE", s.Path("/categories/"+c1), s.SKLive, nil).Want(t, 200)
+		if ids := s.Do(t, "GET", s.Path("/articles?category_id="+c1), s.SKLive, nil).Want(t, 200).IDs(t); len(ids) != 0 {
 			t.Errorf("articles of a deleted category: got %v, want none", ids)
 		}
-		if n := s.count(t, s.path("/articles"), s.SKLive); n != 11 {
+		if n := s.count(t, s.Path("/articles"), s.SKLive); n != 11 {
 			t.Errorf("articles after deleting a category: got %d, want 11", n)
 		}
-		a := s.do(t, "GET", s.path("/articles/"+aw["category_id="+c1][0]), s.SKLive, nil).want(t, 200).data(t)
+		a := s.Do(t, "GET", s.Path("/articles/"+aw["category_id="+c1][0]), s.SKLive, nil).Want(t, 200).Data(t)
 		if a["category_id"] != nil {
 			t.Errorf("category_id after the category was deleted: got %v, want null", a["category_id"])
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestMetricsMethodsBounded(t *testing.T) {
 	s := newTestServer(t, testdb.SQLite(t))
 	for _, m := range []string{"FOO1", "FOO2", "FOO3"} {
-		s.do(t, m, "/x", "", nil)
+		s.Do(t, m, "/x", "", nil)
 	}
 	res, err := http.Get(s.URL + "/metrics")
 	if err != nil {
@@ -35,19 +36,19 @@ func TestMetricsMethodsBounded(t *testing.T) {
 // refusal carries no CORS allowance.
 func TestLibraryHonoursAllowedOrigins(t *testing.T) {
 	s := newTestServer(t, testdb.SQLite(t))
-	s.do(t, "PATCH", s.path(""), s.SKLive, map[string]any{"allowed_origins": []string{"https://shop.example"}}).want(t, 200)
+	s.Do(t, "PATCH", s.Path(""), s.SKLive, map[string]any{"allowed_origins": []string{"https://shop.example"}}).Want(t, 200)
 	lib := "/api/library/" + s.Team.Slug + "/categories"
-	r := s.do(t, "GET", lib, s.PKTest, nil, "Origin", "https://evil.example").wantError(t, 403, "Origin not allowed for this publishable key")
+	r := s.Do(t, "GET", lib, s.PKTest, nil, "Origin", "https://evil.example").WantError(t, 403, "Origin not allowed for this publishable key")
 	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Fatalf("Access-Control-Allow-Origin = %q on a refused origin, want none", got)
 	}
-	r = s.do(t, "GET", s.path("/categories"), s.PKLive, nil, "Origin", "https://evil.example").want(t, 403)
+	r = s.Do(t, "GET", s.Path("/categories"), s.PKLive, nil, "Origin", "https://evil.example").Want(t, 403)
 	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Fatalf("/api/v1: Access-Control-Allow-Origin = %q on a refused origin, want none", got)
 	}
-	s.do(t, "GET", lib, s.PKTest, nil, "Origin", "https://shop.example").want(t, 200)
+	s.Do(t, "GET", lib, s.PKTest, nil, "Origin", "https://shop.example").Want(t, 200)
 	// A publishable key refused for another reason still lets the page read why.
-	r = s.do(t, "POST", s.path("/tickets"), s.PKLive, map[string]any{"subject": "x"}, "Origin", "https://shop.example").want(t, 403)
+	r = s.Do(t, "POST", s.Path("/tickets"), s.PKLive, map[string]any{"subject": "x"}, "Origin", "https://shop.example").Want(t, 403)
 	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://shop.example" {
 		t.Fatalf("Access-Control-Allow-Origin = %q on a read-only refusal, want the page's origin", got)
 	}
@@ -56,15 +57,15 @@ func TestLibraryHonoursAllowedOrigins(t *testing.T) {
 // TestLibraryBadKeySpendsInvalidBudget: guessing keys through the Library
 // costs the same per-IP invalid-key budget as on /api/v1.
 func TestLibraryBadKeySpendsInvalidBudget(t *testing.T) {
-	s := newTestServer(t, testdb.SQLite(t), withLimits(100, 100, 100, 2))
+	s := newTestServer(t, testdb.SQLite(t), apptest.Limits(100, 100, 100, 2))
 	bad := s.PKLive[:len(s.PKLive)-1] + "x"
 	if s.PKLive[len(s.PKLive)-1] == 'x' {
 		bad = s.PKLive[:len(s.PKLive)-1] + "y"
 	}
 	lib := "/api/library/" + s.Team.Slug + "/categories"
-	s.do(t, "GET", lib, bad, nil).want(t, 401)
-	s.do(t, "GET", s.path(""), bad, nil).want(t, 401)
-	s.do(t, "GET", lib, bad, nil).wantError(t, 429, "Rate limit exceeded")
+	s.Do(t, "GET", lib, bad, nil).Want(t, 401)
+	s.Do(t, "GET", s.Path(""), bad, nil).Want(t, 401)
+	s.Do(t, "GET", lib, bad, nil).WantError(t, 429, "Rate limit exceeded")
 }
 
 // TestKeyUsageCanonicalID: the usage of a key asked for by an upper-case id
@@ -72,8 +73,8 @@ func TestLibraryBadKeySpendsInvalidBudget(t *testing.T) {
 func TestKeyUsageCanonicalID(t *testing.T) {
 	s := newTestServer(t, testdb.SQLite(t))
 	id := s.Team.Keys["sk_live"].ID
-	s.do(t, "GET", s.path("/tickets"), s.SKLive, nil).want(t, 200)
-	d := s.do(t, "GET", s.path("/api-keys/"+strings.ToUpper(id)+"/usage"), s.SKLive, nil).want(t, 200).data(t)
+	s.Do(t, "GET", s.Path("/tickets"), s.SKLive, nil).Want(t, 200)
+	d := s.Do(t, "GET", s.Path("/api-keys/"+strings.ToUpper(id)+"/usage"), s.SKLive, nil).Want(t, 200).Data(t)
 	if d["key_id"] != id {
 		t.Fatalf("key_id = %v, want %s", d["key_id"], id)
 	}

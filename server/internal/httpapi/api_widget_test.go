@@ -6,17 +6,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
-
-// cheapPassword keeps the widget tests fast; production uses password.OWASP.
 
 const wv1 = "/api/widget/v1"
 
 func signup(t *testing.T, s *testServer, key, email, name, pw string) (token, id string) {
 	t.Helper()
-	d := s.do(t, "POST", wv1+"/signup", key, map[string]any{"email": email, "name": name, "password": pw}).want(t, 201).data(t)
+	d := s.Do(t, "POST", wv1+"/signup", key, map[string]any{"email": email, "name": name, "password": pw}).Want(t, 201).Data(t)
 	ses, _ := d["session"].(map[string]any)
 	cust, _ := d["customer"].(map[string]any)
 	return str(ses["token"]), str(cust["id"])
@@ -30,8 +29,8 @@ func TestWidgetSignupLoginMe(t *testing.T) {
 		if len(tok) != 46 || !strings.HasPrefix(tok, "cs_") {
 			t.Fatalf("token %q: want cs_ and 43 characters", tok)
 		}
-		me := s.do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, tok).want(t, 200)
-		if got := me.data(t); str(got["id"]) != id || str(got["email"]) != "ann@example.com" || str(got["name"]) != "Ann" {
+		me := s.Do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, tok).Want(t, 200)
+		if got := me.Data(t); str(got["id"]) != id || str(got["email"]) != "ann@example.com" || str(got["name"]) != "Ann" {
 			t.Errorf("me: got %v, want id %s, ann@example.com, Ann", got, id)
 		}
 		if cc := me.Header.Get("Cache-Control"); cc != "no-store" {
@@ -39,18 +38,18 @@ func TestWidgetSignupLoginMe(t *testing.T) {
 		}
 
 		// The customer is in the test mode's customers only.
-		if r := s.do(t, "GET", s.path("/customers?email=ann@example.com"), s.SKTest, nil).want(t, 200); len(r.items(t)) != 1 {
-			t.Errorf("test customers: got %d, want 1", len(r.items(t)))
+		if r := s.Do(t, "GET", s.Path("/customers?email=ann@example.com"), s.SKTest, nil).Want(t, 200); len(r.Items(t)) != 1 {
+			t.Errorf("test customers: got %d, want 1", len(r.Items(t)))
 		}
-		if r := s.do(t, "GET", s.path("/customers?email=ann@example.com"), s.SKLive, nil).want(t, 200); len(r.items(t)) != 0 {
-			t.Errorf("live customers: got %d, want 0", len(r.items(t)))
+		if r := s.Do(t, "GET", s.Path("/customers?email=ann@example.com"), s.SKLive, nil).Want(t, 200); len(r.Items(t)) != 0 {
+			t.Errorf("live customers: got %d, want 0", len(r.Items(t)))
 		}
 		// A test-mode session means nothing in live mode.
-		s.do(t, "GET", wv1+"/me", s.PKLive, nil, protocol.SessionHeader, tok).wantError(t, 401, "Invalid session")
+		s.Do(t, "GET", wv1+"/me", s.PKLive, nil, protocol.SessionHeader, tok).WantError(t, 401, "Invalid session")
 
 		// Taken email, in any case.
-		r := s.do(t, "POST", wv1+"/signup", s.PKTest, map[string]any{"email": "ANN@example.com", "name": "A", "password": "another password"})
-		r.wantError(t, 409, "An account with this email already exists")
+		r := s.Do(t, "POST", wv1+"/signup", s.PKTest, map[string]any{"email": "ANN@example.com", "name": "A", "password": "another password"})
+		r.WantError(t, 409, "An account with this email already exists")
 		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 			t.Errorf("error Cache-Control: got %q, want no-store", cc)
 		}
@@ -59,7 +58,7 @@ func TestWidgetSignupLoginMe(t *testing.T) {
 
 		// Login issues a new token each time; both work.
 		login := func() string {
-			d := s.do(t, "POST", wv1+"/login", s.PKTest, map[string]any{"email": "ANN@example.com ", "password": "correct horse battery"}).want(t, 200).data(t)
+			d := s.Do(t, "POST", wv1+"/login", s.PKTest, map[string]any{"email": "ANN@example.com ", "password": "correct horse battery"}).Want(t, 200).Data(t)
 			ses, _ := d["session"].(map[string]any)
 			if str(ses["expires_at"]) == "" {
 				t.Errorf("login: no expires_at in %v", d)
@@ -72,11 +71,11 @@ func TestWidgetSignupLoginMe(t *testing.T) {
 		}
 
 		// The secret-key session list shows three sessions, never a token.
-		list := s.do(t, "GET", s.path("/customers/"+id+"/sessions"), s.SKTest, nil).want(t, 200)
-		if got := len(list.items(t)); got != 3 {
+		list := s.Do(t, "GET", s.Path("/customers/"+id+"/sessions"), s.SKTest, nil).Want(t, 200)
+		if got := len(list.Items(t)); got != 3 {
 			t.Fatalf("sessions: got %d, want 3", got)
 		}
-		for _, it := range list.items(t) {
+		for _, it := range list.Items(t) {
 			if it["token"] != nil || it["created_at"] == nil || it["last_used_at"] == nil || it["expires_at"] == nil {
 				t.Errorf("session item %v: want id, created_at, last_used_at, expires_at only", it)
 			}
@@ -84,27 +83,27 @@ func TestWidgetSignupLoginMe(t *testing.T) {
 		if strings.Contains(string(list.Raw), t2[3:]) {
 			t.Errorf("session list leaks a token")
 		}
-		s.do(t, "GET", s.path("/customers/"+id+"/sessions"), s.SKLive, nil).wantError(t, 404, "Customer not found")
-		s.do(t, "GET", s.path("/customers/"+id+"/sessions"), s.PKTest, nil).want(t, 403)
+		s.Do(t, "GET", s.Path("/customers/"+id+"/sessions"), s.SKLive, nil).WantError(t, 404, "Customer not found")
+		s.Do(t, "GET", s.Path("/customers/"+id+"/sessions"), s.PKTest, nil).Want(t, 403)
 
 		// Logout revokes only that session.
-		s.do(t, "POST", wv1+"/logout", s.PKTest, nil, protocol.SessionHeader, t2).want(t, 200)
-		s.do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, t2).wantError(t, 401, "Invalid session")
-		s.do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, t3).want(t, 200)
+		s.Do(t, "POST", wv1+"/logout", s.PKTest, nil, protocol.SessionHeader, t2).Want(t, 200)
+		s.Do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, t2).WantError(t, 401, "Invalid session")
+		s.Do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, t3).Want(t, 200)
 
 		// DELETE …/sessions revokes the rest.
-		d := s.do(t, "DELETE", s.path("/customers/"+id+"/sessions"), s.SKTest, nil).want(t, 200).data(t)
+		d := s.Do(t, "DELETE", s.Path("/customers/"+id+"/sessions"), s.SKTest, nil).Want(t, 200).Data(t)
 		if d["revoked"] != float64(2) {
 			t.Errorf("revoked: got %v, want 2", d["revoked"])
 		}
 		for _, tk := range []string{tok, t3} {
-			r := s.do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, tk).wantError(t, 401, "Invalid session")
+			r := s.Do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, tk).WantError(t, 401, "Invalid session")
 			if str(r.Body["code"]) != "unauthorized" {
 				t.Errorf("code: got %q, want unauthorized", r.Body["code"])
 			}
 		}
-		s.do(t, "GET", wv1+"/me", s.PKTest, nil).wantError(t, 401, "Invalid session")
-		s.do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, "cs_garbage").wantError(t, 401, "Invalid session")
+		s.Do(t, "GET", wv1+"/me", s.PKTest, nil).WantError(t, 401, "Invalid session")
+		s.Do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, "cs_garbage").WantError(t, 401, "Invalid session")
 	})
 }
 
@@ -125,8 +124,8 @@ func TestWidgetValidation(t *testing.T) {
 			{"common password any case", "a@b.co", "N", "Football123", "password"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				s.do(t, "POST", wv1+"/signup", s.PKLive, map[string]any{"email": tc.email, "name": tc.cname, "password": tc.pw}).
-					wantError(t, 400, "").wantField(t, tc.field)
+				s.Do(t, "POST", wv1+"/signup", s.PKLive, map[string]any{"email": tc.email, "name": tc.cname, "password": tc.pw}).
+					WantError(t, 400, "").WantField(t, tc.field)
 			})
 		}
 		// Exactly 10 characters (multi-byte) is enough.
@@ -138,13 +137,13 @@ func TestWidgetKeysAndCORS(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		s := newTestServer(t, dbURL)
 		body := map[string]any{"email": "a@b.co", "name": "N", "password": "long enough pw"}
-		s.do(t, "POST", wv1+"/signup", s.SKLive, body).wantError(t, 403, "Use a publishable key for the widget API")
-		s.do(t, "GET", wv1+"/me", s.SKTest, nil).wantError(t, 403, "Use a publishable key for the widget API")
-		s.do(t, "POST", wv1+"/signup", "", body).wantError(t, 401, protocol.MsgInvalidAPIKey)
+		s.Do(t, "POST", wv1+"/signup", s.SKLive, body).WantError(t, 403, "Use a publishable key for the widget API")
+		s.Do(t, "GET", wv1+"/me", s.SKTest, nil).WantError(t, 403, "Use a publishable key for the widget API")
+		s.Do(t, "POST", wv1+"/signup", "", body).WantError(t, 401, protocol.MsgInvalidAPIKey)
 
 		// Preflight for a cross-origin POST with the session header.
-		r := s.do(t, "OPTIONS", wv1+"/login", "", nil, "Origin", "https://shop.example",
-			"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type, x-cstar-session").want(t, 204)
+		r := s.Do(t, "OPTIONS", wv1+"/login", "", nil, "Origin", "https://shop.example",
+			"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type, x-cstar-session").Want(t, 204)
 		if got := r.Header.Get("Access-Control-Allow-Methods"); !strings.Contains(got, "POST") {
 			t.Errorf("Allow-Methods: got %q, want POST", got)
 		}
@@ -155,72 +154,72 @@ func TestWidgetKeysAndCORS(t *testing.T) {
 			t.Errorf("Allow-Origin: got %q", got)
 		}
 		// Outside the widget API the preflight still offers GET only.
-		r = s.do(t, "OPTIONS", s.path("/customers"), "", nil, "Origin", "https://shop.example").want(t, 204)
+		r = s.Do(t, "OPTIONS", s.Path("/customers"), "", nil, "Origin", "https://shop.example").Want(t, 204)
 		if got := r.Header.Get("Access-Control-Allow-Methods"); got != "GET" {
 			t.Errorf("v1 Allow-Methods: got %q, want GET", got)
 		}
 
 		// The actual cross-origin request gets CORS headers.
-		r = s.do(t, "POST", wv1+"/signup", s.PKLive, body, "Origin", "https://shop.example").want(t, 201)
+		r = s.Do(t, "POST", wv1+"/signup", s.PKLive, body, "Origin", "https://shop.example").Want(t, 201)
 		if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://shop.example" {
 			t.Errorf("Allow-Origin: got %q", got)
 		}
 
 		// Allowed origins are enforced.
-		s.do(t, "PATCH", s.path(""), s.SKLive, map[string]any{"allowed_origins": []string{"https://shop.example"}}).want(t, 200)
-		r = s.do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": "a@b.co", "password": "long enough pw"},
-			"Origin", "https://evil.example").wantError(t, 403, protocol.MsgOriginNotAllowed)
+		s.Do(t, "PATCH", s.Path(""), s.SKLive, map[string]any{"allowed_origins": []string{"https://shop.example"}}).Want(t, 200)
+		r = s.Do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": "a@b.co", "password": "long enough pw"},
+			"Origin", "https://evil.example").WantError(t, 403, protocol.MsgOriginNotAllowed)
 		if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
 			t.Errorf("refused origin got Allow-Origin %q", got)
 		}
-		s.do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": "a@b.co", "password": "long enough pw"},
-			"Origin", "https://shop.example").want(t, 200)
+		s.Do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": "a@b.co", "password": "long enough pw"},
+			"Origin", "https://shop.example").Want(t, 200)
 	})
 }
 
 func TestWidgetLoginFailures(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
-		s := newTestServer(t, dbURL, withProxy)
+		s := newTestServer(t, dbURL, apptest.TrustLoopbackProxy)
 		signup(t, s, s.PKLive, "bob@example.com", "Bob", "right password 1")
 		// A customer created by the secret-key API has no password.
 		s.create(t, s.SKLive, "/customers", map[string]any{"email": "nopw@example.com"})
 
 		login := func(email, pw, ip string) *resp {
-			return s.do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": email, "password": pw}, "X-Forwarded-For", ip)
+			return s.Do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": email, "password": pw}, "X-Forwarded-For", ip)
 		}
-		wrong := login("bob@example.com", "wrong password", "10.0.0.1").wantError(t, 401, "Invalid email or password")
-		unknown := login("nobody@example.com", "wrong password", "10.0.0.2").wantError(t, 401, "Invalid email or password")
-		nopw := login("nopw@example.com", "wrong password", "10.0.0.3").wantError(t, 401, "Invalid email or password")
-		if wrong.withoutRequestID() != unknown.withoutRequestID() || wrong.withoutRequestID() != nopw.withoutRequestID() {
-			t.Errorf("bodies differ: %s / %s / %s", wrong.withoutRequestID(), unknown.withoutRequestID(), nopw.withoutRequestID())
+		wrong := login("bob@example.com", "wrong password", "10.0.0.1").WantError(t, 401, "Invalid email or password")
+		unknown := login("nobody@example.com", "wrong password", "10.0.0.2").WantError(t, 401, "Invalid email or password")
+		nopw := login("nopw@example.com", "wrong password", "10.0.0.3").WantError(t, 401, "Invalid email or password")
+		if wrong.WithoutRequestID() != unknown.WithoutRequestID() || wrong.WithoutRequestID() != nopw.WithoutRequestID() {
+			t.Errorf("bodies differ: %s / %s / %s", wrong.WithoutRequestID(), unknown.WithoutRequestID(), nopw.WithoutRequestID())
 		}
 
 		// Account throttle: 5 failures in all (from several IPs), then 429.
 		for i := 2; i <= 4; i++ {
-			login("bob@example.com", "wrong password", "10.0.1."+strconv.Itoa(i)).wantError(t, 401, "Invalid email or password")
+			login("bob@example.com", "wrong password", "10.0.1."+strconv.Itoa(i)).WantError(t, 401, "Invalid email or password")
 		}
-		r := login("bob@example.com", "wrong password", "10.0.1.5").want(t, 429)
+		r := login("bob@example.com", "wrong password", "10.0.1.5").Want(t, 429)
 		first, _ := strconv.Atoi(r.Header.Get("Retry-After"))
 		if first < 1 {
 			t.Fatalf("Retry-After: got %q, want a number of seconds", r.Header.Get("Retry-After"))
 		}
 		// While blocked even the right password is refused, without a check.
-		login("bob@example.com", "right password 1", "10.0.1.6").want(t, 429)
+		login("bob@example.com", "right password 1", "10.0.1.6").Want(t, 429)
 		// Other accounts are not affected.
-		login("nobody@example.com", "wrong password", "10.0.1.7").wantError(t, 401, "Invalid email or password")
+		login("nobody@example.com", "wrong password", "10.0.1.7").WantError(t, 401, "Invalid email or password")
 
 		// The delay doubles with each further failure.
 		s.Clock.Advance(time.Duration(first) * time.Second)
-		r = login("bob@example.com", "wrong password", "10.0.1.8").want(t, 429)
+		r = login("bob@example.com", "wrong password", "10.0.1.8").Want(t, 429)
 		if second, _ := strconv.Atoi(r.Header.Get("Retry-After")); second != 2*first {
 			t.Errorf("second Retry-After: got %d, want %d", second, 2*first)
 		}
 
 		// After the wait, a success resets the account.
 		s.Clock.Advance(time.Hour)
-		login("bob@example.com", "right password 1", "10.0.1.9").want(t, 200)
+		login("bob@example.com", "right password 1", "10.0.1.9").Want(t, 200)
 		for range 4 {
-			login("bob@example.com", "wrong password", "10.0.2.1").wantError(t, 401, "Invalid email or password")
+			login("bob@example.com", "wrong password", "10.0.2.1").WantError(t, 401, "Invalid email or password")
 		}
 
 		// IP throttle: many accounts from one IP.
@@ -229,9 +228,9 @@ func TestWidgetLoginFailures(t *testing.T) {
 		for i := range 20 {
 			last = login("u"+strconv.Itoa(i)+"@example.com", "wrong password", "10.9.9.9")
 		}
-		last.want(t, 429)
-		login("bob@example.com", "right password 1", "10.9.9.9").want(t, 429)
-		login("bob@example.com", "right password 1", "10.9.9.10").want(t, 200)
+		last.Want(t, 429)
+		login("bob@example.com", "right password 1", "10.9.9.9").Want(t, 429)
+		login("bob@example.com", "right password 1", "10.9.9.10").Want(t, 200)
 	})
 }
 
@@ -239,18 +238,18 @@ func TestWidgetSessionExpiry(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		s := newTestServer(t, dbURL)
 		tok, _ := signup(t, s, s.PKLive, "c@example.com", "C", "long enough pw")
-		me := func() *resp { return s.do(t, "GET", wv1+"/me", s.PKLive, nil, protocol.SessionHeader, tok) }
+		me := func() *resp { return s.Do(t, "GET", wv1+"/me", s.PKLive, nil, protocol.SessionHeader, tok) }
 		// Used every 29 days, the session lives until the absolute 90 days.
 		for range 3 {
 			s.Clock.Advance(29 * 24 * time.Hour)
-			me().want(t, 200)
+			me().Want(t, 200)
 		}
 		s.Clock.Advance(4 * 24 * time.Hour) // day 91
-		me().wantError(t, 401, "Invalid session")
+		me().WantError(t, 401, "Invalid session")
 
 		// Idle for more than 30 days, a session is over.
 		tok, _ = signup(t, s, s.PKLive, "d@example.com", "D", "long enough pw")
 		s.Clock.Advance(31 * 24 * time.Hour)
-		me().wantError(t, 401, "Invalid session")
+		me().WantError(t, 401, "Invalid session")
 	})
 }

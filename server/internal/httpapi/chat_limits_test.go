@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -23,24 +24,24 @@ import (
 func TestChatFrameLimits(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
 
 		frame := func(size int) []byte {
 			pre, post := `{"type":"send","client_id":"big","body":"`, `"}`
 			return []byte(pre + strings.Repeat("a", size-len(pre)-len(post)) + post)
 		}
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
-		if err := w.c.WriteMessage(websocket.TextMessage, frame(protocol.MaxFrameBytes)); err != nil {
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		if err := w.Conn.WriteMessage(websocket.TextMessage, frame(protocol.MaxFrameBytes)); err != nil {
 			t.Fatal(err)
 		}
-		if f := w.waitFor(protocol.FrameError); f["code"] != "invalid" || f["client_id"] != "big" {
+		if f := w.WaitFor(protocol.FrameError); f["code"] != "invalid" || f["client_id"] != "big" {
 			t.Fatalf("16 KiB frame: got %v, want an invalid error frame", f)
 		}
-		if err := w.c.WriteMessage(websocket.TextMessage, frame(protocol.MaxFrameBytes+1)); err != nil {
+		if err := w.Conn.WriteMessage(websocket.TextMessage, frame(protocol.MaxFrameBytes+1)); err != nil {
 			t.Fatal(err)
 		}
-		w.wantClose(protocol.CloseMessageTooBig)
+		w.WantClose(protocol.CloseMessageTooBig)
 
 		for _, c := range []struct {
 			name string
@@ -51,11 +52,11 @@ func TestChatFrameLimits(t *testing.T) {
 			{"not JSON", websocket.TextMessage, `hello`},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
-				if err := w.c.WriteMessage(c.typ, []byte(c.data)); err != nil {
+				w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+				if err := w.Conn.WriteMessage(c.typ, []byte(c.data)); err != nil {
 					t.Fatal(err)
 				}
-				w.wantClose(protocol.CloseProtocol)
+				w.WantClose(protocol.CloseProtocol)
 			})
 		}
 	})
@@ -66,16 +67,16 @@ func TestChatFrameLimits(t *testing.T) {
 func TestChatSendRateLimit(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 		var tid string
 		for i := range protocol.SendBurst {
-			w.sendMsg("c"+strconv.Itoa(i), "message "+strconv.Itoa(i))
-			tid = str(msg(w.waitFor(protocol.FrameAck))["ticket_id"])
+			w.SendMsg("c"+strconv.Itoa(i), "message "+strconv.Itoa(i))
+			tid = str(msg(w.WaitFor(protocol.FrameAck))["ticket_id"])
 		}
-		w.sendMsg("c-over", "one too many")
-		f := w.waitFor(protocol.FrameError)
+		w.SendMsg("c-over", "one too many")
+		f := w.WaitFor(protocol.FrameError)
 		if f["code"] != "rate_limited" || f["client_id"] != "c-over" {
 			t.Fatalf("21st send: got %v, want rate_limited for c-over", f)
 		}
@@ -86,8 +87,8 @@ func TestChatSendRateLimit(t *testing.T) {
 			t.Fatalf("stored: got seqs %v, want 1..%d", got, protocol.SendBurst)
 		}
 		// The limit is the connection's: typing and reads still work.
-		w.send(map[string]any{"type": "read", "ticket_id": tid, "seq": 3})
-		if f := w.waitFor(protocol.FrameRead); num(f["seq"]) != 3 {
+		w.Send(map[string]any{"type": "read", "ticket_id": tid, "seq": 3})
+		if f := w.WaitFor(protocol.FrameRead); num(f["seq"]) != 3 {
 			t.Errorf("read after the limit: got %v, want seq 3", f)
 		}
 	})
@@ -106,17 +107,17 @@ func TestChatSlowConsumer(t *testing.T) {
 		// which answers no ping while it does not read, must not hit the
 		// heartbeat first.
 		tm.WriteWait, tm.PongWait = 30*time.Second, 30*time.Second
-		s := newChatServer(t, dbURL, tm)
+		s := newTestServer(t, dbURL, apptest.Timings(tm))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 		tid := opened(t, w, "hello")
-		st, _, _ := s.stream(t, s.SKLive, "")
+		st, _, _ := s.Stream(t, s.SKLive, "")
 
 		// The slow client reads up to ready, then stops. Its receive buffer
 		// is small, so the server's writer soon blocks on the socket and
 		// the queue behind it fills.
 		d := websocket.Dialer{NetDialContext: smallReceiveBuffer}
-		slow, _, err := d.Dial(s.wsURL(widgetPath(s.PKLive)), nil)
+		slow, _, err := d.Dial(s.WSURL(widgetPath(s.PKLive)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,12 +150,12 @@ func TestChatSlowConsumer(t *testing.T) {
 		}()
 		// The others receive everything while the posts go on.
 		want := span(2, int64(n)+1)
-		if got := seqs(w.collect(protocol.FrameMessage, n)); !slices.Equal(got, want) {
+		if got := seqs(w.Collect(protocol.FrameMessage, n)); !slices.Equal(got, want) {
 			t.Fatalf("other tab: got seqs %v, want 2..%d", got, n+1)
 		}
 		var streamSeqs []int64
 		for range n {
-			streamSeqs = append(streamSeqs, num(msg(st.waitFor(protocol.EventMessageCreated))["seq"]))
+			streamSeqs = append(streamSeqs, num(msg(st.WaitFor(protocol.EventMessageCreated))["seq"]))
 		}
 		if !slices.Equal(streamSeqs, want) {
 			t.Fatalf("stream: got seqs %v, want 2..%d", streamSeqs, n+1)
@@ -183,7 +184,7 @@ func TestChatSlowConsumer(t *testing.T) {
 			t.Errorf("slow client read %d frames, want fewer than the %d published", frames, n)
 		}
 		// It may reconnect and resume where it stopped.
-		_, replay, _ := s.widgetReady(t, s.PKLive, tok, map[string]int64{tid: int64(frames) + 1})
+		_, replay, _ := s.WidgetReady(t, s.PKLive, tok, map[string]int64{tid: int64(frames) + 1})
 		if len(replay) == 0 || num(msg(replay[len(replay)-1])["seq"]) != int64(n)+1 {
 			t.Errorf("resume after the close: got %d frames, want up to seq %d", len(replay), n+1)
 		}
@@ -226,11 +227,11 @@ func TestChatHeartbeat(t *testing.T) {
 		parallel(t)
 		tm := chatTimings
 		tm.Ping, tm.PongWait = 50*time.Millisecond, 400*time.Millisecond
-		s := newChatServer(t, dbURL, tm)
+		s := newTestServer(t, dbURL, apptest.Timings(tm))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
-		good, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		good, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 
-		deaf, _, err := s.dialRaw(t, widgetPath(s.PKLive))
+		deaf, _, err := s.DialRaw(t, widgetPath(s.PKLive))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,25 +243,25 @@ func TestChatHeartbeat(t *testing.T) {
 			}
 			return nil
 		})
-		dw := readFrames(t, deaf)
-		dw.send(map[string]any{"type": "resume", "session": tok})
-		dw.waitFor(protocol.FrameReady)
-		dw.wantClose(protocol.CloseHeartbeat)
+		dw := apptest.ReadFrames(t, deaf)
+		dw.Send(map[string]any{"type": "resume", "session": tok})
+		dw.WaitFor(protocol.FrameReady)
+		dw.WantClose(protocol.CloseHeartbeat)
 		select {
 		case <-pinged:
 		default:
 			t.Errorf("the server never pinged")
 		}
-		good.sendMsg("c1", "still here")
-		good.waitFor(protocol.FrameAck)
+		good.SendMsg("c1", "still here")
+		good.WaitFor(protocol.FrameAck)
 
 		// The agents' stream has the same heartbeat.
-		sdeaf, _, err := s.dialRaw(t, s.path("/realtime"), "Authorization", "Bearer "+s.SKLive)
+		sdeaf, _, err := s.DialRaw(t, s.Path("/realtime"), "Authorization", "Bearer "+s.SKLive)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sdeaf.SetPingHandler(func(string) error { return nil })
-		readFrames(t, sdeaf).wantClose(protocol.CloseHeartbeat)
+		apptest.ReadFrames(t, sdeaf).WantClose(protocol.CloseHeartbeat)
 	})
 }
 
@@ -269,17 +270,17 @@ func TestChatHeartbeat(t *testing.T) {
 func TestChatShutdown(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
-		w1, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
-		w2, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
-		st, _, _ := s.stream(t, s.SKLive, "")
+		w1, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		w2, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		st, _, _ := s.Stream(t, s.SKLive, "")
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		closed := make(chan error, 1)
 		go func() { closed <- s.App.Close(ctx) }()
 		for name, c := range map[string]*wsClient{"widget": w1, "second widget": w2, "stream": st} {
-			if got := c.closeCode(); got != protocol.CloseRestart {
+			if got := c.CloseCode(); got != protocol.CloseRestart {
 				t.Errorf("%s: got close %d, want %d", name, got, protocol.CloseRestart)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -15,14 +16,14 @@ import (
 func TestChatMessagesPages(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 		tid := opened(t, w, "1")
 		for i := 2; i <= 7; i++ {
 			s.post(t, s.SKLive, tid, fmt.Sprint(i))
 		}
-		base := s.path("/tickets/" + tid + "/messages")
+		base := s.Path("/tickets/" + tid + "/messages")
 		cases := []struct {
 			query string
 			want  []int64
@@ -41,8 +42,8 @@ func TestChatMessagesPages(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.query, func(t *testing.T) {
-				r := s.do(t, "GET", base+c.query, s.SKLive, nil).want(t, 200)
-				if got := seqs(r.items(t)); !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
+				r := s.Do(t, "GET", base+c.query, s.SKLive, nil).Want(t, 200)
+				if got := seqs(r.Items(t)); !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
 					t.Errorf("seqs: got %v, want %v", got, c.want)
 				}
 				pg, _ := r.Body["pagination"].(map[string]any)
@@ -53,7 +54,7 @@ func TestChatMessagesPages(t *testing.T) {
 		}
 		for _, q := range []string{"limit=0", "limit=201", "limit=x", "before_seq=-1", "before_seq=x", "after_seq=-2"} {
 			field, _, _ := strings.Cut(q, "=")
-			s.do(t, "GET", base+"?"+q, s.SKLive, nil).wantError(t, 400, "").wantField(t, field)
+			s.Do(t, "GET", base+"?"+q, s.SKLive, nil).WantError(t, 400, "").WantField(t, field)
 		}
 	})
 }
@@ -64,24 +65,24 @@ func TestChatMessagesPages(t *testing.T) {
 func TestChatPostMessage(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
-		other := s.createTeam(t, "Other", uniqueSlug("other"))
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
+		other := s.CreateTeam(t, "Other", apptest.UniqueSlug("other"))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 		tid := opened(t, w, "hello")
-		path := s.path("/tickets/" + tid + "/messages")
+		path := s.Path("/tickets/" + tid + "/messages")
 
-		r := s.do(t, "POST", path, s.SKLive, map[string]any{"body": "  Hi Ann ", "author_name": " Bob "}).want(t, 201)
-		m := r.data(t)
+		r := s.Do(t, "POST", path, s.SKLive, map[string]any{"body": "  Hi Ann ", "author_name": " Bob "}).Want(t, 201)
+		m := r.Data(t)
 		author, _ := m["author"].(map[string]any)
 		if m["body"] != "Hi Ann" || num(m["seq"]) != 2 || m["ticket_id"] != tid || author["type"] != "agent" ||
 			author["name"] != "Bob" || author["id"] != nil || m["client_id"] != nil {
 			t.Errorf("posted: got %v, want Bob's trimmed message at seq 2", m)
 		}
-		if f := w.waitFor(protocol.FrameMessage); msg(f)["id"] != m["id"] {
+		if f := w.WaitFor(protocol.FrameMessage); msg(f)["id"] != m["id"] {
 			t.Errorf("widget: got %v, want the posted message", f)
 		}
-		bot := s.do(t, "POST", path, s.SKLive, map[string]any{"body": "Beep", "author_name": "Helper", "author_type": "bot"}).want(t, 201).data(t)
+		bot := s.Do(t, "POST", path, s.SKLive, map[string]any{"body": "Beep", "author_name": "Helper", "author_type": "bot"}).Want(t, 201).Data(t)
 		if a, _ := bot["author"].(map[string]any); a["type"] != "bot" {
 			t.Errorf("bot: got author %v, want type bot", bot["author"])
 		}
@@ -102,22 +103,22 @@ func TestChatPostMessage(t *testing.T) {
 		}
 		for _, c := range refused {
 			t.Run(c.name, func(t *testing.T) {
-				s.do(t, "POST", path, s.SKLive, c.body).wantError(t, 400, "").wantField(t, c.field)
+				s.Do(t, "POST", path, s.SKLive, c.body).WantError(t, 400, "").WantField(t, c.field)
 			})
 		}
-		s.do(t, "POST", path, s.SKLive, map[string]any{"body": strings.Repeat("é", 4000), "author_name": strings.Repeat("n", 100)}).want(t, 201)
+		s.Do(t, "POST", path, s.SKLive, map[string]any{"body": strings.Repeat("é", 4000), "author_name": strings.Repeat("n", 100)}).Want(t, 201)
 
 		// Idempotency-Key: the retry gets the first answer; one message.
 		body := map[string]any{"body": "Only once", "author_name": "Bob"}
-		first := s.do(t, "POST", path, s.SKLive, body, "Idempotency-Key", "k-1").want(t, 201).data(t)
-		again := s.do(t, "POST", path, s.SKLive, body, "Idempotency-Key", "k-1").want(t, 201)
-		if again.data(t)["id"] != first["id"] || again.Header.Get("Idempotent-Replayed") != "true" {
-			t.Errorf("replay: got %v (replayed %q), want %v", again.data(t)["id"], again.Header.Get("Idempotent-Replayed"), first["id"])
+		first := s.Do(t, "POST", path, s.SKLive, body, "Idempotency-Key", "k-1").Want(t, 201).Data(t)
+		again := s.Do(t, "POST", path, s.SKLive, body, "Idempotency-Key", "k-1").Want(t, 201)
+		if again.Data(t)["id"] != first["id"] || again.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replay: got %v (replayed %q), want %v", again.Data(t)["id"], again.Header.Get("Idempotent-Replayed"), first["id"])
 		}
-		s.do(t, "POST", path, s.SKLive, map[string]any{"body": "Other", "author_name": "Bob"}, "Idempotency-Key", "k-1").wantError(t, 409, "")
+		s.Do(t, "POST", path, s.SKLive, map[string]any{"body": "Other", "author_name": "Bob"}, "Idempotency-Key", "k-1").WantError(t, 409, "")
 		// client_id: the same message too.
-		c1 := s.do(t, "POST", path, s.SKLive, map[string]any{"body": "By id", "author_name": "Bob", "client_id": "x-1"}).want(t, 201).data(t)
-		c2 := s.do(t, "POST", path, s.SKLive, map[string]any{"body": "By id", "author_name": "Bob", "client_id": "x-1"}).want(t, 201).data(t)
+		c1 := s.Do(t, "POST", path, s.SKLive, map[string]any{"body": "By id", "author_name": "Bob", "client_id": "x-1"}).Want(t, 201).Data(t)
+		c2 := s.Do(t, "POST", path, s.SKLive, map[string]any{"body": "By id", "author_name": "Bob", "client_id": "x-1"}).Want(t, 201).Data(t)
 		if c1["id"] != c2["id"] || c1["client_id"] != "x-1" {
 			t.Errorf("client_id retry: got %v and %v, want one message with client_id x-1", c1, c2)
 		}
@@ -136,21 +137,21 @@ func TestChatPostMessage(t *testing.T) {
 		}
 
 		// Tickets of another mode or team are not there.
-		s.do(t, "POST", s.path("/tickets/"+tid+"/messages"), s.SKTest, body).wantError(t, 404, "")
-		s.do(t, "GET", s.path("/tickets/"+tid+"/messages"), s.SKTest, nil).wantError(t, 404, "")
-		s.do(t, "POST", "/api/v1/teams/"+other.ID+"/tickets/"+tid+"/messages", other.Keys["sk_live"].Secret, body).wantError(t, 404, "")
-		s.do(t, "GET", "/api/v1/teams/"+other.ID+"/tickets/"+tid+"/messages", other.Keys["sk_live"].Secret, nil).wantError(t, 404, "")
-		s.do(t, "POST", s.path("/tickets/not-an-id/messages"), s.SKLive, body).wantError(t, 404, "")
+		s.Do(t, "POST", s.Path("/tickets/"+tid+"/messages"), s.SKTest, body).WantError(t, 404, "")
+		s.Do(t, "GET", s.Path("/tickets/"+tid+"/messages"), s.SKTest, nil).WantError(t, 404, "")
+		s.Do(t, "POST", "/api/v1/teams/"+other.ID+"/tickets/"+tid+"/messages", other.Keys["sk_live"].Secret, body).WantError(t, 404, "")
+		s.Do(t, "GET", "/api/v1/teams/"+other.ID+"/tickets/"+tid+"/messages", other.Keys["sk_live"].Secret, nil).WantError(t, 404, "")
+		s.Do(t, "POST", s.Path("/tickets/not-an-id/messages"), s.SKLive, body).WantError(t, 404, "")
 		// Publishable keys cannot post, type or read as an agent.
 		for _, p := range []string{"/messages", "/typing", "/read"} {
-			s.do(t, "POST", s.path("/tickets/"+tid+p), s.PKLive, body).wantError(t, 403, "")
+			s.Do(t, "POST", s.Path("/tickets/"+tid+p), s.PKLive, body).WantError(t, 403, "")
 		}
-		s.do(t, "GET", s.path("/tickets/"+tid+"/messages"), s.PKLive, nil).wantError(t, 403, "")
+		s.Do(t, "GET", s.Path("/tickets/"+tid+"/messages"), s.PKLive, nil).WantError(t, 403, "")
 		// Typing and reading someone else's ticket is a 404 too.
-		s.do(t, "POST", "/api/v1/teams/"+other.ID+"/tickets/"+tid+"/typing", other.Keys["sk_live"].Secret,
-			map[string]any{"typing": true, "author_name": "Eve"}).wantError(t, 404, "")
-		s.do(t, "POST", "/api/v1/teams/"+other.ID+"/tickets/"+tid+"/read", other.Keys["sk_live"].Secret,
-			map[string]any{"seq": 1}).wantError(t, 404, "")
+		s.Do(t, "POST", "/api/v1/teams/"+other.ID+"/tickets/"+tid+"/typing", other.Keys["sk_live"].Secret,
+			map[string]any{"typing": true, "author_name": "Eve"}).WantError(t, 404, "")
+		s.Do(t, "POST", "/api/v1/teams/"+other.ID+"/tickets/"+tid+"/read", other.Keys["sk_live"].Secret,
+			map[string]any{"seq": 1}).WantError(t, 404, "")
 	})
 }
 
@@ -159,39 +160,39 @@ func TestChatPostMessage(t *testing.T) {
 func TestChatWidgetHistory(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
 		tokBob, _ := customer(t, s, s.PKLive, "Bob")
 		const hist = "/api/widget/v1/messages"
 
 		// No ticket yet: an empty page.
-		if items := s.do(t, "GET", hist, s.PKLive, nil, protocol.SessionHeader, tok).want(t, 200).items(t); len(items) != 0 {
+		if items := s.Do(t, "GET", hist, s.PKLive, nil, protocol.SessionHeader, tok).Want(t, 200).Items(t); len(items) != 0 {
 			t.Fatalf("before any message: got %d, want 0", len(items))
 		}
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 		tid := opened(t, w, "1")
 		for i := 2; i <= 5; i++ {
 			s.post(t, s.SKLive, tid, fmt.Sprint(i))
 		}
-		wb, _, _ := s.widgetReady(t, s.PKLive, tokBob, nil)
+		wb, _, _ := s.WidgetReady(t, s.PKLive, tokBob, nil)
 		bobs := opened(t, wb, "Bob's")
 
-		r := s.do(t, "GET", hist+"?limit=2", s.PKLive, nil, protocol.SessionHeader, tok).want(t, 200)
-		if got := seqs(r.items(t)); !slices.Equal(got, []int64{4, 5}) {
+		r := s.Do(t, "GET", hist+"?limit=2", s.PKLive, nil, protocol.SessionHeader, tok).Want(t, 200)
+		if got := seqs(r.Items(t)); !slices.Equal(got, []int64{4, 5}) {
 			t.Errorf("latest page: got %v, want [4 5]", got)
 		}
 		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 			t.Errorf("Cache-Control: got %q, want no-store", cc)
 		}
-		r = s.do(t, "GET", hist+"?limit=2&before_seq=4&ticket_id="+tid, s.PKLive, nil, protocol.SessionHeader, tok).want(t, 200)
-		if got := seqs(r.items(t)); !slices.Equal(got, []int64{2, 3}) {
+		r = s.Do(t, "GET", hist+"?limit=2&before_seq=4&ticket_id="+tid, s.PKLive, nil, protocol.SessionHeader, tok).Want(t, 200)
+		if got := seqs(r.Items(t)); !slices.Equal(got, []int64{2, 3}) {
 			t.Errorf("older page: got %v, want [2 3]", got)
 		}
 		// Bob's ticket is not Ann's, and sessions are needed.
-		s.do(t, "GET", hist+"?ticket_id="+bobs, s.PKLive, nil, protocol.SessionHeader, tok).wantError(t, 404, "")
-		s.do(t, "GET", hist+"?ticket_id="+tid, s.PKLive, nil, protocol.SessionHeader, tokBob).wantError(t, 404, "")
-		s.do(t, "GET", hist, s.PKLive, nil).wantError(t, 401, "")
-		s.do(t, "GET", hist, s.PKTest, nil, protocol.SessionHeader, tok).wantError(t, 401, "")
-		s.do(t, "GET", hist, s.SKLive, nil, protocol.SessionHeader, tok).wantError(t, 403, "")
+		s.Do(t, "GET", hist+"?ticket_id="+bobs, s.PKLive, nil, protocol.SessionHeader, tok).WantError(t, 404, "")
+		s.Do(t, "GET", hist+"?ticket_id="+tid, s.PKLive, nil, protocol.SessionHeader, tokBob).WantError(t, 404, "")
+		s.Do(t, "GET", hist, s.PKLive, nil).WantError(t, 401, "")
+		s.Do(t, "GET", hist, s.PKTest, nil, protocol.SessionHeader, tok).WantError(t, 401, "")
+		s.Do(t, "GET", hist, s.SKLive, nil, protocol.SessionHeader, tok).WantError(t, 403, "")
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -17,8 +18,8 @@ import (
 func TestChatStreamAuth(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
-		other := s.createTeam(t, "Other", uniqueSlug("other"))
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
+		other := s.CreateTeam(t, "Other", apptest.UniqueSlug("other"))
 		cases := []struct {
 			name   string
 			path   string
@@ -26,16 +27,16 @@ func TestChatStreamAuth(t *testing.T) {
 			status int
 			msg    string
 		}{
-			{"no key", s.path("/realtime"), nil, 401, ""},
-			{"key in the query", s.path("/realtime?key=" + s.SKLive), nil, 401, ""},
-			{"publishable key", s.path("/realtime"), []string{"Authorization", "Bearer " + s.PKLive}, 403, ""},
-			{"another team's key", s.path("/realtime"), []string{"Authorization", "Bearer " + other.Keys["sk_live"].Secret}, 403, protocol.MsgWrongTeam},
-			{"bad after", s.path("/realtime?after=-1"), []string{"Authorization", "Bearer " + s.SKLive}, 400, ""},
-			{"after not a number", s.path("/realtime?after=x"), []string{"Authorization", "Bearer " + s.SKLive}, 400, ""},
+			{"no key", s.Path("/realtime"), nil, 401, ""},
+			{"key in the query", s.Path("/realtime?key=" + s.SKLive), nil, 401, ""},
+			{"publishable key", s.Path("/realtime"), []string{"Authorization", "Bearer " + s.PKLive}, 403, ""},
+			{"another team's key", s.Path("/realtime"), []string{"Authorization", "Bearer " + other.Keys["sk_live"].Secret}, 403, protocol.MsgWrongTeam},
+			{"bad after", s.Path("/realtime?after=-1"), []string{"Authorization", "Bearer " + s.SKLive}, 400, ""},
+			{"after not a number", s.Path("/realtime?after=x"), []string{"Authorization", "Bearer " + s.SKLive}, 400, ""},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				_, res, err := s.dialRaw(t, c.path, c.hdr...)
+				_, res, err := s.DialRaw(t, c.path, c.hdr...)
 				if err == nil || res == nil {
 					t.Fatalf("dial: got an upgrade (%v), want %d", err, c.status)
 				}
@@ -49,7 +50,7 @@ func TestChatStreamAuth(t *testing.T) {
 			})
 		}
 		// The other team's key opens its own team's stream.
-		_, res, err := s.dialRaw(t, "/api/v1/teams/"+other.ID+"/realtime", "Authorization", "Bearer "+other.Keys["sk_live"].Secret)
+		_, res, err := s.DialRaw(t, "/api/v1/teams/"+other.ID+"/realtime", "Authorization", "Bearer "+other.Keys["sk_live"].Secret)
 		if err != nil {
 			t.Fatalf("own team's stream: %v (status %d)", err, code(res))
 		}
@@ -63,14 +64,14 @@ func TestChatStreamAuth(t *testing.T) {
 func TestChatStreamResume(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 		tid := opened(t, w, "one") // 1 ticket.created, 2 message.created
-		w.sendMsg("c2", "two")     // 3
-		w.waitFor(protocol.FrameAck)
+		w.SendMsg("c2", "two")     // 3
+		w.WaitFor(protocol.FrameAck)
 		s.post(t, s.SKLive, tid, "three")                                                                    // 4
-		s.do(t, "PATCH", s.path("/tickets/"+tid), s.SKLive, map[string]any{"priority": "high"}).want(t, 200) // 5
+		s.Do(t, "PATCH", s.Path("/tickets/"+tid), s.SKLive, map[string]any{"priority": "high"}).Want(t, 200) // 5
 		apiTicket := s.create(t, s.SKLive, "/tickets", map[string]any{"subject": "By email"})                // 6
 
 		type ev struct {
@@ -88,7 +89,7 @@ func TestChatStreamResume(t *testing.T) {
 		}
 		for _, after := range []int64{0, 3, 6, 99} {
 			t.Run(fmt.Sprint("after ", after), func(t *testing.T) {
-				st, replay, ready := s.stream(t, s.SKLive, fmt.Sprint("?after=", after))
+				st, replay, ready := s.Stream(t, s.SKLive, fmt.Sprint("?after=", after))
 				want := all[min(after, 6):]
 				if got := evs(replay); !slices.Equal(got, want) {
 					t.Fatalf("replay: got %v, want %v", got, want)
@@ -96,12 +97,12 @@ func TestChatStreamResume(t *testing.T) {
 				if num(ready["pos"]) != 6 {
 					t.Errorf("ready: got %v, want pos 6", ready)
 				}
-				st.c.Close()
+				st.Conn.Close()
 			})
 		}
 		// The replayed events are complete: a message event carries the
 		// message, a ticket event the ticket (the REST rendering).
-		_, replay, _ := s.stream(t, s.SKLive, "?after=1")
+		_, replay, _ := s.Stream(t, s.SKLive, "?after=1")
 		if m := msg(replay[0]); replay[0]["ticket_id"] != tid || m["body"] != "one" || num(m["seq"]) != 1 {
 			t.Errorf("message event: got %v, want message one of %s", replay[0], tid)
 		}
@@ -113,30 +114,30 @@ func TestChatStreamResume(t *testing.T) {
 		}
 
 		// Without after: no replay, ready at the head, then live.
-		st, replay, ready := s.stream(t, s.SKLive, "")
+		st, replay, ready := s.Stream(t, s.SKLive, "")
 		if len(replay) != 0 || num(ready["pos"]) != 6 {
 			t.Fatalf("fresh stream: got %d events and %v, want none and ready at 6", len(replay), ready)
 		}
 		s.post(t, s.SKLive, tid, "four") // 7
-		if f := st.next(wait); f["type"] != protocol.EventMessageCreated || num(f["pos"]) != 7 || msg(f)["body"] != "four" {
+		if f := st.Next(wait); f["type"] != protocol.EventMessageCreated || num(f["pos"]) != 7 || msg(f)["body"] != "four" {
 			t.Fatalf("live: got %v, want message four at 7", f)
 		}
-		st.c.Close()
+		st.Conn.Close()
 
 		// Missed while away: exactly 8..9 on reconnecting after 7.
 		s.post(t, s.SKLive, tid, "five") // 8
-		w.sendMsg("c6", "six")           // 9
-		w.waitFor(protocol.FrameAck)
-		st, replay, _ = s.stream(t, s.SKLive, "?after=7")
+		w.SendMsg("c6", "six")           // 9
+		w.WaitFor(protocol.FrameAck)
+		st, replay, _ = s.Stream(t, s.SKLive, "?after=7")
 		if got := evs(replay); !slices.Equal(got, []ev{{8, protocol.EventMessageCreated}, {9, protocol.EventMessageCreated}}) {
 			t.Fatalf("after 7: got %v, want 8 and 9", got)
 		}
 		s.post(t, s.SKLive, tid, "seven") // 10
-		if f := st.next(wait); num(f["pos"]) != 10 {
+		if f := st.Next(wait); num(f["pos"]) != 10 {
 			t.Fatalf("live after the replay: got %v, want pos 10", f)
 		}
 		// The test mode has a log of its own.
-		_, replay, ready = s.stream(t, s.SKTest, "?after=0")
+		_, replay, ready = s.Stream(t, s.SKTest, "?after=0")
 		if len(replay) != 0 || num(ready["pos"]) != 0 {
 			t.Fatalf("test stream: got %d events and %v, want none and ready at 0", len(replay), ready)
 		}
@@ -149,12 +150,12 @@ func TestChatStreamResume(t *testing.T) {
 func TestChatStreamGapFree(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 		tid := opened(t, w, "hello") // positions 1, 2
-		live, _, _ := s.stream(t, s.SKLive, "?after=0")
-		half, _, _ := s.stream(t, s.SKLive, "?after=0")
+		live, _, _ := s.Stream(t, s.SKLive, "?after=0")
+		half, _, _ := s.Stream(t, s.SKLive, "?after=0")
 
 		const agents, each = 3, 10
 		var wg sync.WaitGroup
@@ -166,25 +167,25 @@ func TestChatStreamGapFree(t *testing.T) {
 			})
 		}
 		for i := range each {
-			w.sendMsg(fmt.Sprint("c", i), fmt.Sprint("ann ", i))
+			w.SendMsg(fmt.Sprint("c", i), fmt.Sprint("ann ", i))
 		}
 		// Read half of the events on one stream, then drop it.
 		var halfPos []int64
 		for range 10 {
-			halfPos = append(halfPos, num(half.waitFor(protocol.EventMessageCreated)["pos"]))
+			halfPos = append(halfPos, num(half.WaitFor(protocol.EventMessageCreated)["pos"]))
 		}
-		half.c.Close()
+		half.Conn.Close()
 		wg.Wait()
 		const n = 2 + agents*each + each
 		var got []int64
 		for len(got) < n-2 {
-			got = append(got, num(live.waitFor(protocol.EventMessageCreated)["pos"]))
+			got = append(got, num(live.WaitFor(protocol.EventMessageCreated)["pos"]))
 		}
 		if !slices.Equal(got, span(3, n)) {
 			t.Fatalf("live stream positions: got %v, want 3..%d", got, n)
 		}
 		last := halfPos[len(halfPos)-1]
-		_, replay, _ := s.stream(t, s.SKLive, fmt.Sprint("?after=", last))
+		_, replay, _ := s.Stream(t, s.SKLive, fmt.Sprint("?after=", last))
 		var rest []int64
 		for _, f := range replay {
 			rest = append(rest, num(f["pos"]))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -20,11 +21,11 @@ import (
 func TestChatHandshake(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKTest, "Ann")
 		liveTok, _ := customer(t, s, s.PKLive, "Lee")
-		revoked := s.do(t, "POST", s.path("/api-keys"), s.SKTest, map[string]any{"type": "publishable"}).want(t, 201).data(t)
-		s.do(t, "DELETE", s.path("/api-keys/"+str(revoked["id"])), s.SKTest, nil).want(t, 200)
+		revoked := s.Do(t, "POST", s.Path("/api-keys"), s.SKTest, map[string]any{"type": "publishable"}).Want(t, 201).Data(t)
+		s.Do(t, "DELETE", s.Path("/api-keys/"+str(revoked["id"])), s.SKTest, nil).Want(t, 200)
 
 		resume := func(session string) map[string]any { return map[string]any{"type": "resume", "session": session} }
 		cases := []struct {
@@ -48,28 +49,28 @@ func TestChatHandshake(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				w, res, err := s.dialWS(t, c.path)
+				w, res, err := s.DialWS(t, c.path)
 				if err != nil {
 					t.Fatalf("dial: got %v (status %d), want an upgrade", err, code(res))
 				}
 				if c.first != nil {
-					w.send(c.first)
+					w.Send(c.first)
 				}
 				if c.code == 0 {
-					if f := w.next(wait); f["type"] != protocol.FrameReady {
+					if f := w.Next(wait); f["type"] != protocol.FrameReady {
 						t.Fatalf("first frame: got %v, want ready", f)
 					}
 					return
 				}
-				w.wantClose(c.code)
+				w.WantClose(c.code)
 			})
 		}
 		// A secret key never reaches the session check, nor is it echoed.
-		w, _, err := s.dialWS(t, widgetPath(s.SKTest))
+		w, _, err := s.DialWS(t, widgetPath(s.SKTest))
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.wantClose(protocol.CloseInvalidKey)
+		w.WantClose(protocol.CloseInvalidKey)
 	})
 }
 
@@ -78,16 +79,16 @@ func TestChatHandshake(t *testing.T) {
 func TestChatOrigins(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
 		const shop, evil = "https://shop.example", "https://evil.example"
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil) // no Origin header
-		w.c.Close()
-		w, _, _ = s.widgetReady(t, s.PKLive, tok, nil, "Origin", evil)
-		w.c.Close()
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil) // no Origin header
+		w.Conn.Close()
+		w, _, _ = s.WidgetReady(t, s.PKLive, tok, nil, "Origin", evil)
+		w.Conn.Close()
 
-		s.do(t, "PATCH", s.path(""), s.SKLive, map[string]any{"allowed_origins": []string{shop}}).want(t, 200)
-		_, res, err := s.dialRaw(t, widgetPath(s.PKLive), "Origin", evil)
+		s.Do(t, "PATCH", s.Path(""), s.SKLive, map[string]any{"allowed_origins": []string{shop}}).Want(t, 200)
+		_, res, err := s.DialRaw(t, widgetPath(s.PKLive), "Origin", evil)
 		if err == nil || res == nil || res.StatusCode != 403 {
 			t.Fatalf("evil origin: got %v (status %d), want a refused upgrade with 403", err, code(res))
 		}
@@ -95,15 +96,15 @@ func TestChatOrigins(t *testing.T) {
 		if !strings.Contains(string(body), `"success":false`) || !strings.Contains(string(body), protocol.MsgOriginNotAllowed) {
 			t.Errorf("refusal body: got %s, want the error envelope with %q", body, protocol.MsgOriginNotAllowed)
 		}
-		w, _, _ = s.widgetReady(t, s.PKLive, tok, nil, "Origin", shop)
-		w.c.Close()
+		w, _, _ = s.WidgetReady(t, s.PKLive, tok, nil, "Origin", shop)
+		w.Conn.Close()
 		// The list is per team and mode: test keys of the team share it.
 		tokTest, _ := customer(t, s, s.PKTest, "Tess")
-		if _, res, err := s.dialRaw(t, widgetPath(s.PKTest), "Origin", evil); err == nil || code(res) != 403 {
+		if _, res, err := s.DialRaw(t, widgetPath(s.PKTest), "Origin", evil); err == nil || code(res) != 403 {
 			t.Fatalf("evil origin with the test key: got %v (status %d), want 403", err, code(res))
 		}
-		w, _, _ = s.widgetReady(t, s.PKTest, tokTest, nil, "Origin", shop)
-		w.c.Close()
+		w, _, _ = s.WidgetReady(t, s.PKTest, tokTest, nil, "Origin", shop)
+		w.Conn.Close()
 	})
 }
 
@@ -113,38 +114,38 @@ func TestChatOrigins(t *testing.T) {
 func TestChatSessionEndCloses(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok1, annID := customer(t, s, s.PKLive, "Ann")
-		tok2 := s.do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": "ann@example.com", "password": "correct horse battery"}).
-			want(t, 200).data(t)["session"].(map[string]any)["token"].(string)
+		tok2 := s.Do(t, "POST", wv1+"/login", s.PKLive, map[string]any{"email": "ann@example.com", "password": "correct horse battery"}).
+			Want(t, 200).Data(t)["session"].(map[string]any)["token"].(string)
 		tokBob, _ := customer(t, s, s.PKLive, "Bob")
 
-		a1, _, _ := s.widgetReady(t, s.PKLive, tok1, nil)
-		a1b, _, _ := s.widgetReady(t, s.PKLive, tok1, nil)
-		a2, _, _ := s.widgetReady(t, s.PKLive, tok2, nil)
-		bob, _, _ := s.widgetReady(t, s.PKLive, tokBob, nil)
+		a1, _, _ := s.WidgetReady(t, s.PKLive, tok1, nil)
+		a1b, _, _ := s.WidgetReady(t, s.PKLive, tok1, nil)
+		a2, _, _ := s.WidgetReady(t, s.PKLive, tok2, nil)
+		bob, _, _ := s.WidgetReady(t, s.PKLive, tokBob, nil)
 
-		s.do(t, "POST", wv1+"/logout", s.PKLive, nil, protocol.SessionHeader, tok1).want(t, 200)
-		a1.wantClose(protocol.CloseSessionInvalid)
-		a1b.wantClose(protocol.CloseSessionInvalid)
+		s.Do(t, "POST", wv1+"/logout", s.PKLive, nil, protocol.SessionHeader, tok1).Want(t, 200)
+		a1.WantClose(protocol.CloseSessionInvalid)
+		a1b.WantClose(protocol.CloseSessionInvalid)
 		// Ann's other session still works: it can send.
-		a2.sendMsg("after-logout", "still here")
-		a2.waitFor(protocol.FrameAck)
+		a2.SendMsg("after-logout", "still here")
+		a2.WaitFor(protocol.FrameAck)
 		// The logged-out session cannot come back.
-		s.widgetWS(t, s.PKLive, tok1, nil).wantClose(protocol.CloseSessionInvalid)
+		s.WidgetWS(t, s.PKLive, tok1, nil).WantClose(protocol.CloseSessionInvalid)
 
-		s.do(t, "DELETE", s.path("/customers/"+annID+"/sessions"), s.SKLive, nil).want(t, 200)
-		a2.wantClose(protocol.CloseSessionInvalid)
-		bob.sendMsg("b1", "Bob is fine")
-		bob.waitFor(protocol.FrameAck)
+		s.Do(t, "DELETE", s.Path("/customers/"+annID+"/sessions"), s.SKLive, nil).Want(t, 200)
+		a2.WantClose(protocol.CloseSessionInvalid)
+		bob.SendMsg("b1", "Bob is fine")
+		bob.WaitFor(protocol.FrameAck)
 
 		// Deleting a customer closes their open sockets too.
 		tokCat, catID := customer(t, s, s.PKLive, "Cat")
-		cat, _, _ := s.widgetReady(t, s.PKLive, tokCat, nil)
-		s.do(t, "DELETE", s.path("/customers/"+catID), s.SKLive, nil).want(t, 200)
-		cat.wantClose(protocol.CloseSessionInvalid)
-		bob.sendMsg("b2", "Bob is still fine")
-		bob.waitFor(protocol.FrameAck)
+		cat, _, _ := s.WidgetReady(t, s.PKLive, tokCat, nil)
+		s.Do(t, "DELETE", s.Path("/customers/"+catID), s.SKLive, nil).Want(t, 200)
+		cat.WantClose(protocol.CloseSessionInvalid)
+		bob.SendMsg("b2", "Bob is still fine")
+		bob.WaitFor(protocol.FrameAck)
 	})
 }
 
@@ -154,13 +155,13 @@ func TestChatSessionEndCloses(t *testing.T) {
 func TestChatSendAck(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, annID := customer(t, s, s.PKTest, "Ann")
 		tokBob, _ := customer(t, s, s.PKTest, "Bob")
-		w, _, _ := s.widgetReady(t, s.PKTest, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKTest, tok, nil)
 
-		w.sendMsg("c-1", "  Hello  ")
-		ack := w.waitFor(protocol.FrameAck)
+		w.SendMsg("c-1", "  Hello  ")
+		ack := w.WaitFor(protocol.FrameAck)
 		m := msg(ack)
 		if ack["client_id"] != "c-1" {
 			t.Errorf("ack client_id: got %v, want c-1", ack["client_id"])
@@ -184,22 +185,22 @@ func TestChatSendAck(t *testing.T) {
 		tid := str(m["ticket_id"])
 
 		// A retry, on this connection or another, is the same message.
-		w.sendMsg("c-1", "Hello")
-		if again := msg(w.waitFor(protocol.FrameAck)); again["id"] != m["id"] || num(again["seq"]) != 1 {
+		w.SendMsg("c-1", "Hello")
+		if again := msg(w.WaitFor(protocol.FrameAck)); again["id"] != m["id"] || num(again["seq"]) != 1 {
 			t.Errorf("retry ack: got %v, want message %v seq 1", again, m["id"])
 		}
-		w2, _, _ := s.widgetReady(t, s.PKTest, tok, map[string]int64{tid: 1})
-		w2.sendMsg("c-1", "Hello")
-		if again := msg(w2.waitFor(protocol.FrameAck)); again["id"] != m["id"] {
+		w2, _, _ := s.WidgetReady(t, s.PKTest, tok, map[string]int64{tid: 1})
+		w2.SendMsg("c-1", "Hello")
+		if again := msg(w2.WaitFor(protocol.FrameAck)); again["id"] != m["id"] {
 			t.Errorf("retry on another connection: got %v, want %v", again["id"], m["id"])
 		}
 		if got := seqs(s.messages(t, s.SKTest, tid)); !slices.Equal(got, []int64{1}) {
 			t.Fatalf("stored after retries: got seqs %v, want [1]", got)
 		}
 		// Bob's c-1 is Bob's.
-		b, _, _ := s.widgetReady(t, s.PKTest, tokBob, nil)
-		b.sendMsg("c-1", "Bob here")
-		if bm := msg(b.waitFor(protocol.FrameAck)); bm["id"] == m["id"] || bm["ticket_id"] == tid || bm["body"] != "Bob here" {
+		b, _, _ := s.WidgetReady(t, s.PKTest, tokBob, nil)
+		b.SendMsg("c-1", "Bob here")
+		if bm := msg(b.WaitFor(protocol.FrameAck)); bm["id"] == m["id"] || bm["ticket_id"] == tid || bm["body"] != "Bob here" {
 			t.Errorf("Bob's c-1: got %v, want his own message in his own ticket", bm)
 		}
 
@@ -209,18 +210,18 @@ func TestChatSendAck(t *testing.T) {
 			{"4001 characters", strings.Repeat("é", 4001)},
 		}
 		for _, r := range refused {
-			w.sendMsg("bad-"+r.name, r.body)
-			f := w.waitFor(protocol.FrameError)
+			w.SendMsg("bad-"+r.name, r.body)
+			f := w.WaitFor(protocol.FrameError)
 			if f["code"] != "invalid" || f["client_id"] != "bad-"+r.name || str(f["error"]) == "" {
 				t.Errorf("%s: got %v, want an invalid error frame for its client id", r.name, f)
 			}
 		}
-		w.send(map[string]any{"type": "dance"})
-		if f := w.waitFor(protocol.FrameError); f["code"] != "invalid" {
+		w.Send(map[string]any{"type": "dance"})
+		if f := w.WaitFor(protocol.FrameError); f["code"] != "invalid" {
 			t.Errorf("unknown frame type: got %v, want an invalid error frame", f)
 		}
-		w.sendMsg("long", strings.Repeat("é", 4000))
-		if lm := msg(w.waitFor(protocol.FrameAck)); num(lm["seq"]) != 2 {
+		w.SendMsg("long", strings.Repeat("é", 4000))
+		if lm := msg(w.WaitFor(protocol.FrameAck)); num(lm["seq"]) != 2 {
 			t.Errorf("4000 characters: got %v, want seq 2", lm)
 		}
 		if got := seqs(s.messages(t, s.SKTest, tid)); !slices.Equal(got, []int64{1, 2}) {
@@ -235,36 +236,36 @@ func TestChatSendAck(t *testing.T) {
 func TestChatTicketRouting(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, annID := customer(t, s, s.PKLive, "Ann")
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
-		tab2, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
-		w.sendMsg("c1", "My order is late")
-		first := msg(w.waitFor(protocol.FrameAck))
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		tab2, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		w.SendMsg("c1", "My order is late")
+		first := msg(w.WaitFor(protocol.FrameAck))
 		tid := str(first["ticket_id"])
 		// The customer's other tab learns of the new ticket and the message.
-		tf := tab2.waitFor(protocol.FrameTicket)
+		tf := tab2.WaitFor(protocol.FrameTicket)
 		if tk, _ := tf["ticket"].(map[string]any); tk["id"] != tid || tk["status"] != "open" {
 			t.Errorf("other tab: got %v, want a ticket frame of %s, open", tf, tid)
 		}
-		if f := tab2.waitFor(protocol.FrameMessage); msg(f)["id"] != first["id"] {
+		if f := tab2.WaitFor(protocol.FrameMessage); msg(f)["id"] != first["id"] {
 			t.Errorf("other tab: got %v, want the message sent on the first", f)
 		}
 		tk := s.ticket(t, s.SKLive, tid)
 		if tk["channel"] != "chat" || tk["status"] != "open" || tk["customer_id"] != annID || tk["subject"] != "My order is late" {
 			t.Fatalf("opened ticket: got %v, want an open chat ticket of Ann titled by the message", tk)
 		}
-		w.sendMsg("c2", "Any news?")
-		if m := msg(w.waitFor(protocol.FrameAck)); m["ticket_id"] != tid || num(m["seq"]) != 2 {
+		w.SendMsg("c2", "Any news?")
+		if m := msg(w.WaitFor(protocol.FrameAck)); m["ticket_id"] != tid || num(m["seq"]) != 2 {
 			t.Fatalf("second message: got %v, want seq 2 in %s", m, tid)
 		}
-		s.do(t, "PATCH", s.path("/tickets/"+tid), s.SKLive, map[string]any{"status": "closed"}).want(t, 200)
-		f := w.waitUntil(protocol.FrameTicket, ticketStatus("closed"))
+		s.Do(t, "PATCH", s.Path("/tickets/"+tid), s.SKLive, map[string]any{"status": "closed"}).Want(t, 200)
+		f := w.WaitUntil(protocol.FrameTicket, ticketStatus("closed"))
 		if tkf, _ := f["ticket"].(map[string]any); tkf["id"] != tid || tkf["status"] != "closed" || num(tkf["last_seq"]) != 2 {
 			t.Fatalf("ticket frame: got %v, want %s closed at last_seq 2", f, tid)
 		}
-		w.sendMsg("c3", "Hello again")
-		m := msg(w.waitFor(protocol.FrameAck))
+		w.SendMsg("c3", "Hello again")
+		m := msg(w.WaitFor(protocol.FrameAck))
 		if m["ticket_id"] == tid || num(m["seq"]) != 1 {
 			t.Fatalf("after close: got %v, want seq 1 in a new ticket", m)
 		}
@@ -279,22 +280,24 @@ func TestChatTicketRouting(t *testing.T) {
 func TestChatConcurrentFirstSends(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
 		const n = 4
 		conns := make([]*wsClient, n)
 		for i := range conns {
-			conns[i], _, _ = s.widgetReady(t, s.PKLive, tok, nil)
+			conns[i], _, _ = s.WidgetReady(t, s.PKLive, tok, nil)
 		}
 		var wg sync.WaitGroup
 		for i, c := range conns {
-			wg.Go(func() { c.c.WriteJSON(map[string]any{"type": "send", "client_id": fmt.Sprint("c", i), "body": "hi"}) })
+			wg.Go(func() {
+				c.Conn.WriteJSON(map[string]any{"type": "send", "client_id": fmt.Sprint("c", i), "body": "hi"})
+			})
 		}
 		wg.Wait()
 		tickets := map[string]bool{}
 		var got []int64
 		for _, c := range conns {
-			m := msg(c.waitFor(protocol.FrameAck))
+			m := msg(c.WaitFor(protocol.FrameAck))
 			tickets[str(m["ticket_id"])] = true
 			got = append(got, num(m["seq"]))
 		}
@@ -311,22 +314,22 @@ func TestChatConcurrentFirstSends(t *testing.T) {
 func TestChatSeqUnderConcurrentSenders(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, _ := customer(t, s, s.PKLive, "Ann")
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 		tid := opened(t, w, "first")
 		const agents, each = 3, 8
 		var wg sync.WaitGroup
 		for a := range agents {
 			wg.Go(func() {
 				for i := range each {
-					s.do(t, "POST", s.path("/tickets/"+tid+"/messages"), s.SKLive,
-						map[string]any{"body": fmt.Sprintf("a%d-%d", a, i), "author_name": fmt.Sprint("Agent ", a)}).want(t, 201)
+					s.Do(t, "POST", s.Path("/tickets/"+tid+"/messages"), s.SKLive,
+						map[string]any{"body": fmt.Sprintf("a%d-%d", a, i), "author_name": fmt.Sprint("Agent ", a)}).Want(t, 201)
 				}
 			})
 		}
 		for i := range each {
-			w.sendMsg(fmt.Sprint("c-", i), fmt.Sprint("ann-", i))
+			w.SendMsg(fmt.Sprint("c-", i), fmt.Sprint("ann-", i))
 		}
 		wg.Wait()
 		const n = 1 + agents*each + each
@@ -336,7 +339,7 @@ func TestChatSeqUnderConcurrentSenders(t *testing.T) {
 		seen := map[int64]string{}
 		lastFrame := int64(0)
 		for len(seen) < n-1 { // seq 1 was acknowledged by opened
-			f := w.next(wait)
+			f := w.Next(wait)
 			switch f["type"] {
 			case protocol.FrameMessage:
 				m := msg(f)
@@ -368,22 +371,22 @@ func TestChatSeqUnderConcurrentSenders(t *testing.T) {
 func TestChatResume(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, annID := customer(t, s, s.PKLive, "Ann")
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 		tid := opened(t, w, "hello")
 		s.post(t, s.SKLive, tid, "reply 2")
 		s.post(t, s.SKLive, tid, "reply 3")
-		if got := seqs(w.collect(protocol.FrameMessage, 2)); !slices.Equal(got, []int64{2, 3}) {
+		if got := seqs(w.Collect(protocol.FrameMessage, 2)); !slices.Equal(got, []int64{2, 3}) {
 			t.Fatalf("live: got seqs %v, want [2 3]", got)
 		}
-		w.c.Close()
-		w.closeCode()
+		w.Conn.Close()
+		w.CloseCode()
 
 		for i := 4; i <= 8; i++ {
 			s.post(t, s.SKLive, tid, fmt.Sprint("missed ", i))
 		}
-		w, replay, ready := s.widgetReady(t, s.PKLive, tok, map[string]int64{tid: 3})
+		w, replay, ready := s.WidgetReady(t, s.PKLive, tok, map[string]int64{tid: 3})
 		if got := seqs(replay); !slices.Equal(got, span(4, 8)) {
 			t.Fatalf("replay: got seqs %v, want 4..8", got)
 		}
@@ -400,29 +403,29 @@ func TestChatResume(t *testing.T) {
 			t.Errorf("ready tickets: got %v, want %s at last_seq 8", ready["tickets"], tid)
 		}
 		s.post(t, s.SKLive, tid, "live 9")
-		if f := w.next(wait); f["type"] != protocol.FrameMessage || num(msg(f)["seq"]) != 9 {
+		if f := w.Next(wait); f["type"] != protocol.FrameMessage || num(msg(f)["seq"]) != 9 {
 			t.Fatalf("after ready: got %v, want message 9 and no repeat", f)
 		}
-		w.c.Close()
+		w.Conn.Close()
 
 		// Up to date: nothing replayed.
-		w, replay, _ = s.widgetReady(t, s.PKLive, tok, map[string]int64{tid: 9})
+		w, replay, _ = s.WidgetReady(t, s.PKLive, tok, map[string]int64{tid: 9})
 		if len(replay) != 0 {
 			t.Fatalf("up-to-date resume: got %d frames before ready, want none", len(replay))
 		}
-		w.c.Close()
+		w.Conn.Close()
 
 		// Listing nothing: the last 100 of the open ticket.
 		for i := 10; i <= 105; i++ {
 			s.post(t, s.SKLive, tid, fmt.Sprint("m", i))
 		}
-		_, replay, _ = s.widgetReady(t, s.PKLive, tok, nil)
+		_, replay, _ = s.WidgetReady(t, s.PKLive, tok, nil)
 		if got := seqs(replay); !slices.Equal(got, span(6, 105)) {
 			t.Fatalf("fresh widget: got %d messages (%v…), want seqs 6..105", len(got), got[:min(3, len(got))])
 		}
 		// Another customer's ticket listed in a resume is ignored.
 		tokBob, _ := customer(t, s, s.PKLive, "Bob")
-		_, replay, ready = s.widgetReady(t, s.PKLive, tokBob, map[string]int64{tid: 0})
+		_, replay, ready = s.WidgetReady(t, s.PKLive, tokBob, map[string]int64{tid: 0})
 		if len(replay) != 0 || len(ready["tickets"].([]any)) != 0 {
 			t.Fatalf("Bob listing Ann's ticket: got %d frames and tickets %v, want nothing", len(replay), ready["tickets"])
 		}
@@ -435,40 +438,40 @@ func TestChatResume(t *testing.T) {
 func TestChatTypingReadTicket(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
 		tok, annID := customer(t, s, s.PKLive, "Ann")
-		w, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
 		tid := opened(t, w, "hello")
 		s.post(t, s.SKLive, tid, "two")
 		s.post(t, s.SKLive, tid, "three")
-		w.collect(protocol.FrameMessage, 2)
-		tab2, _, _ := s.widgetReady(t, s.PKLive, tok, nil)
-		st, _, _ := s.stream(t, s.SKLive, "")
+		w.Collect(protocol.FrameMessage, 2)
+		tab2, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		st, _, _ := s.Stream(t, s.SKLive, "")
 
 		// Agent → widget typing.
-		r := s.do(t, "POST", s.path("/tickets/"+tid+"/typing"), s.SKLive, map[string]any{"typing": true, "author_name": "Bob"}).want(t, 200)
-		if num(r.data(t)["ttl_ms"]) != protocol.TypingTTLMillis {
-			t.Errorf("typing response: got %v, want ttl_ms %d", r.data(t), protocol.TypingTTLMillis)
+		r := s.Do(t, "POST", s.Path("/tickets/"+tid+"/typing"), s.SKLive, map[string]any{"typing": true, "author_name": "Bob"}).Want(t, 200)
+		if num(r.Data(t)["ttl_ms"]) != protocol.TypingTTLMillis {
+			t.Errorf("typing response: got %v, want ttl_ms %d", r.Data(t), protocol.TypingTTLMillis)
 		}
-		f := w.waitFor(protocol.FrameTyping)
+		f := w.WaitFor(protocol.FrameTyping)
 		author, _ := f["author"].(map[string]any)
 		if f["ticket_id"] != tid || f["typing"] != true || num(f["ttl_ms"]) != protocol.TypingTTLMillis ||
 			author["type"] != "agent" || author["name"] != "Bob" {
 			t.Errorf("widget typing frame: got %v, want Bob typing in %s with ttl_ms", f, tid)
 		}
-		s.do(t, "POST", s.path("/tickets/"+tid+"/typing"), s.SKLive, map[string]any{"typing": true}).wantError(t, 400, "").wantField(t, "author_name")
+		s.Do(t, "POST", s.Path("/tickets/"+tid+"/typing"), s.SKLive, map[string]any{"typing": true}).WantError(t, 400, "").WantField(t, "author_name")
 
 		// Customer → stream typing.
-		w.send(map[string]any{"type": "typing", "typing": true})
-		ev := st.waitFor(protocol.EventTyping)
+		w.Send(map[string]any{"type": "typing", "typing": true})
+		ev := st.WaitFor(protocol.EventTyping)
 		author, _ = ev["author"].(map[string]any)
 		if ev["ticket_id"] != tid || ev["typing"] != true || author["type"] != "customer" || author["id"] != annID || ev["pos"] != nil {
 			t.Errorf("stream typing event: got %v, want Ann typing in %s without a position", ev, tid)
 		}
 
 		// Customer read → stored, and told to the other tab.
-		w.send(map[string]any{"type": "read", "ticket_id": tid, "seq": 2})
-		rf := tab2.waitFor(protocol.FrameRead)
+		w.Send(map[string]any{"type": "read", "ticket_id": tid, "seq": 2})
+		rf := tab2.WaitFor(protocol.FrameRead)
 		if rf["ticket_id"] != tid || rf["reader"] != "customer" || num(rf["seq"]) != 2 {
 			t.Errorf("read frame on the other tab: got %v, want customer at 2", rf)
 		}
@@ -476,30 +479,30 @@ func TestChatTypingReadTicket(t *testing.T) {
 			t.Errorf("customer_read_seq: got %d, want 2", got)
 		}
 		// Reading another customer's ticket is refused.
-		w.send(map[string]any{"type": "read", "ticket_id": "0195f3c2-7a41-7c1e-9c3a-2b1d4e5f6a7f", "seq": 1})
-		if ef := w.waitFor(protocol.FrameError); ef["code"] != "not_found" {
+		w.Send(map[string]any{"type": "read", "ticket_id": "0195f3c2-7a41-7c1e-9c3a-2b1d4e5f6a7f", "seq": 1})
+		if ef := w.WaitFor(protocol.FrameError); ef["code"] != "not_found" {
 			t.Errorf("reading an unknown ticket: got %v, want not_found", ef)
 		}
 
 		// Agent read → widget read frame.
-		r = s.do(t, "POST", s.path("/tickets/"+tid+"/read"), s.SKLive, map[string]any{"seq": 3}).want(t, 200)
-		if num(r.data(t)["agent_read_seq"]) != 3 {
-			t.Errorf("read response: got %v, want agent_read_seq 3", r.data(t))
+		r = s.Do(t, "POST", s.Path("/tickets/"+tid+"/read"), s.SKLive, map[string]any{"seq": 3}).Want(t, 200)
+		if num(r.Data(t)["agent_read_seq"]) != 3 {
+			t.Errorf("read response: got %v, want agent_read_seq 3", r.Data(t))
 		}
-		rf = w.waitFor(protocol.FrameRead)
+		rf = w.WaitFor(protocol.FrameRead)
 		if rf["ticket_id"] != tid || rf["reader"] != "agent" || num(rf["seq"]) != 3 {
 			t.Errorf("widget read frame: got %v, want agent at 3", rf)
 		}
-		s.do(t, "POST", s.path("/tickets/"+tid+"/read"), s.SKLive, map[string]any{"seq": -1}).wantError(t, 400, "")
+		s.Do(t, "POST", s.Path("/tickets/"+tid+"/read"), s.SKLive, map[string]any{"seq": -1}).WantError(t, 400, "")
 
 		// Status change → widget ticket frame and stream ticket.updated.
-		s.do(t, "PATCH", s.path("/tickets/"+tid), s.SKLive, map[string]any{"status": "pending"}).want(t, 200)
-		tf := w.waitUntil(protocol.FrameTicket, ticketStatus("pending"))
+		s.Do(t, "PATCH", s.Path("/tickets/"+tid), s.SKLive, map[string]any{"status": "pending"}).Want(t, 200)
+		tf := w.WaitUntil(protocol.FrameTicket, ticketStatus("pending"))
 		if tk, _ := tf["ticket"].(map[string]any); tk["id"] != tid || tk["status"] != "pending" || num(tk["customer_read_seq"]) != 2 ||
 			num(tk["agent_read_seq"]) != 3 {
 			t.Errorf("ticket frame: got %v, want %s pending with its read positions", tf, tid)
 		}
-		ev = st.waitUntil(protocol.EventTicketUpdated, ticketStatus("pending"))
+		ev = st.WaitUntil(protocol.EventTicketUpdated, ticketStatus("pending"))
 		if tk, _ := ev["ticket"].(map[string]any); ev["ticket_id"] != tid || tk["status"] != "pending" || num(ev["pos"]) == 0 {
 			t.Errorf("stream event: got %v, want ticket.updated pending with a position", ev)
 		}
@@ -511,28 +514,28 @@ func TestChatTypingReadTicket(t *testing.T) {
 func TestChatTestLiveApart(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
-		s := newChatServer(t, dbURL, chatTimings)
-		liveStream, _, _ := s.stream(t, s.SKLive, "")
-		testStream, _, _ := s.stream(t, s.SKTest, "")
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
+		liveStream, _, _ := s.Stream(t, s.SKLive, "")
+		testStream, _, _ := s.Stream(t, s.SKTest, "")
 		tokLive, _ := customer(t, s, s.PKLive, "Ann")
 		tokTest, _ := customer(t, s, s.PKTest, "Ann")
-		wl, _, _ := s.widgetReady(t, s.PKLive, tokLive, nil)
-		wt, _, _ := s.widgetReady(t, s.PKTest, tokTest, nil)
+		wl, _, _ := s.WidgetReady(t, s.PKLive, tokLive, nil)
+		wt, _, _ := s.WidgetReady(t, s.PKTest, tokTest, nil)
 
-		wt.sendMsg("c1", "test message")
-		tm := msg(wt.waitFor(protocol.FrameAck))
-		ev := testStream.waitFor(protocol.EventMessageCreated)
+		wt.SendMsg("c1", "test message")
+		tm := msg(wt.WaitFor(protocol.FrameAck))
+		ev := testStream.WaitFor(protocol.EventMessageCreated)
 		if msg(ev)["id"] != tm["id"] {
 			t.Fatalf("test stream: got %v, want the test message", ev)
 		}
-		wl.sendMsg("c1", "live message")
-		lm := msg(wl.waitFor(protocol.FrameAck))
+		wl.SendMsg("c1", "live message")
+		lm := msg(wl.WaitFor(protocol.FrameAck))
 		if num(lm["seq"]) != 1 || num(tm["seq"]) != 1 || lm["id"] == tm["id"] {
 			t.Fatalf("seqs: got live %v and test %v, want 1 each, different messages", lm, tm)
 		}
 		// The live stream's first message event is the live message: the
 		// test one never came.
-		ev = liveStream.waitFor(protocol.EventMessageCreated)
+		ev = liveStream.WaitFor(protocol.EventMessageCreated)
 		if msg(ev)["id"] != lm["id"] {
 			t.Fatalf("live stream: got %v, want the live message", ev)
 		}
@@ -540,19 +543,19 @@ func TestChatTestLiveApart(t *testing.T) {
 		// its own agent's.
 		s.post(t, s.SKLive, str(lm["ticket_id"]), "live reply")
 		s.post(t, s.SKTest, str(tm["ticket_id"]), "test reply")
-		if f := wl.waitFor(protocol.FrameMessage); msg(f)["body"] != "live reply" {
+		if f := wl.WaitFor(protocol.FrameMessage); msg(f)["body"] != "live reply" {
 			t.Errorf("live widget: got %v, want the live reply", f)
 		}
-		if f := wt.waitFor(protocol.FrameMessage); msg(f)["body"] != "test reply" {
+		if f := wt.WaitFor(protocol.FrameMessage); msg(f)["body"] != "test reply" {
 			t.Errorf("test widget: got %v, want the test reply", f)
 		}
-		if ev := testStream.waitFor(protocol.EventMessageCreated); msg(ev)["body"] != "test reply" {
+		if ev := testStream.WaitFor(protocol.EventMessageCreated); msg(ev)["body"] != "test reply" {
 			t.Errorf("test stream: got %v, want the test reply", ev)
 		}
-		if ev := liveStream.waitFor(protocol.EventMessageCreated); msg(ev)["body"] != "live reply" {
+		if ev := liveStream.WaitFor(protocol.EventMessageCreated); msg(ev)["body"] != "live reply" {
 			t.Errorf("live stream: got %v, want the live reply", ev)
 		}
 		// A live key cannot reach the test ticket.
-		s.do(t, "GET", s.path("/tickets/"+str(tm["ticket_id"])+"/messages"), s.SKLive, nil).wantError(t, 404, "")
+		s.Do(t, "GET", s.Path("/tickets/"+str(tm["ticket_id"])+"/messages"), s.SKLive, nil).WantError(t, 404, "")
 	})
 }
