@@ -14,6 +14,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/store"
+	"github.com/cstar-chat/cstar/server/internal/storetest"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
@@ -54,14 +55,7 @@ type env struct {
 func setup(t *testing.T, url string) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := storetest.Open(t, url)
 	teams := team.NewService(db, time.Now)
 	a, err := teams.Create(ctx, "Acme", "acme")
 	if err != nil {

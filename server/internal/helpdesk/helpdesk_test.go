@@ -14,7 +14,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/page"
 	"github.com/cstar-chat/cstar/server/internal/scope"
-	"github.com/cstar-chat/cstar/server/internal/store"
+	"github.com/cstar-chat/cstar/server/internal/storetest"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
@@ -33,14 +33,7 @@ type env struct {
 func setup(t *testing.T, url string) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := storetest.Open(t, url)
 	e := &env{ctx: ctx, now: time.Date(2026, 11, 28, 10, 0, 0, 123456789, time.UTC)}
 	clock := func() time.Time {
 		e.now = e.now.Add(time.Second)

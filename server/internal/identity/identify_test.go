@@ -9,7 +9,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/scope"
-	"github.com/cstar-chat/cstar/server/internal/store"
+	"github.com/cstar-chat/cstar/server/internal/storetest"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
@@ -17,14 +17,7 @@ import (
 func TestIdentify(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := storetest.Open(t, url)
 		now := time.Now()
 		tm, err := team.NewService(db, time.Now).Create(ctx, "Acme", "acme")
 		if err != nil {

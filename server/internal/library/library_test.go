@@ -13,7 +13,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/library"
 	"github.com/cstar-chat/cstar/server/internal/page"
 	"github.com/cstar-chat/cstar/server/internal/scope"
-	"github.com/cstar-chat/cstar/server/internal/store"
+	"github.com/cstar-chat/cstar/server/internal/storetest"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
@@ -30,14 +30,7 @@ type env struct {
 func setup(t *testing.T, url string) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := storetest.Open(t, url)
 	e := &env{now: time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)}
 	teams := team.NewService(db, func() time.Time { return e.now })
 	ta, err := teams.Create(ctx, "Acme", "acme")

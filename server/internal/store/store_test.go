@@ -9,22 +9,16 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/store"
+	"github.com/cstar-chat/cstar/server/internal/storetest"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
 
+// open is a fresh store whose second migration must be a no-op.
 func open(t *testing.T, url string) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	if err := db.Migrate(ctx); err != nil {
+	db := storetest.Open(t, url)
+	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("second migrate must be a no-op, got %v", err)
 	}
 	return db
