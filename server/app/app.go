@@ -112,6 +112,10 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	db.OnEvents(bus.Committed)
 	chatSvc := chat.NewService(db, bus, opt.Now)
+	// A revoked or rolled key closes the sockets opened with it, on every
+	// process.
+	a.keys.OnEnd(chatSvc)
+	sockets := socket.New(chatSvc, ident, a.hub, opt.ChatTimings, opt.Log, opt.Now)
 	reg.Gauge("cstar_chat_widget_connections", func() float64 { w, _ := a.hub.Counts(); return float64(w) })
 	reg.Gauge("cstar_chat_stream_connections", func() float64 { _, st := a.hub.Counts(); return float64(st) })
 	var widget http.Handler
@@ -123,18 +127,17 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		opt.Log.Warn("widget not served: build it with make build", "dir", cfg.WidgetDir, "err", err)
 	}
 	handler := httpapi.New(httpapi.Deps{
-		Widget:      widget,
-		Auth:        a.keys,
-		Keys:        a.keys,
-		Teams:       a.teams,
-		Helpdesk:    helpdesk.NewService(chat.LogTicketChanges(db, db), opt.Now),
-		Identity:    ident,
-		Library:     library.NewService(db, opt.Now),
-		Chat:        chatSvc,
-		Hub:         a.hub,
-		ChatTimings: opt.ChatTimings,
-		Idem:        db.Idempotency(),
-		Limiter:     limiter,
+		Widget:   widget,
+		Auth:     a.keys,
+		Keys:     a.keys,
+		Teams:    a.teams,
+		Helpdesk: helpdesk.NewService(chat.LogTicketChanges(db, db), opt.Now),
+		Identity: ident,
+		Library:  library.NewService(db, opt.Now),
+		Chat:     chatSvc,
+		Sockets:  sockets,
+		Idem:     db.Idempotency(),
+		Limiter:  limiter,
 		Limits: httpapi.Limits{
 			Secret:      ratelimit.Limit{Count: cfg.SecretLimit, Period: hour},
 			Publishable: ratelimit.Limit{Count: cfg.PublishableLimit, Period: hour},
@@ -185,6 +188,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 			stopListening()
 		}()
 	}
+	a.every(sockets.Timings().Sweep, sockets.Sweep)
 	a.every(time.Second, func(ctx context.Context) {
 		if err := a.keys.Flush(ctx); err != nil {
 			a.log.Error("flush key usage", "err", err)

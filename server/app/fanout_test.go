@@ -146,3 +146,32 @@ func TestChatAcrossProcesses(t *testing.T) {
 		w.WantClose(protocol.CloseSessionInvalid)
 	})
 }
+
+// TestKeyEndAcrossProcesses: revoking a key through server A closes, within
+// a second, the agents' stream and the widget that server B holds open with
+// it (4501).
+func TestKeyEndAcrossProcesses(t *testing.T) {
+	url := testdb.Postgres(t)
+	a, b := startNode(t, url), startNode(t, url)
+	team := a.CreateTeam(t, "Acme", "acme")
+	sk, pk := team.Keys["sk_live"], team.Keys["pk_live"]
+	other := a.Do(t, "POST", "/api/v1/teams/acme/api-keys", sk.Secret, map[string]any{"type": "secret"}).Want(t, 201).Data(t)
+	d := a.Do(t, "POST", "/api/widget/v1/signup", pk.Secret, map[string]any{"email": "ann@example.com", "name": "Ann",
+		"password": "correct horse battery"}).Want(t, 201).Data(t)
+	tok := d["session"].(map[string]any)["token"].(string)
+
+	stream := dial(t, b, "/api/v1/teams/acme/realtime", "Authorization", "Bearer "+sk.Secret)
+	stream.WaitFor(protocol.EventReady)
+	w := dial(t, b, apptest.WidgetPath(pk.Secret))
+	w.Send(map[string]any{"type": "resume", "session": tok})
+	w.WaitFor(protocol.FrameReady)
+
+	start := time.Now()
+	a.Do(t, "DELETE", "/api/v1/teams/acme/api-keys/"+sk.ID, apptest.Str(other["key"]), nil).Want(t, 200)
+	a.Do(t, "DELETE", "/api/v1/teams/acme/api-keys/"+pk.ID, apptest.Str(other["key"]), nil).Want(t, 200)
+	stream.WantClose(protocol.CloseInvalidKey)
+	w.WantClose(protocol.CloseInvalidKey)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("B's sockets closed %v after the revocations on A, want within 1s", d)
+	}
+}

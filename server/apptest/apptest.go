@@ -33,7 +33,7 @@ var CheapPassword = argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1,
 // every 200 ms, so that a test that waits sees them, and a resume within a
 // second.
 var ChatTimings = socket.Timings{Ping: 200 * time.Millisecond, PongWait: 5 * time.Second,
-	WriteWait: 5 * time.Second, ResumeWait: time.Second, QueueLen: 64}
+	WriteWait: 5 * time.Second, ResumeWait: time.Second, QueueLen: 64, Sweep: 50 * time.Millisecond}
 
 // Clock is the real clock plus an offset that tests advance. Adding to
 // time.Now keeps the monotonic reading, so limiters that subtract times see

@@ -93,6 +93,7 @@ type Store interface {
 type Service struct {
 	store Store
 	now   func() time.Time
+	ends  EndListener
 
 	mu    sync.Mutex
 	cache map[[32]byte]cached
@@ -107,6 +108,23 @@ type cached struct {
 type usageKey struct {
 	keyID string
 	hour  int64
+}
+
+// EndListener is told when a key stops working: at once when it is revoked,
+// at the end of the grace when it is rolled. Connections opened with the key
+// close then, on every process.
+type EndListener interface {
+	KeyEnded(ctx context.Context, sc scope.Scope, keyID string, at time.Time)
+}
+
+// OnEnd sets the listener told of keys that stop working; app sets it once,
+// before serving.
+func (s *Service) OnEnd(l EndListener) { s.ends = l }
+
+func (s *Service) ended(ctx context.Context, k Key, at time.Time) {
+	if s.ends != nil {
+		s.ends.KeyEnded(ctx, k.Scope(), k.ID, at)
+	}
 }
 
 // NewService returns a key service on store, reading time from now.
@@ -189,6 +207,7 @@ func (s *Service) Roll(ctx context.Context, sc scope.Scope, id string, grace tim
 		return Issued{}, fmt.Errorf("apikey: roll: %w", err)
 	}
 	s.forget(old.Hash)
+	s.ended(ctx, old, until)
 	return next, nil
 }
 
@@ -205,6 +224,7 @@ func (s *Service) Revoke(ctx context.Context, sc scope.Scope, id string) error {
 		return fmt.Errorf("apikey: revoke: %w", err)
 	}
 	s.forget(k.Hash)
+	s.ended(ctx, k, s.now())
 	return nil
 }
 

@@ -26,6 +26,7 @@ const (
 	Typing         = "typing"
 	Read           = "read"
 	SessionRevoked = "session.revoked"
+	KeyEnded       = "key.ended"
 )
 
 // Readers of a ticket.
@@ -81,6 +82,9 @@ type Event struct {
 	// SessionRevoked events: the session ended, or every session of the
 	// customer when empty.
 	SessionID string
+	// KeyEnded events: the API key that stops working, at CreatedAt (now
+	// for a revocation, the end of the grace for a roll).
+	KeyID string
 }
 
 // Scope is the team and mode of the event.

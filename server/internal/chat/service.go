@@ -400,6 +400,13 @@ func (s *Service) SessionEnded(ctx context.Context, sc scope.Scope, customerID, 
 		SessionID: sessionID, CreatedAt: s.clock()})
 }
 
+// KeyEnded closes, on every process, the live connections opened with API
+// key keyID of scope sc once the key stops working at at (implements
+// apikey.EndListener).
+func (s *Service) KeyEnded(ctx context.Context, sc scope.Scope, keyID string, at time.Time) {
+	s.pub.Publish(ctx, Event{Type: KeyEnded, TeamID: sc.TeamID, Mode: sc.Mode, KeyID: keyID, CreatedAt: at.UTC()})
+}
+
 // EventsAfter returns up to limit durable events after position after.
 func (s *Service) EventsAfter(ctx context.Context, sc scope.Scope, after int64, limit int) ([]Event, error) {
 	evs, err := s.store.EventsAfter(ctx, sc, after, limit)

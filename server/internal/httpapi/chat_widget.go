@@ -8,7 +8,6 @@ import (
 
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/errs"
-	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
@@ -26,7 +25,7 @@ func (s *Server) widgetChat(w http.ResponseWriter, r *http.Request) {
 	}
 	refuse := func(code int, reason string) {
 		if ws, err := s.upgrader.Upgrade(w, r, nil); err == nil {
-			socket.Refuse(ws, s.ChatTimings, code, reason)
+			s.Sockets.Refuse(ws, code, reason)
 		}
 	}
 	if err != nil || k.Type != apikey.Publishable {
@@ -66,5 +65,5 @@ func (s *Server) widgetChat(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	s.sockets.ServeWidget(context.WithoutCancel(r.Context()), ws, k.Scope())
+	s.Sockets.ServeWidget(context.WithoutCancel(r.Context()), ws, k)
 }

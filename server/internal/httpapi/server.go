@@ -20,7 +20,6 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/library"
 	"github.com/cstar-chat/cstar/server/internal/metrics"
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
-	"github.com/cstar-chat/cstar/server/internal/realtime"
 	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
@@ -50,14 +49,13 @@ type Deps struct {
 	Identity *identity.Service
 	Library  *library.Service
 	Chat     *chat.Service
-	Hub      *realtime.Hub
-	// ChatTimings are the websocket heartbeat and deadlines (zero: the
-	// defaults).
-	ChatTimings socket.Timings
-	Idem        idempotency.Store
-	Limiter     ratelimit.Limiter
-	Limits      Limits
-	DB          Pinger
+	// Sockets runs the widget channel and the agents' stream once httpapi
+	// has authenticated and upgraded them.
+	Sockets *socket.Server
+	Idem    idempotency.Store
+	Limiter ratelimit.Limiter
+	Limits  Limits
+	DB      Pinger
 	// Widget serves /widget/… (the loader, wasm glue and SDK module); nil
 	// when the widget has not been built.
 	Widget  http.Handler
@@ -76,7 +74,6 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler
 	upgrader *websocket.Upgrader
-	sockets  *socket.Server
 }
 
 // New builds the handler.
@@ -90,9 +87,7 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = metrics.NewRegistry()
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), upgrader: socket.NewUpgrader(),
-		sockets: socket.New(d.Chat, d.Identity, d.Hub, d.ChatTimings, d.Log)}
-	s.ChatTimings = s.sockets.Timings()
+	s := &Server{Deps: d, mux: http.NewServeMux(), upgrader: socket.NewUpgrader()}
 	s.routes()
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions && strings.HasPrefix(r.URL.Path, "/api/") {

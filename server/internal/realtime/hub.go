@@ -84,11 +84,24 @@ func (h *Hub) Counts() (widgets, streams int) {
 // Publish hands ev to the connections it concerns. A customer's widgets
 // get their tickets' events, agents' typing, read positions and the end of
 // their sessions; a team's streams get ticket and message events and
-// customers' typing. Test and live never meet: the mode is in every key.
+// customers' typing; the end of an API key reaches every connection of its
+// team and mode. Test and live never meet: the mode is in every key.
 func (h *Hub) Publish(ev chat.Event) {
 	toCustomer, toTeam := route(ev)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	if ev.Type == chat.KeyEnded {
+		// Every connection of the team and mode, whoever its customer: each
+		// one knows the key it was opened with. Rare enough to walk them all.
+		for k, list := range h.subs {
+			if k.team == ev.TeamID && k.mode == ev.Mode {
+				for _, s := range list {
+					s.Offer(&ev)
+				}
+			}
+		}
+		return
+	}
 	if toCustomer && ev.CustomerID != "" {
 		for _, s := range h.subs[subKey{ev.TeamID, ev.Mode, ev.CustomerID}] {
 			s.Offer(&ev)

@@ -40,7 +40,7 @@ func (n Notice) Format() string {
 	e := n.Event
 	p, _ := json.Marshal(ephemeral{Type: e.Type, TeamID: e.TeamID, Mode: e.Mode, TicketID: e.TicketID,
 		CustomerID: e.CustomerID, AuthorType: e.Author.Type, AuthorID: e.Author.ID, AuthorName: e.Author.Name,
-		Typing: e.Typing, Reader: e.Reader, Seq: e.Seq, SessionID: e.SessionID, At: e.CreatedAt})
+		Typing: e.Typing, Reader: e.Reader, Seq: e.Seq, SessionID: e.SessionID, KeyID: e.KeyID, At: e.CreatedAt})
 	return "e|" + string(p)
 }
 
@@ -65,7 +65,7 @@ func ParseNotice(payload string) (Notice, error) {
 		}
 		ev := &chat.Event{Type: e.Type, TeamID: e.TeamID, Mode: e.Mode, TicketID: e.TicketID, CustomerID: e.CustomerID,
 			Author: chat.Author{Type: e.AuthorType, ID: e.AuthorID, Name: e.AuthorName}, Typing: e.Typing,
-			Reader: e.Reader, Seq: e.Seq, SessionID: e.SessionID, CreatedAt: e.At}
+			Reader: e.Reader, Seq: e.Seq, SessionID: e.SessionID, KeyID: e.KeyID, CreatedAt: e.At}
 		return Notice{Scope: ev.Scope(), Event: ev}, nil
 	}
 	return Notice{}, fmt.Errorf("realtime: unknown notice %q", payload)
@@ -86,5 +86,6 @@ type ephemeral struct {
 	Reader     string     `json:"reader,omitempty"`
 	Seq        int64      `json:"seq,omitempty"`
 	SessionID  string     `json:"sid,omitempty"`
+	KeyID      string     `json:"kid,omitempty"`
 	At         time.Time  `json:"at_time"`
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -22,12 +23,15 @@ type Timings struct {
 	WriteWait  time.Duration // how long one write may take
 	ResumeWait time.Duration // how long the server waits for the first frame
 	QueueLen   int           // frames a connection may have waiting before it counts as too slow
+	// Sweep is how often connections whose key or session has ended are
+	// looked for; it bounds how late such a connection closes.
+	Sweep time.Duration
 }
 
 // DefaultTimings suit browsers behind proxies that drop idle connections
 // after a minute.
 var DefaultTimings = Timings{Ping: 25 * time.Second, PongWait: 60 * time.Second,
-	WriteWait: 10 * time.Second, ResumeWait: 10 * time.Second, QueueLen: 32}
+	WriteWait: 10 * time.Second, ResumeWait: 10 * time.Second, QueueLen: 32, Sweep: 250 * time.Millisecond}
 
 // NewUpgrader keeps about 1 KiB of read buffer per connection and shares
 // write buffers between connections, since idle connections write nothing.
@@ -44,13 +48,23 @@ func NewUpgrader() *websocket.Upgrader {
 
 // Refuse closes a just-upgraded connection with code: the way to refuse a
 // browser, which cannot read a refused handshake's status.
-func Refuse(ws *websocket.Conn, t Timings, code int, reason string) {
-	newConn(ws, t.withDefaults()).closeNow(code, reason)
+func (s *Server) Refuse(ws *websocket.Conn, code int, reason string) {
+	newConn(s, ws, "").closeNow(code, reason)
 }
 
+// withDefaults fills the fields left zero from DefaultTimings.
 func (t Timings) withDefaults() Timings {
-	if t == (Timings{}) {
-		return DefaultTimings
+	d := DefaultTimings
+	for _, f := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&t.Ping, d.Ping}, {&t.PongWait, d.PongWait}, {&t.WriteWait, d.WriteWait}, {&t.ResumeWait, d.ResumeWait}, {&t.Sweep, d.Sweep}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	if t.QueueLen <= 0 {
+		t.QueueLen = d.QueueLen
 	}
 	return t
 }
@@ -84,8 +98,10 @@ type direct struct {
 // time (the running flag), and until run is called the goroutine that
 // replays the history is the writer.
 type conn struct {
+	srv     *Server
 	ws      *websocket.Conn
 	t       Timings
+	keyID   string // the API key the connection was opened with
 	out     chan outItem
 	running atomic.Bool
 	closeC  chan struct{}
@@ -100,8 +116,8 @@ type conn struct {
 	done     func()
 }
 
-func newConn(ws *websocket.Conn, t Timings) *conn {
-	c := &conn{ws: ws, t: t, out: make(chan outItem, t.QueueLen), closeC: make(chan struct{}),
+func newConn(s *Server, ws *websocket.Conn, keyID string) *conn {
+	c := &conn{srv: s, ws: ws, t: s.t, keyID: keyID, out: make(chan outItem, s.t.QueueLen), closeC: make(chan struct{}),
 		readDone: make(chan struct{})}
 	c.running.Store(true) // the replaying goroutine writes until run
 	return c
@@ -109,8 +125,26 @@ func newConn(ws *websocket.Conn, t Timings) *conn {
 
 var pingItem = outItem{d: &direct{ping: true}}
 
-// Offer implements realtime.Subscriber; it never blocks.
-func (c *conn) Offer(ev *chat.Event) { c.enqueue(outItem{ev: ev}) }
+// Offer implements realtime.Subscriber; it never blocks. The end of the
+// connection's API key closes it (at once, or at the end of a roll's grace)
+// without going through the queue.
+func (c *conn) Offer(ev *chat.Event) {
+	if ev.Type == chat.KeyEnded {
+		if ev.KeyID == c.keyID {
+			c.srv.closeAt(c, ev.CreatedAt, protocol.CloseInvalidKey, "API key revoked or expired")
+		}
+		return
+	}
+	c.enqueue(outItem{ev: ev})
+}
+
+// endWithKey closes c when its key k expires, if it has an expiry already
+// (a key rolled with a grace before the connection opened).
+func (c *conn) endWithKey(k apikey.Key) {
+	if k.ExpiresAt != nil {
+		c.srv.closeAt(c, *k.ExpiresAt, protocol.CloseInvalidKey, "API key revoked or expired")
+	}
+}
 
 func (c *conn) enqueue(it outItem) {
 	select {

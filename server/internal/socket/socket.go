@@ -3,6 +3,7 @@ package socket
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
@@ -38,16 +39,19 @@ type Hub interface {
 
 // Server runs the sessions of upgraded connections.
 type Server struct {
-	chat     Chat
-	sessions Sessions
-	hub      Hub
-	t        Timings
-	log      *slog.Logger
+	chat      Chat
+	sessions  Sessions
+	hub       Hub
+	t         Timings
+	log       *slog.Logger
+	now       func() time.Time
+	deadlines deadlines
 }
 
-// New returns a Server; zero timings mean DefaultTimings.
-func New(c Chat, s Sessions, h Hub, t Timings, log *slog.Logger) *Server {
-	return &Server{chat: c, sessions: s, hub: h, t: t.withDefaults(), log: log}
+// New returns a Server; zero timings mean DefaultTimings. Sweep must be
+// called every Timings().Sweep.
+func New(c Chat, s Sessions, h Hub, t Timings, log *slog.Logger, now func() time.Time) *Server {
+	return &Server{chat: c, sessions: s, hub: h, t: t.withDefaults(), log: log, now: now}
 }
 
 // Timings are the server's heartbeat, deadlines and queue length.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/wire"
@@ -16,7 +17,6 @@ import (
 // stream is an agent's or an integration's realtime stream.
 type stream struct {
 	*conn
-	s   *Server
 	sc  scope.Scope
 	pos int64 // the last position sent; only the writer uses it
 }
@@ -36,11 +36,13 @@ func (s *Server) StreamStart(ctx context.Context, sc scope.Scope, after int64, r
 	return head, nil
 }
 
-// ServeStream runs the agents' stream of sc on an upgraded connection: the
-// durable events after pos first, then live ones, each position once and in
-// order. It returns once the connection runs.
-func (s *Server) ServeStream(ctx context.Context, ws *websocket.Conn, sc scope.Scope, pos int64) {
-	st := &stream{conn: newConn(ws, s.t), s: s, sc: sc, pos: pos}
+// ServeStream runs the agents' stream of secret key k's team and mode on an
+// upgraded connection: the durable events after pos first, then live ones,
+// each position once and in order. It returns once the connection runs; it
+// closes when the key ends.
+func (s *Server) ServeStream(ctx context.Context, ws *websocket.Conn, k apikey.Key, pos int64) {
+	sc := k.Scope()
+	st := &stream{conn: newConn(s, ws, k.ID), sc: sc, pos: pos}
 	unsubscribe := s.hub.SubscribeTeam(sc, st)
 	// Replay up to the head as read after subscribing; later events come
 	// live, and the writer fills any gap.
@@ -58,13 +60,14 @@ func (s *Server) ServeStream(ctx context.Context, ws *websocket.Conn, sc scope.S
 	}
 	// Agents send nothing on the stream; their frames are read and dropped
 	// so that pongs and closes are seen.
+	st.endWithKey(k)
 	st.run(st.handle, func([]byte) error { return nil }, unsubscribe)
 }
 
 // fill sends the durable events after st.pos up to upto.
 func (st *stream) fill(ctx context.Context, upto int64) error {
 	load := func(ctx context.Context, after int64, limit int) ([]chat.Event, error) {
-		return st.s.chat.EventsAfter(ctx, st.sc, after, limit)
+		return st.srv.chat.EventsAfter(ctx, st.sc, after, limit)
 	}
 	send := func(ev chat.Event) error {
 		if err := st.write(wire.StreamEvent(ev)); err != nil {
@@ -93,7 +96,7 @@ func (st *stream) handle(it outItem) error {
 		defer cancel()
 		if err := st.fill(ctx, ev.Pos-1); err != nil {
 			if errors.Is(err, errLoad) {
-				st.s.log.Error("realtime stream: fill a gap", "err", err)
+				st.srv.log.Error("realtime stream: fill a gap", "err", err)
 				st.Close(protocol.CloseRestart, "try again")
 			}
 			return err

@@ -8,9 +8,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/wire"
 	"github.com/cstar-chat/cstar/server/protocol"
@@ -19,7 +21,6 @@ import (
 // widget is a customer's live connection.
 type widget struct {
 	*conn
-	s         *Server
 	sc        scope.Scope
 	customer  helpdesk.Customer
 	sessionID string
@@ -30,12 +31,14 @@ type widget struct {
 	sent []time.Time
 }
 
-// ServeWidget runs the widget channel on an upgraded connection of a
-// publishable key's scope: it reads the resume frame (the session comes in
-// it, never in the URL), replays what the client missed and starts the
-// connection's reader and writer. It returns once the connection runs.
-func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, sc scope.Scope) {
-	c := newConn(ws, s.t)
+// ServeWidget runs the widget channel on a connection upgraded for
+// publishable key k: it reads the resume frame (the session comes in it,
+// never in the URL), replays what the client missed and starts the
+// connection's reader and writer. It returns once the connection runs. The
+// connection closes when its key or its session ends.
+func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, k apikey.Key) {
+	sc := k.Scope()
+	c := newConn(s, ws, k.ID)
 	ws.SetReadLimit(protocol.MaxFrameBytes)
 	ws.SetReadDeadline(time.Now().Add(s.t.ResumeWait))
 	typ, data, err := ws.ReadMessage()
@@ -62,7 +65,7 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, sc scope.S
 		}
 		return
 	}
-	wc := &widget{conn: c, s: s, sc: sc, customer: cust, sessionID: ses.ID}
+	wc := &widget{conn: c, sc: sc, customer: cust, sessionID: ses.ID}
 	// Subscribe before reading the replay, so nothing published meanwhile
 	// is missed; the cursors drop what the replay already sent.
 	unsubscribe := s.hub.SubscribeCustomer(sc, cust.ID, wc)
@@ -90,7 +93,33 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, sc scope.S
 		ws.Close()
 		return
 	}
+	c.endWithKey(k)
+	s.watchSession(c, sc, f.Session, ses)
 	c.run(wc.handle, wc.read, unsubscribe)
+}
+
+// watchSession closes c when its session expires: at its idle expiry (which
+// use by another tab may have moved, so the session is looked up again
+// then) or at its absolute one.
+func (s *Server) watchSession(c *conn, sc scope.Scope, token string, ses identity.Session) {
+	s.at(c, sessionEnd(ses), func(ctx context.Context) time.Time {
+		ses, _, err := s.sessions.Authenticate(ctx, sc, token)
+		switch {
+		case errs.Is(err, errs.Unauthorized):
+			c.Close(protocol.CloseSessionInvalid, "session expired")
+			return time.Time{}
+		case err != nil:
+			return s.now().Add(time.Minute) // look again once the database answers
+		}
+		return sessionEnd(ses)
+	})
+}
+
+func sessionEnd(ses identity.Session) time.Time {
+	if ses.AbsoluteExpiresAt.Before(ses.ExpiresAt) {
+		return ses.AbsoluteExpiresAt
+	}
+	return ses.ExpiresAt
 }
 
 func (wc *widget) errorFrame(clientID string, err error) {
@@ -99,7 +128,7 @@ func (wc *widget) errorFrame(clientID string, err error) {
 	if errors.As(err, &e) && code != errs.Internal {
 		msg = e.Message
 	} else if code == errs.Internal {
-		wc.s.log.Error("chat frame", "err", err)
+		wc.srv.log.Error("chat frame", "err", err)
 	}
 	f := protocol.ErrorFrame{Type: protocol.FrameError, ClientID: clientID, Code: string(code), Error: msg}
 	if e != nil && e.RetryAfter > 0 {
@@ -141,18 +170,18 @@ func (wc *widget) read(data []byte) error {
 			wc.errorFrame(f.ClientID, &errs.Error{Code: errs.RateLimited, Message: "Too many messages: wait a moment", RetryAfter: wait})
 			return nil
 		}
-		m, err := wc.s.chat.CustomerSend(ctx, wc.sc, wc.customer, f.ClientID, f.Body)
+		m, err := wc.srv.chat.CustomerSend(ctx, wc.sc, wc.customer, f.ClientID, f.Body)
 		if err != nil {
 			wc.errorFrame(f.ClientID, err)
 			return nil
 		}
 		wc.enqueue(outItem{d: &direct{ack: &m, clientID: f.ClientID}})
 	case protocol.FrameTyping:
-		if err := wc.s.chat.CustomerTyping(ctx, wc.sc, wc.customer, f.Typing); err != nil {
+		if err := wc.srv.chat.CustomerTyping(ctx, wc.sc, wc.customer, f.Typing); err != nil {
 			wc.errorFrame("", err)
 		}
 	case protocol.FrameRead:
-		if _, err := wc.s.chat.CustomerRead(ctx, wc.sc, wc.customer.ID, f.TicketID, f.Seq); err != nil {
+		if _, err := wc.srv.chat.CustomerRead(ctx, wc.sc, wc.customer.ID, f.TicketID, f.Seq); err != nil {
 			wc.errorFrame("", err)
 		}
 	default:
@@ -212,12 +241,12 @@ func (wc *widget) deliver(m chat.Message, ackFor string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		load := func(ctx context.Context, after int64, limit int) ([]chat.Message, error) {
-			return wc.s.chat.After(ctx, wc.sc, m.TicketID, after, limit)
+			return wc.srv.chat.After(ctx, wc.sc, m.TicketID, after, limit)
 		}
 		var err error
 		cur, err = fillGap(ctx, cur, m.Seq-1, load, func(m chat.Message) int64 { return m.Seq }, wc.writeMessage)
 		if errors.Is(err, errLoad) {
-			wc.s.log.Error("chat: fill a gap", "err", err)
+			wc.srv.log.Error("chat: fill a gap", "err", err)
 			wc.Close(protocol.CloseRestart, "try again")
 		}
 		if err != nil {

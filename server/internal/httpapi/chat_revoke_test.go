@@ -1,0 +1,101 @@
+package httpapi_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/apptest"
+	"github.com/cstar-chat/cstar/server/internal/testdb"
+	"github.com/cstar-chat/cstar/server/protocol"
+)
+
+// TestChatKeyEndCloses: a socket opened with an API key closes (4501, a
+// stop code) within a second of the key's revocation, and at the end of a
+// roll's grace; the REST refusal stays. Before the fix the agents' stream
+// kept receiving the team's events and the widget kept sending.
+func TestChatKeyEndCloses(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		parallel(t)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
+		second := s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).Want(t, 201).Data(t)
+		sk2, sk2ID := str(second["key"]), str(second["id"])
+		pk2 := s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, map[string]any{"type": "publishable"}).Want(t, 201).Data(t)
+		tok, _ := customer(t, s, s.PKLive, "Ann")
+
+		t.Run("revoked secret key closes its stream", func(t *testing.T) {
+			st, _, _ := s.Stream(t, sk2, "")
+			other, _, _ := s.Stream(t, s.SKLive, "")
+			start := time.Now()
+			s.Do(t, "DELETE", s.Path("/api-keys/"+sk2ID), s.SKLive, nil).Want(t, 200)
+			st.WantClose(protocol.CloseInvalidKey)
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("stream closed %v after the revocation, want within 1s", d)
+			}
+			s.Do(t, "GET", s.Path("/tickets"), sk2, nil).WantError(t, 401, protocol.MsgInvalidAPIKey)
+			// The stream of another key goes on.
+			w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+			w.SendMsg("c1", "still there?")
+			if ev := other.WaitFor(protocol.EventMessageCreated); str(msg(ev)["body"]) != "still there?" {
+				t.Fatalf("other stream: got %v", ev)
+			}
+		})
+
+		t.Run("revoked publishable key closes its widget", func(t *testing.T) {
+			w, _, _ := s.WidgetReady(t, str(pk2["key"]), tok, nil)
+			kept, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+			start := time.Now()
+			s.Do(t, "DELETE", s.Path("/api-keys/"+str(pk2["id"])), s.SKLive, nil).Want(t, 200)
+			w.WantClose(protocol.CloseInvalidKey)
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("widget closed %v after the revocation, want within 1s", d)
+			}
+			kept.SendMsg("c2", "other key")
+			kept.WaitFor(protocol.FrameAck)
+		})
+
+		t.Run("rolled key closes at the end of its grace", func(t *testing.T) {
+			third := s.Do(t, "POST", s.Path("/api-keys"), s.SKLive, map[string]any{"type": "secret"}).Want(t, 201).Data(t)
+			st, _, _ := s.Stream(t, str(third["key"]), "")
+			s.Do(t, "POST", s.Path("/api-keys/"+str(third["id"])+"/roll"), s.SKLive, map[string]any{"expires_in": 3600}).Want(t, 201)
+			// A socket opened during the grace is watched too.
+			late, _, _ := s.Stream(t, str(third["key"]), "")
+			select {
+			case f, open := <-st.Frames():
+				if !open {
+					t.Fatalf("stream closed during the grace")
+				}
+				t.Logf("frame during the grace: %v", f)
+			case <-time.After(300 * time.Millisecond):
+			}
+			s.Clock.Advance(time.Hour + time.Second)
+			start := time.Now()
+			st.WantClose(protocol.CloseInvalidKey)
+			late.WantClose(protocol.CloseInvalidKey)
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("streams closed %v after the grace ended, want within 1s", d)
+			}
+		})
+	})
+}
+
+// TestChatSessionExpiryCloses: a widget socket closes (4502) when its
+// session expires while it is open, not only on the next reconnect; a
+// session that is still live when its first deadline comes keeps its socket.
+func TestChatSessionExpiryCloses(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		parallel(t)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
+		tok, _ := customer(t, s, s.PKLive, "Ann")
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		// Within the idle expiry, a REST call by another tab slides it; the
+		// socket is still fine after the first expiry it knew of.
+		s.Clock.Advance(29 * 24 * time.Hour)
+		s.Do(t, "GET", "/api/widget/v1/me", s.PKLive, nil, protocol.SessionHeader, tok).Want(t, 200)
+		s.Clock.Advance(2 * 24 * time.Hour)
+		w.SendMsg("c1", "still here")
+		w.WaitFor(protocol.FrameAck)
+		// Past the absolute expiry the socket closes by itself.
+		s.Clock.Advance(90 * 24 * time.Hour)
+		w.WantClose(protocol.CloseSessionInvalid)
+	})
+}
