@@ -72,10 +72,14 @@ func Reconnect(code int) bool { return code < 4500 || code > 4999 }
 
 // Limits of the chat channel.
 const (
-	MaxFrameBytes   = 16 << 10 // a bigger frame closes the connection with 1009
-	MaxBodyChars    = 4000     // a message body, after trimming
-	SendBurst       = 20       // messages a connection may send per SendWindowSec
-	SendWindowSec   = 10
+	MaxFrameBytes = 16 << 10 // a bigger frame closes the connection with 1009
+	MaxBodyChars  = 4000     // a message body, after trimming
+	SendBurst     = 20       // messages a connection may send per SendWindowSec
+	SendWindowSec = 10
+	// SignalBurst is how many typing and read frames a connection may send
+	// per SendWindowSec; more are dropped without an answer, since each
+	// fans out to every agent of the team.
+	SignalBurst     = 20
 	TypingTTLMillis = 6000 // a typing indicator expires unless repeated
 	MaxAuthorName   = 100
 )

@@ -99,3 +99,48 @@ func TestChatSessionExpiryCloses(t *testing.T) {
 		w.WantClose(protocol.CloseSessionInvalid)
 	})
 }
+
+// TestChatTypingFloodKeepsAgents: a customer sending 1,000 typing frames as
+// fast as it can leaves the agents' stream open and receiving messages.
+// Before the fix each frame fanned out to every stream and 32 queued ones
+// closed it with 4001.
+func TestChatTypingFloodKeepsAgents(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		parallel(t)
+		// The default queue (32), not the tests' longer one.
+		tm := chatTimings
+		tm.QueueLen = 32
+		s := newTestServer(t, dbURL, apptest.Timings(tm))
+		tok, _ := customer(t, s, s.PKLive, "Ann")
+		st, _, _ := s.Stream(t, s.SKLive, "")
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		opened(t, w, "hello")
+		st.WaitFor(protocol.EventMessageCreated)
+		for i := range 1000 {
+			w.Send(map[string]any{"type": "typing", "typing": i%2 == 0})
+		}
+		w.SendMsg("after", "after the flood")
+		ev := st.WaitUntil(protocol.EventMessageCreated, func(f map[string]any) bool { return str(msg(f)["body"]) == "after the flood" })
+		if ev == nil {
+			t.Fatal("no message after the flood")
+		}
+		typing := 0
+		for {
+			select {
+			case f, open := <-st.Frames():
+				if !open {
+					t.Fatalf("the stream closed after the flood")
+				}
+				if f["type"] == protocol.EventTyping {
+					typing++
+				}
+				continue
+			case <-time.After(200 * time.Millisecond):
+			}
+			break
+		}
+		if typing > protocol.SignalBurst {
+			t.Errorf("typing events on the stream after the message: got %d, want at most %d", typing, protocol.SignalBurst)
+		}
+	})
+}

@@ -146,7 +146,16 @@ func (c *conn) endWithKey(k apikey.Key) {
 	}
 }
 
+// enqueue queues it for the writer. A durable event (or a frame of the
+// connection's own) that finds the queue full closes the connection with a
+// reconnect code: the client resumes and misses nothing. An ephemeral event
+// (typing, a read position) is dropped instead once the queue is half full,
+// so that a flood of them can neither close a slow consumer nor crowd out
+// the durable ones.
 func (c *conn) enqueue(it outItem) {
+	if it.ev != nil && droppable(it.ev) && len(c.out) >= cap(c.out)/2 {
+		return
+	}
 	select {
 	case c.out <- it:
 		c.kick()
@@ -154,6 +163,9 @@ func (c *conn) enqueue(it outItem) {
 		c.Close(protocol.CloseTooSlow, "too slow: reconnect")
 	}
 }
+
+// droppable events are hints whose loss the next one corrects.
+func droppable(ev *chat.Event) bool { return ev.Type == chat.Typing || ev.Type == chat.Read }
 
 // kick starts a writer unless one runs.
 func (c *conn) kick() {

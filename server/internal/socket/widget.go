@@ -27,8 +27,9 @@ type widget struct {
 	// cursors is the last seq sent per ticket; only the writer uses it once
 	// the connection runs.
 	cursors map[string]int64
-	// sent counts recent sends for the per-connection rate limit (reader).
-	sent []time.Time
+	// The reader's budgets: messages, and typing and read frames, which fan
+	// out to every agent of the team.
+	sends, signals budget
 }
 
 // ServeWidget runs the widget channel on a connection upgraded for
@@ -65,7 +66,9 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, k apikey.K
 		}
 		return
 	}
-	wc := &widget{conn: c, sc: sc, customer: cust, sessionID: ses.ID}
+	wc := &widget{conn: c, sc: sc, customer: cust, sessionID: ses.ID,
+		sends:   budget{n: protocol.SendBurst, per: protocol.SendWindowSec * time.Second},
+		signals: budget{n: protocol.SignalBurst, per: protocol.SendWindowSec * time.Second}}
 	// Subscribe before reading the replay, so nothing published meanwhile
 	// is missed; the cursors drop what the replay already sent.
 	unsubscribe := s.hub.SubscribeCustomer(sc, cust.ID, wc)
@@ -137,24 +140,6 @@ func (wc *widget) errorFrame(clientID string, err error) {
 	wc.enqueueFrame(f)
 }
 
-// allowSend applies the per-connection limit: SendBurst messages per
-// SendWindowSec, sliding.
-func (wc *widget) allowSend(now time.Time) (time.Duration, bool) {
-	window := protocol.SendWindowSec * time.Second
-	keep := wc.sent[:0]
-	for _, t := range wc.sent {
-		if now.Sub(t) < window {
-			keep = append(keep, t)
-		}
-	}
-	wc.sent = keep
-	if len(wc.sent) >= protocol.SendBurst {
-		return window - now.Sub(wc.sent[0]), false
-	}
-	wc.sent = append(wc.sent, now)
-	return 0, true
-}
-
 // read handles one frame from the client (in the reader goroutine). Frames
 // it cannot use get an error frame; only undecodable ones close.
 func (wc *widget) read(data []byte) error {
@@ -166,7 +151,7 @@ func (wc *widget) read(data []byte) error {
 	defer cancel()
 	switch f.Type {
 	case protocol.FrameSend:
-		if wait, ok := wc.allowSend(time.Now()); !ok {
+		if wait, ok := wc.sends.allow(time.Now()); !ok {
 			wc.errorFrame(f.ClientID, &errs.Error{Code: errs.RateLimited, Message: "Too many messages: wait a moment", RetryAfter: wait})
 			return nil
 		}
@@ -177,10 +162,20 @@ func (wc *widget) read(data []byte) error {
 		}
 		wc.enqueue(outItem{d: &direct{ack: &m, clientID: f.ClientID}})
 	case protocol.FrameTyping:
+		// Over its budget a typing frame is dropped without a word: typing
+		// is a hint, and the next one (or its TTL) corrects it.
+		if _, ok := wc.signals.allow(time.Now()); !ok {
+			return nil
+		}
 		if err := wc.srv.chat.CustomerTyping(ctx, wc.sc, wc.customer, f.Typing); err != nil {
 			wc.errorFrame("", err)
 		}
 	case protocol.FrameRead:
+		// A read position only moves forward: a dropped one is covered by
+		// the next.
+		if _, ok := wc.signals.allow(time.Now()); !ok {
+			return nil
+		}
 		if _, err := wc.srv.chat.CustomerRead(ctx, wc.sc, wc.customer.ID, f.TicketID, f.Seq); err != nil {
 			wc.errorFrame("", err)
 		}

@@ -1,0 +1,59 @@
+package socket
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/protocol"
+)
+
+// TestEnqueueDropsEphemeral: a consumer that does not read (no writer runs
+// here) gets its typing and read events dropped once its queue is half full
+// and stays open; only durable events that find the queue full close it,
+// with a reconnect code.
+func TestEnqueueDropsEphemeral(t *testing.T) {
+	s := New(nil, nil, nil, Timings{QueueLen: 8}, nil, time.Now)
+	c := newConn(s, nil, "") // running from the start: nothing is written
+	typing := &chat.Event{Type: chat.Typing, Typing: true}
+	read := &chat.Event{Type: chat.Read, Seq: 3}
+	msg := &chat.Event{Type: chat.MessageCreated, Pos: 1}
+	for range 1000 {
+		c.Offer(typing)
+		c.Offer(read)
+	}
+	if c.isClosed() {
+		t.Fatalf("1,000 typing and read events closed the consumer: want them dropped")
+	}
+	if got, want := len(c.out), 4; got != want {
+		t.Fatalf("queued: got %d ephemeral events, want %d (half the queue)", got, want)
+	}
+	for range 4 {
+		c.Offer(msg)
+	}
+	if c.isClosed() {
+		t.Fatalf("durable events that fit closed the consumer")
+	}
+	c.Offer(msg)
+	if !c.isClosed() || c.code != protocol.CloseTooSlow {
+		t.Fatalf("a durable event on a full queue: got closed=%v code %d, want closed with %d", c.isClosed(), c.code, protocol.CloseTooSlow)
+	}
+}
+
+// TestBudget: n per window, sliding, with the wait until the oldest leaves.
+func TestBudget(t *testing.T) {
+	b := budget{n: 3, per: 10 * time.Second}
+	t0 := time.Now()
+	for i := range 3 {
+		if _, ok := b.allow(t0.Add(time.Duration(i) * time.Second)); !ok {
+			t.Fatalf("event %d refused within the budget", i)
+		}
+	}
+	wait, ok := b.allow(t0.Add(3 * time.Second))
+	if ok || wait != 7*time.Second {
+		t.Fatalf("fourth event: got ok=%v wait %v, want refused with 7s", ok, wait)
+	}
+	if _, ok := b.allow(t0.Add(10 * time.Second)); !ok {
+		t.Fatalf("after the first left the window: refused")
+	}
+}
