@@ -19,9 +19,10 @@ const budgetBrotli = 480 << 10
 
 // forbidden are packages whose weight or purpose has no place in the
 // browser SDK. The Go runtime alone is about 418 KB with brotli; fmt adds
-// about 125 KB, encoding/json 245 KB and net/http 1.5 MB.
+// about 125 KB, encoding/json 245 KB and net/http 1.5 MB; strings 2.5 KB,
+// for it links unicode's tables.
 var forbidden = []string{
-	"net/http", "fmt", "encoding/json", "testing",
+	"net/http", "fmt", "encoding/json", "strings", "testing",
 	"github.com/uptrace/bun", "github.com/jackc/", "modernc.org/", "database/sql",
 	"github.com/gorilla/",
 }

@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/cstar-chat/cstar/server/protocol"
@@ -353,7 +352,7 @@ func (ch *Chat) dial() {
 	ch.token = ch.c.session()
 	ch.setState(StateConnecting)
 	base := ch.c.cfg.APIBase
-	if strings.HasPrefix(base, "http") {
+	if len(base) >= 4 && base[:4] == "http" {
 		base = "ws" + base[4:] // http→ws, https→wss
 	}
 	ch.sock = ch.env.Dial(base+protocol.ChatPath+"?key="+ch.c.cfg.PublishableKey+"&v="+strconv.Itoa(protocol.ChatVersion),

@@ -1,7 +1,6 @@
 package sdk
 
 import (
-	"strings"
 	"sync"
 )
 
@@ -17,7 +16,7 @@ type Config struct {
 
 // Mode is "live" or "test", read off the publishable key.
 func (c Config) Mode() string {
-	if strings.HasPrefix(c.PublishableKey, "pk_test_") {
+	if len(c.PublishableKey) >= 8 && c.PublishableKey[:8] == "pk_test_" {
 		return "test"
 	}
 	return "live"
