@@ -54,6 +54,24 @@ func TestWasmDependencies(t *testing.T) {
 	}
 }
 
+// TestOnlyJSBridgeImportsSyscallJS keeps the module's syscall/js code in
+// one package, so that the core and the composition stay testable natively.
+func TestOnlyJSBridgeImportsSyscallJS(t *testing.T) {
+	const bridge = "github.com/cstar-chat/cstar/wasm/jsbridge"
+	lines := strings.Split(string(goCmd(t, "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}} {{join .Imports \" \"}}", ".")), "\n")
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 2 || f[1] == "true" || f[0] == bridge {
+			continue
+		}
+		for _, imp := range f[2:] {
+			if imp == "syscall/js" {
+				t.Errorf("%s imports syscall/js; only %s may", f[0], bridge)
+			}
+		}
+	}
+}
+
 // TestWasmSizeBudget builds the module as shipped and checks its brotli size.
 func TestWasmSizeBudget(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "cstar.wasm")
