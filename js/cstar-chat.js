@@ -34,6 +34,8 @@
     if (v) options[k] = v;
   });
 
+  // The methods are listed once, in wasm/jsbridge/methods.go; its tests
+  // check this file.
   var api = {
     __loader: true,
     ready: function () { return ready; },

@@ -8,10 +8,6 @@ import (
 	"github.com/cstar-chat/cstar/wasm/sdk"
 )
 
-// methods are the core's methods; async ones return a Promise.
-var methods = []string{"signup", "login", "identify", "logout", "refresh", "sendMessage", "getMessages",
-	"isIdentified", "getCustomer", "on", "reload", "unreadCount", "markRead", "setTyping", "connectionState", "wake"}
-
 // LoaderConfig reads the configuration the loader left in
 // globalThis.__cstarConfig ({publishableKey, apiBase}); without it the
 // module was not loaded through cstar-chat.js, which it says on the console.
@@ -84,8 +80,10 @@ func Attach(c *sdk.Client, chat *sdk.Chat) {
 		return Promise(func() (any, error) { return async(c, chat, name, a) })
 	})
 	obj := g.Get("Object").New()
-	for _, name := range methods {
-		obj.Set(name, call.Call("bind", nil, name))
+	for _, m := range methods {
+		if m.where != loaderOnly {
+			obj.Set(m.name, call.Call("bind", nil, m.name))
+		}
 	}
 	if attach := g.Get("__cstarAttach"); attach.Type() == js.TypeFunction {
 		attach.Invoke(obj)
