@@ -24,7 +24,9 @@ func (c Config) Mode() string {
 
 // StorageKey namespaces the persisted session by mode and by the key, so a
 // test-mode session is never used in live mode and two sites on one origin
-// do not share sessions.
+// do not share sessions. The loader derives it too, to read the session
+// before the module runs; TestLoaderReadsTheModuleSession (wasm/jsbridge)
+// proves that both agree.
 func (c Config) StorageKey() string { return c.name("cstar.session.v1.") }
 
 // OutboxKey is where messages waiting for a connection are persisted, shared
@@ -35,13 +37,13 @@ func (c Config) OutboxKey() string { return c.name("cstar.outbox.v1.") }
 // tabs of one site share a single websocket.
 func (c Config) ChannelName() string { return c.name("cstar.chat.v1.") }
 
+// name is prefix, the mode and characters 8 to 20 of the key (the loader's
+// key.slice(8, 20)).
+//
 //go:noinline
 func (c Config) name(prefix string) string {
 	k := c.PublishableKey
-	if len(k) > 20 {
-		k = k[8:20]
-	}
-	return prefix + c.Mode() + "." + k
+	return prefix + c.Mode() + "." + k[min(8, len(k)):min(20, len(k))]
 }
 
 // Client is the SDK core behind the CStarChat global.
