@@ -203,10 +203,8 @@ func (c *Client) adopt(data map[string]any) Customer {
 	c.mu.Lock()
 	c.token, c.customer = str(sess, "token"), &cust
 	c.mu.Unlock()
-	c.storage.Save(c.cfg.StorageKey(), map[string]any{
-		"v": float64(SessionVersion), "token": str(sess, "token"), "expiresAt": str(sess, "expires_at"),
-		"customer": cust.Map(),
-	})
+	c.storage.Save(c.cfg.StorageKey(), kv("v", float64(SessionVersion), "token", str(sess, "token"),
+		"expiresAt", str(sess, "expires_at"), "customer", cust.Map()))
 	c.emit("identified", cust.Map())
 	return cust
 }

@@ -16,8 +16,8 @@ type Customer struct {
 
 // Map is the JS-facing shape {id, email, name, externalId, createdAt}.
 func (c Customer) Map() map[string]any {
-	return map[string]any{"id": c.ID, "email": nullable(c.Email), "name": c.Name,
-		"externalId": nullable(c.ExternalID), "createdAt": c.CreatedAt}
+	return kv("id", c.ID, "email", nullable(c.Email), "name", c.Name, "externalId", nullable(c.ExternalID),
+		"createdAt", c.CreatedAt)
 }
 
 //go:noinline
