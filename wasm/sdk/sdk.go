@@ -98,18 +98,6 @@ func (s *MemoryStorage) Delete(key string) {
 	delete(s.m, key)
 }
 
-//go:noinline
-func str(m map[string]any, k string) string {
-	s, _ := m[k].(string)
-	return s
-}
-
-//go:noinline
-func obj(m map[string]any, k string) map[string]any {
-	o, _ := m[k].(map[string]any)
-	return o
-}
-
 // errorFrom turns a non-2xx envelope into an *Error.
 func errorFrom(r Response) *Error {
 	msg := str(r.Body, "error")
