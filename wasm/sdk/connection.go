@@ -36,7 +36,7 @@ func (ch *Chat) dial() {
 }
 
 func (ch *Chat) socketEvent(gen int, event string, f map[string]any, code int) {
-	ch.mu.Lock()
+	ch.lock()
 	if gen == ch.gen {
 		switch event {
 		case "open":
@@ -109,7 +109,7 @@ func (ch *Chat) closeSocket() {
 // Wake reconnects at once, without waiting for the backoff: the browser is
 // back online or the page became visible.
 func (ch *Chat) Wake() {
-	ch.mu.Lock()
+	ch.lock()
 	switch {
 	case !ch.wanted:
 	case !ch.leader:

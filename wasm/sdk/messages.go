@@ -143,7 +143,7 @@ func (ch *Chat) GetMessages(q HistoryQuery) ([]Message, error) {
 	}
 	list, _ := env["data"].([]any)
 	out := make([]Message, 0, len(list))
-	ch.mu.Lock()
+	ch.lock()
 	for _, v := range list {
 		m, _ := v.(map[string]any)
 		msg := messageFrom(m)

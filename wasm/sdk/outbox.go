@@ -22,7 +22,7 @@ func (ch *Chat) Send(text string, done func(Message, error)) {
 		return
 	}
 	id := ch.env.NewID()
-	ch.mu.Lock()
+	ch.lock()
 	ch.waiters[id] = done
 	switch {
 	case ch.fatal != nil:

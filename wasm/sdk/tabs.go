@@ -11,7 +11,7 @@ func (ch *Chat) post(kind string, d map[string]any) {
 
 // recv handles a post of another tab.
 func (ch *Chat) recv(msg map[string]any) {
-	ch.mu.Lock()
+	ch.lock()
 	defer ch.unlock()
 	{
 		d := obj(msg, "d")

@@ -40,7 +40,7 @@ func (ch *Chat) typingFrame(f map[string]any) {
 // SetTyping tells the agents whether the customer is typing: true at most
 // every 3 seconds while it lasts, false once.
 func (ch *Chat) SetTyping(on bool) {
-	ch.mu.Lock()
+	ch.lock()
 	if now := ch.env.Clock.Now(); on != ch.typingOn || on && now-ch.typingAt >= typingEveryMs {
 		ch.typingOn, ch.typingAt = on, now
 		ch.out(kv("type", protocol.FrameTyping, "typing", on))

@@ -30,7 +30,7 @@ func (ch *Chat) UnreadCount() int {
 // current one above all). Read positions marked while disconnected are
 // sent after the next resume.
 func (ch *Chat) MarkRead() {
-	ch.mu.Lock()
+	ch.lock()
 	for id, t := range ch.tickets {
 		s := t.maxSeq()
 		if s <= t.readSeq {
