@@ -24,9 +24,7 @@ func LoaderConfig() (sdk.Config, bool) {
 // Attach hands the core's methods to the loader through
 // globalThis.__cstarAttach, which replays the calls the page queued before
 // the module was ready (or sets globalThis.CStarChatCore without a loader).
-//
-// Every method is one Go function bound to its name: a function per method
-// would weigh kilobytes more in the module.
+// Every method is one Go function bound to its name.
 func Attach(c *sdk.Client, chat *sdk.Chat) {
 	g := js.Global()
 	call := js.FuncOf(func(this js.Value, args []js.Value) any {
