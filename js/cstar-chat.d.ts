@@ -88,6 +88,7 @@ export interface WidgetOptions {
   launcher?: "hidden";
 }
 
+// The methods are listed once, in wasm/jsbridge/methods.go, whose tests hold this interface to it.
 export interface CStarChatAPI {
   /** Resolves once the module runs and the saved session is restored. */
   ready(): Promise<void>;

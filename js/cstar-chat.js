@@ -11,6 +11,7 @@
   var base = (script && script.getAttribute("data-api-base")) ||
     (script ? new URL(script.src, location.href).origin : location.origin);
   base = base.replace(/\/+$/, "");
+  // The module's sdk.Config.StorageKey, read before the module runs.
   var mode = key.indexOf("pk_test_") === 0 ? "test" : "live";
   var storageKey = "cstar.session.v1." + mode + "." + key.slice(8, 20);
   var queue = [], pending = [], core = null, failed = null;
@@ -34,6 +35,8 @@
     if (v) options[k] = v;
   });
 
+  // The methods are listed once, in wasm/jsbridge/methods.go; its tests
+  // check this file.
   var api = {
     __loader: true,
     ready: function () { return ready; },

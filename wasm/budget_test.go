@@ -19,9 +19,10 @@ const budgetBrotli = 480 << 10
 
 // forbidden are packages whose weight or purpose has no place in the
 // browser SDK. The Go runtime alone is about 418 KB with brotli; fmt adds
-// about 125 KB, encoding/json 245 KB and net/http 1.5 MB.
+// about 125 KB, encoding/json 245 KB and net/http 1.5 MB; strings 2.5 KB,
+// for it links unicode's tables.
 var forbidden = []string{
-	"net/http", "fmt", "encoding/json", "testing",
+	"net/http", "fmt", "encoding/json", "strings", "testing",
 	"github.com/uptrace/bun", "github.com/jackc/", "modernc.org/", "database/sql",
 	"github.com/gorilla/",
 }
@@ -48,6 +49,24 @@ func TestWasmDependencies(t *testing.T) {
 		for _, f := range forbidden {
 			if d == f || (strings.HasSuffix(f, "/") && strings.HasPrefix(d, f)) || strings.HasPrefix(d, f+"/") {
 				t.Errorf("the js/wasm build links %s (forbidden: %s)", d, f)
+			}
+		}
+	}
+}
+
+// TestOnlyJSBridgeImportsSyscallJS keeps the module's syscall/js code in
+// one package, so that the core and the composition stay testable natively.
+func TestOnlyJSBridgeImportsSyscallJS(t *testing.T) {
+	const bridge = "github.com/cstar-chat/cstar/wasm/jsbridge"
+	lines := strings.Split(string(goCmd(t, "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}} {{join .Imports \" \"}}", ".")), "\n")
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 2 || f[1] == "true" || f[0] == bridge {
+			continue
+		}
+		for _, imp := range f[2:] {
+			if imp == "syscall/js" {
+				t.Errorf("%s imports syscall/js; only %s may", f[0], bridge)
 			}
 		}
 	}

@@ -3,162 +3,25 @@
 package main
 
 import (
-	"syscall/js"
-
 	"github.com/cstar-chat/cstar/wasm/jsbridge"
 	"github.com/cstar-chat/cstar/wasm/sdk"
 )
 
-// methods are the core's methods; async ones return a Promise.
-var methods = []string{"signup", "login", "identify", "logout", "refresh", "sendMessage", "getMessages",
-	"isIdentified", "getCustomer", "on", "reload", "unreadCount", "markRead", "setTyping", "connectionState", "wake"}
-
-// main reads the configuration the loader left in globalThis.__cstarConfig
-// ({publishableKey, apiBase}), builds the SDK core and hands its methods to
-// the loader through globalThis.__cstarAttach, which replays the calls the
-// page queued before the module was ready.
-//
-// Every method is one Go function bound to its name: a function per method
-// would weigh kilobytes more in the module.
+// main builds the SDK core on the browser's fetch, storage, clock and
+// websocket, and hands its methods to the loader.
 func main() {
-	g := js.Global()
-	cfg := g.Get("__cstarConfig")
-	if !cfg.Truthy() {
-		g.Get("console").Call("error", "CStarChat: load the SDK through cstar-chat.js")
+	conf, ok := jsbridge.LoaderConfig()
+	if !ok {
 		return
 	}
-	conf := sdk.Config{PublishableKey: cfg.Get("publishableKey").String(), APIBase: cfg.Get("apiBase").String()}
 	c := sdk.New(conf, jsbridge.Fetch{}, jsbridge.LocalStorage())
 	chat := sdk.NewChat(c, sdk.ChatEnv{Dial: jsbridge.Dial, Clock: jsbridge.Clock{}, Random: jsbridge.Random,
 		NewID: jsbridge.NewID, Tabs: jsbridge.Tabs(conf.ChannelName())})
-
-	call := js.FuncOf(func(this js.Value, args []js.Value) any {
-		name, a := args[0].String(), js.Undefined()
-		if len(args) > 1 {
-			a = args[1]
-		}
-		switch name {
-		case "isIdentified":
-			return c.IsIdentified()
-		case "getCustomer":
-			if cu := c.GetCustomer(); cu != nil {
-				return jsbridge.ToJS(cu.Map())
-			}
-			return js.Null()
-		case "on":
-			if len(args) < 3 || args[2].Type() != js.TypeFunction {
-				return js.Undefined()
-			}
-			h := args[2]
-			off := c.On(a.String(), func(v any) {
-				if e, ok := v.(*sdk.Error); ok {
-					h.Invoke(jsbridge.ErrorValue(e))
-					return
-				}
-				h.Invoke(jsbridge.ToJS(v))
-			})
-			return js.FuncOf(func(js.Value, []js.Value) any { off(); return nil })
-		case "reload":
-			c.Reload()
-			return nil
-		case "unreadCount":
-			return chat.UnreadCount()
-		case "markRead":
-			chat.MarkRead()
-			return nil
-		case "setTyping":
-			chat.SetTyping(a.Truthy())
-			return nil
-		case "connectionState":
-			return chat.State()
-		case "wake":
-			chat.Wake()
-			return nil
-		}
-		// sendMessage's text arrives trimmed by the loader (JavaScript's
-		// trim knows Unicode white space, as the server's does).
-		if a.Type() != js.TypeString && a.Type() != js.TypeObject {
-			a = g.Get("Object").New()
-		}
-		return jsbridge.Promise(func() (any, error) { return async(c, chat, name, a) })
-	})
-	obj := g.Get("Object").New()
-	for _, name := range methods {
-		obj.Set(name, call.Call("bind", nil, name))
-	}
-	if attach := g.Get("__cstarAttach"); attach.Type() == js.TypeFunction {
-		attach.Invoke(obj)
-	} else {
-		g.Set("CStarChatCore", obj)
-	}
+	jsbridge.Attach(c, chat)
 	// The chat starts once the page's handlers are attached, so they see the
 	// first connection event; the calls the loader replayed run in
 	// goroutines, after this. The loader calls wake when the browser is
 	// back online or the page becomes visible.
 	chat.Start()
 	select {} // keep the module alive for callbacks
-}
-
-// async runs the method name that returns a Promise, with its argument a
-// (an object, or the text of sendMessage).
-func async(c *sdk.Client, chat *sdk.Chat, name string, a js.Value) (any, error) {
-	str := func(k string) string {
-		if v := a.Get(k); v.Type() == js.TypeString {
-			return v.String()
-		}
-		return ""
-	}
-	num := func(k string) int {
-		if v := a.Get(k); v.Type() == js.TypeNumber {
-			return v.Int()
-		}
-		return 0
-	}
-	// The fields of each endpoint, JS name then wire name: the server
-	// refuses fields it does not know.
-	var keys []string
-	switch name {
-	case "signup":
-		keys = []string{"email", "email", "name", "name", "password", "password"}
-	case "login":
-		keys = []string{"email", "email", "password", "password"}
-	case "identify":
-		keys = []string{"token", "token", "userId", "user_id", "email", "email", "name", "name", "userHash", "user_hash"}
-	}
-	if keys != nil {
-		fields := map[string]any{}
-		for i := 0; i < len(keys); i += 2 {
-			if s := str(keys[i]); s != "" {
-				fields[keys[i+1]] = s
-			}
-		}
-		cu, err := c.Auth("/"+name, fields)
-		if err != nil {
-			return nil, err
-		}
-		return cu.Map(), nil
-	}
-	switch name {
-	case "logout":
-		return nil, c.Logout()
-	case "refresh":
-		return nil, c.Refresh()
-	case "sendMessage":
-		text := ""
-		if a.Type() == js.TypeString {
-			text = a.String()
-		}
-		m, err := chat.SendMessage(text)
-		if err != nil {
-			return nil, err
-		}
-		return m.Map(), nil
-	case "getMessages":
-		ms, err := chat.GetMessages(sdk.HistoryQuery{TicketID: str("ticketId"), BeforeSeq: num("beforeSeq"), Limit: num("limit")})
-		if err != nil {
-			return nil, err
-		}
-		return sdk.MessageMaps(ms), nil
-	}
-	return nil, nil
 }

@@ -45,7 +45,7 @@ func Random() float64 { return js.Global().Get("Math").Call("random").Float() }
 func NewID() string { return js.Global().Call("__cstarID").String() }
 
 // socket is an sdk.Socket on the loader's __cstarSocket, a WebSocket that
-// speaks JSON: that glue weighs far less as script than in the module.
+// speaks JSON.
 type socket struct {
 	ws js.Value
 	fn js.Func // the handler of every event
@@ -87,8 +87,7 @@ func (w *socket) Close() {
 }
 
 // tabs is the sdk.Tabs of the browser. The loader's __cstarTabs holds the
-// glue to the BroadcastChannel and the Web Lock: a few lines of script weigh
-// far less than their Go equivalent in the module.
+// glue to the BroadcastChannel and the Web Lock.
 type tabs struct {
 	name, join, post js.Value
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/cstar-chat/cstar/wasm/sdk"
 )
 
-// loadLoader runs js/cstar-chat.js in Node with a stand-in page, fake Web
+// loadLoader runs js/cstar-chat.js in Node with a stand-in page (whose
+// script tag has the publishable key globalThis.pageKey, if set), fake Web
 // Locks and a recording WebSocket, so that the chat glue it defines for this
 // package is the one under test.
 func loadLoader(t *testing.T) {
@@ -26,7 +27,7 @@ func loadLoader(t *testing.T) {
 		globalThis.addEventListener ??= () => {};
 		globalThis.document = { readyState: "loading", addEventListener() {}, querySelector() { return null },
 			currentScript: { src: "https://api.example/widget/cstar-chat.js",
-				getAttribute: k => k === "data-publishable-key" ? "pk_test_abcdefghijklmnopqrstuvwxyz" : null } };
+				getAttribute: k => k === "data-publishable-key" ? globalThis.pageKey ?? "pk_test_abcdefghijklmnopqrstuvwxyz" : null } };
 		// One lock: the first request holds it until release(); the next waits.
 		const waiting = [];
 		let held = false;
@@ -40,7 +41,12 @@ func loadLoader(t *testing.T) {
 			send(d) { this.sent.push(d); }
 			close(code) { this.closedWith = code; }
 		};
-		(0, eval)(require("fs").readFileSync(require("path").join(process.cwd(), "../../js/cstar-chat.js"), "utf8"));
+		// runLoader runs the loader again, as a new page would.
+		globalThis.runLoader = () => {
+			delete globalThis.CStarChat;
+			(0, eval)(require("fs").readFileSync(require("path").join(process.cwd(), "../../js/cstar-chat.js"), "utf8"));
+		};
+		runLoader();
 	})()`)
 }
 

@@ -33,8 +33,7 @@ func (Fetch) Do(r sdk.Request) (sdk.Response, error) {
 	}
 	done := make(chan result, 1)
 	status := 0
-	// One Go function bound to each step: a function per step would weigh
-	// more in the module.
+	// One Go function, bound to the name of each step.
 	var cb js.Func
 	cb = js.FuncOf(func(this js.Value, args []js.Value) any {
 		switch args[0].String() {

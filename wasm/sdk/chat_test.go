@@ -202,14 +202,15 @@ type world struct {
 	st    *MemoryStorage
 	clock *fakeClock
 	rand  float64
-	ids   int
+	newID func() string // the client ids of sends
 }
 
 func newWorld() *world {
 	st := &MemoryStorage{}
 	st.Save(Config{PublishableKey: pkTest}.StorageKey(), map[string]any{"v": float64(1), "token": "cs_1",
 		"customer": map[string]any{"id": "c1", "name": "Jane"}})
-	return &world{st: st, clock: &fakeClock{}, rand: 0.5}
+	ids := 0
+	return &world{st: st, clock: &fakeClock{}, rand: 0.5, newID: func() string { ids++; return "cid-" + strconv.Itoa(ids) }}
 }
 
 // open loads a page: tabs nil means no Web Locks or BroadcastChannel.
@@ -219,7 +220,7 @@ func (w *world) open(t *testing.T, tabs Tabs) *tab {
 	c := New(Config{PublishableKey: pkTest, APIBase: "https://api.example"}, srv, w.st)
 	p := &tab{t: t, c: c, net: &fakeNet{}, srv: srv, events: map[string][]any{}}
 	p.ch = NewChat(c, ChatEnv{Dial: p.net.Dial, Clock: w.clock, Random: func() float64 { return w.rand },
-		NewID: func() string { w.ids++; return "cid-" + strconv.Itoa(w.ids) }, Tabs: tabs})
+		NewID: w.newID, Tabs: tabs})
 	for _, ev := range []string{"message", "typing", "unread", "connection", "logout", "error", "ticket"} {
 		c.On(ev, func(v any) {
 			p.mu.Lock()
@@ -257,35 +258,43 @@ func (p *tab) messageIDs() string {
 	return strings.Join(ids, ",")
 }
 
-func msg(ticket string, seq int, author, clientID string) map[string]any {
+// The frames below are the protocol's golden frames with a few fields
+// changed: a field the golden lacks fails the test (see with).
+
+// msg is server_message's message as seq of ticket, by author.
+func msg(t testing.TB, ticket string, seq int, author, clientID string) map[string]any {
 	var cid any
 	if clientID != "" {
 		cid = clientID
 	}
-	return map[string]any{"id": ticket + "-m" + strconv.Itoa(seq), "ticket_id": ticket, "seq": float64(seq),
-		"author": map[string]any{"type": author, "id": nil, "name": author}, "body": "hello " + strconv.Itoa(seq),
-		"client_id": cid, "created_at": "2026-12-01T10:00:00.000Z"}
+	return with(t, obj(golden(t, "server_message"), "message"), "id", ticket+"-m"+strconv.Itoa(seq), "ticket_id", ticket,
+		"seq", float64(seq), "author.type", author, "author.id", nil, "author.name", author, "body", "hello "+strconv.Itoa(seq),
+		"client_id", cid)
 }
 
-func msgFrame(ticket string, seq int, author string) map[string]any {
-	return map[string]any{"type": "message", "message": msg(ticket, seq, author, "")}
+func msgFrame(t testing.TB, ticket string, seq int, author string) map[string]any {
+	return with(t, golden(t, "server_message"), "message", msg(t, ticket, seq, author, ""))
 }
 
-func ackFrame(clientID, ticket string, seq int) map[string]any {
-	return map[string]any{"type": "ack", "client_id": clientID, "message": msg(ticket, seq, "customer", clientID)}
+func ackFrame(t testing.TB, clientID, ticket string, seq int) map[string]any {
+	return with(t, golden(t, "server_ack"), "client_id", clientID, "message", msg(t, ticket, seq, "customer", clientID))
 }
 
-func readyFrame(tickets ...map[string]any) map[string]any {
+func readyFrame(t testing.TB, tickets ...map[string]any) map[string]any {
 	list := []any{}
-	for _, t := range tickets {
-		list = append(list, t)
+	for _, tk := range tickets {
+		list = append(list, tk)
 	}
-	return map[string]any{"type": "ready", "customer_id": "c1", "tickets": list}
+	return with(t, golden(t, "server_ready"), "customer_id", "c1", "tickets", list)
 }
 
-func ticketW(id string, lastSeq, customerRead int) map[string]any {
-	return map[string]any{"id": id, "status": "open", "last_seq": float64(lastSeq), "customer_read_seq": float64(customerRead),
-		"agent_read_seq": float64(0), "created_at": "2026-12-01T09:00:00.000Z", "updated_at": "2026-12-01T10:00:00.000Z"}
+func ticketW(t testing.TB, id string, lastSeq, customerRead int) map[string]any {
+	return with(t, obj(golden(t, "server_ticket"), "ticket"), "id", id, "status", "open", "last_seq", float64(lastSeq),
+		"customer_read_seq", float64(customerRead), "agent_read_seq", float64(0))
+}
+
+func readFrame(t testing.TB, ticket, reader string, seq int) map[string]any {
+	return with(t, golden(t, "server_read"), "ticket_id", ticket, "reader", reader, "seq", float64(seq))
 }
 
 type sent struct {
@@ -315,10 +324,10 @@ func TestChatConnectsAndResumes(t *testing.T) {
 		t.Fatalf("first frame: got %v, want a resume with the session and no tickets", s.sent)
 	}
 	// Replayed out of order across two tickets, then ready.
-	s.frame(msgFrame("t1", 2, "agent"))
-	s.frame(msgFrame("t1", 1, "agent"))
-	s.frame(msgFrame("t2", 7, "agent"))
-	s.frame(readyFrame(ticketW("t1", 2, 0), ticketW("t2", 7, 7)))
+	s.frame(msgFrame(t, "t1", 2, "agent"))
+	s.frame(msgFrame(t, "t1", 1, "agent"))
+	s.frame(msgFrame(t, "t2", 7, "agent"))
+	s.frame(readyFrame(t, ticketW(t, "t1", 2, 0), ticketW(t, "t2", 7, 7)))
 	if p.ch.State() != StateOpen || p.lastEvent("connection") != "open" {
 		t.Fatalf("state after ready: got %q", p.ch.State())
 	}
@@ -356,18 +365,18 @@ func TestOutboxSurvivesReloadAndFlushesOnce(t *testing.T) {
 	}
 	s := q.net.last(t)
 	s.open()
-	s.frame(readyFrame())
+	s.frame(readyFrame(t))
 	sends := s.of("send")
 	if len(sends) != 1 || sends[0]["client_id"] != "cid-1" || sends[0]["body"] != "Hello there" {
 		t.Fatalf("sends after ready: got %v, want cid-1 once", sends)
 	}
 	// A second ready (or a frame of a follower for the same message) does not send it again.
-	s.frame(readyFrame())
+	s.frame(readyFrame(t))
 	if n := len(s.of("send")); n != 1 {
 		t.Fatalf("sends: got %d, want 1", n)
 	}
-	s.frame(ackFrame("cid-1", "t1", 1))
-	s.frame(map[string]any{"type": "message", "message": msg("t1", 1, "customer", "cid-1")}) // the echo
+	s.frame(ackFrame(t, "cid-1", "t1", 1))
+	s.frame(with(t, msgFrame(t, "t1", 1, "customer"), "message", msg(t, "t1", 1, "customer", "cid-1"))) // the echo
 	if got := q.messageIDs(); got != "t1-m1" {
 		t.Fatalf("message events: got %q, want t1-m1 once", got)
 	}
@@ -382,7 +391,7 @@ func TestOutboxSurvivesReloadAndFlushesOnce(t *testing.T) {
 	w.clock.Advance(backoffMaxMs)
 	s2 := q.net.last(t)
 	s2.open()
-	s2.frame(readyFrame(ticketW("t1", 1, 0)))
+	s2.frame(readyFrame(t, ticketW(t, "t1", 1, 0)))
 	if n := len(s2.of("send")); n != 0 {
 		t.Fatalf("sends after the ack and a reconnect: got %d, want 0", n)
 	}
@@ -393,16 +402,16 @@ func TestSendResolvesOnAck(t *testing.T) {
 	p := w.open(t, nil)
 	s := p.net.last(t)
 	s.open()
-	s.frame(readyFrame())
+	s.frame(readyFrame(t))
 	r := send(p.ch, "Hi")
 	if f := s.of("send"); len(f) != 1 || f[0]["client_id"] != "cid-1" {
 		t.Fatalf("send frame: got %v", f)
 	}
-	s.frame(msgFrame("t1", 1, "customer")) // someone else's echo does not settle it
+	s.frame(msgFrame(t, "t1", 1, "customer")) // someone else's echo does not settle it
 	if r.n != 0 {
 		t.Fatal("settled before the ack")
 	}
-	s.frame(ackFrame("cid-1", "t1", 2))
+	s.frame(ackFrame(t, "cid-1", "t1", 2))
 	if r.n != 1 || r.err != nil || r.m.Seq != 2 || r.m.ID != "t1-m2" || r.m.ClientID != "cid-1" {
 		t.Fatalf("settled: %+v", r)
 	}
@@ -432,21 +441,21 @@ func TestDuplicatesEmitOnce(t *testing.T) {
 	p := w.open(t, nil)
 	s := p.net.last(t)
 	s.open()
-	s.frame(msgFrame("t1", 1, "agent"))
-	s.frame(readyFrame(ticketW("t1", 1, 0)))
-	s.frame(msgFrame("t1", 2, "agent"))
-	s.frame(msgFrame("t1", 3, "agent"))
+	s.frame(msgFrame(t, "t1", 1, "agent"))
+	s.frame(readyFrame(t, ticketW(t, "t1", 1, 0)))
+	s.frame(msgFrame(t, "t1", 2, "agent"))
+	s.frame(msgFrame(t, "t1", 3, "agent"))
 	s.close(4000) // the server lost the client before it knew seq 3 arrived
 	w.clock.Advance(backoffMaxMs)
 	s = p.net.last(t)
 	s.open()
-	s.frame(msgFrame("t1", 2, "agent"))
-	s.frame(msgFrame("t1", 3, "agent"))
-	s.frame(msgFrame("t1", 4, "agent"))
-	dup := msgFrame("t1", 4, "agent") // same ticket and seq, other id
+	s.frame(msgFrame(t, "t1", 2, "agent"))
+	s.frame(msgFrame(t, "t1", 3, "agent"))
+	s.frame(msgFrame(t, "t1", 4, "agent"))
+	dup := msgFrame(t, "t1", 4, "agent") // same ticket and seq, other id
 	dup["message"].(map[string]any)["id"] = "other"
 	s.frame(dup)
-	s.frame(readyFrame(ticketW("t1", 4, 0)))
+	s.frame(readyFrame(t, ticketW(t, "t1", 4, 0)))
 	if got := p.messageIDs(); got != "t1-m1,t1-m2,t1-m3,t1-m4" {
 		t.Fatalf("message events: got %q", got)
 	}
@@ -458,12 +467,12 @@ func TestUnreadAndMarkRead(t *testing.T) {
 	s := p.net.last(t)
 	s.open()
 	for i, a := range []string{"agent", "agent", "customer", "agent"} {
-		s.frame(msgFrame("t1", i+1, a))
+		s.frame(msgFrame(t, "t1", i+1, a))
 	}
 	if n := p.ch.UnreadCount(); n != 0 {
 		t.Fatalf("unread before the read position is known: got %d, want 0", n)
 	}
-	s.frame(readyFrame(ticketW("t1", 4, 1)))
+	s.frame(readyFrame(t, ticketW(t, "t1", 4, 1)))
 	if n := p.ch.UnreadCount(); n != 2 || p.lastEvent("unread") != 2 {
 		t.Fatalf("unread: got %d (event %v), want 2", n, p.lastEvent("unread"))
 	}
@@ -478,7 +487,7 @@ func TestUnreadAndMarkRead(t *testing.T) {
 	if n := len(s.of("read")); n != 1 {
 		t.Fatalf("a second markRead sent %d read frames in all, want 1", n)
 	}
-	s.frame(msgFrame("t1", 5, "agent"))
+	s.frame(msgFrame(t, "t1", 5, "agent"))
 	if p.ch.UnreadCount() != 1 {
 		t.Fatalf("unread after a new agent message: got %d, want 1", p.ch.UnreadCount())
 	}
@@ -488,13 +497,13 @@ func TestUnreadAndMarkRead(t *testing.T) {
 	w.clock.Advance(backoffMaxMs)
 	s = p.net.last(t)
 	s.open()
-	s.frame(readyFrame(ticketW("t1", 5, 4)))
+	s.frame(readyFrame(t, ticketW(t, "t1", 5, 4)))
 	if f := s.of("read"); len(f) != 1 || f[0]["seq"] != 5.0 || p.ch.UnreadCount() != 0 {
 		t.Fatalf("read after the resume: got %v, unread %d", f, p.ch.UnreadCount())
 	}
 	// The customer's read position from another device counts; the agent's does not.
-	s.frame(msgFrame("t1", 6, "agent"))
-	s.frame(map[string]any{"type": "read", "ticket_id": "t1", "reader": "agent", "seq": 6.0})
+	s.frame(msgFrame(t, "t1", 6, "agent"))
+	s.frame(readFrame(t, "t1", "agent", 6))
 	if p.ch.UnreadCount() != 1 {
 		t.Fatalf("unread after the agent read: got %d, want 1", p.ch.UnreadCount())
 	}
@@ -502,7 +511,7 @@ func TestUnreadAndMarkRead(t *testing.T) {
 	if tk, _ := p.lastEvent("ticket").(map[string]any); tk == nil || tk["id"] != "t1" || tk["agentReadSeq"] != 6.0 {
 		t.Fatalf("ticket event after the agent read: got %v, want t1 with agentReadSeq 6", p.lastEvent("ticket"))
 	}
-	s.frame(map[string]any{"type": "read", "ticket_id": "t1", "reader": "customer", "seq": 6.0})
+	s.frame(readFrame(t, "t1", "customer", 6))
 	if p.ch.UnreadCount() != 0 || p.lastEvent("unread") != 0 {
 		t.Fatalf("unread after the customer read elsewhere: got %d", p.ch.UnreadCount())
 	}
@@ -513,9 +522,9 @@ func TestTyping(t *testing.T) {
 	p := w.open(t, nil)
 	s := p.net.last(t)
 	s.open()
-	s.frame(readyFrame())
+	s.frame(readyFrame(t))
 	agent := map[string]any{"type": "agent", "id": "a1", "name": "Ann"}
-	typing := map[string]any{"type": "typing", "ticket_id": "t1", "author": agent, "typing": true, "ttl_ms": 6000.0}
+	typing := with(t, golden(t, "server_typing"), "ticket_id", "t1", "author", agent, "typing", true, "ttl_ms", 6000.0)
 	s.frame(typing)
 	ev := p.lastEvent("typing").(map[string]any)
 	if ev["typing"] != true || ev["ticketId"] != "t1" || ev["author"].(map[string]any)["name"] != "Ann" {
@@ -581,7 +590,7 @@ func TestBackoffFullJitter(t *testing.T) {
 	}
 	s := p.net.last(t)
 	s.open()
-	s.frame(readyFrame())
+	s.frame(readyFrame(t))
 	s.close(4000)
 	before := len(p.net.socks)
 	w.clock.Advance(499)
@@ -655,9 +664,9 @@ func TestRefusedSends(t *testing.T) {
 	p := w.open(t, nil)
 	s := p.net.last(t)
 	s.open()
-	s.frame(readyFrame())
+	s.frame(readyFrame(t))
 	r := send(p.ch, "fast")
-	s.frame(map[string]any{"type": "error", "client_id": "cid-1", "code": "rate_limited", "error": "Slow down", "retry_after_ms": 1200.0})
+	s.frame(with(t, golden(t, "server_error"), "client_id", "cid-1", "code", "rate_limited", "error", "Slow down", "retry_after_ms", 1200.0))
 	if r.n != 0 || len(queued(w.st)) != 1 {
 		t.Fatalf("rate limited: got %+v, pending %d; want still waiting", r, len(queued(w.st)))
 	}
@@ -669,18 +678,18 @@ func TestRefusedSends(t *testing.T) {
 	if f := s.of("send"); len(f) != 2 || f[1]["client_id"] != "cid-1" {
 		t.Fatalf("sends after retry_after_ms: got %v", f)
 	}
-	s.frame(ackFrame("cid-1", "t1", 1))
+	s.frame(ackFrame(t, "cid-1", "t1", 1))
 	if r.n != 1 || r.err != nil {
 		t.Fatalf("after the ack: got %+v", r)
 	}
 
 	bad := send(p.ch, "spam")
-	s.frame(map[string]any{"type": "error", "client_id": "cid-2", "code": "invalid", "error": "Not allowed"})
+	s.frame(with(t, golden(t, "server_error"), "client_id", "cid-2", "code", "invalid", "error", "Not allowed", "retry_after_ms", omit))
 	var e *Error
 	if bad.n != 1 || !errors.As(bad.err, &e) || e.Code != "invalid" || e.Message != "Not allowed" || len(queued(w.st)) != 0 {
 		t.Fatalf("invalid: got %+v, pending %d", bad, len(queued(w.st)))
 	}
-	s.frame(map[string]any{"type": "error", "code": "invalid", "error": "Bad frame"})
+	s.frame(with(t, golden(t, "server_error"), "client_id", omit, "code", "invalid", "error", "Bad frame", "retry_after_ms", omit))
 	if p.count("error") != 1 {
 		t.Fatalf("error events: got %d, want 1", p.count("error"))
 	}
@@ -691,8 +700,8 @@ func TestLogoutDisconnectsAndForgets(t *testing.T) {
 	p := w.open(t, nil)
 	s := p.net.last(t)
 	s.open()
-	s.frame(msgFrame("t1", 1, "agent"))
-	s.frame(readyFrame(ticketW("t1", 1, 0)))
+	s.frame(msgFrame(t, "t1", 1, "agent"))
+	s.frame(readyFrame(t, ticketW(t, "t1", 1, 0)))
 	r := send(p.ch, "bye")
 	s.close(4000) // the ack never comes
 	if err := p.c.Logout(); err != nil {
@@ -727,7 +736,7 @@ func TestOutboxOfAnotherCustomerIsNotSent(t *testing.T) {
 	p := w.open(t, nil)
 	s := p.net.last(t)
 	s.open()
-	s.frame(readyFrame())
+	s.frame(readyFrame(t))
 	if f := s.of("send"); len(f) != 1 || f[0]["client_id"] != "mine" {
 		t.Fatalf("sends: got %v, want only mine", f)
 	}
@@ -741,13 +750,13 @@ func TestGetMessages(t *testing.T) {
 	p := w.open(t, nil)
 	s := p.net.last(t)
 	s.open()
-	s.frame(msgFrame("t1", 3, "agent"))
-	s.frame(readyFrame(ticketW("t1", 3, 0)))
+	s.frame(msgFrame(t, "t1", 3, "agent"))
+	s.frame(readyFrame(t, ticketW(t, "t1", 3, 0)))
 	var got Request
 	p.srv.extra = func(r Request) (Response, bool) {
 		got = r
 		return Response{Status: 200, Body: map[string]any{"success": true,
-			"data":       []any{msg("t1", 1, "agent", ""), msg("t1", 2, "customer", "x"), msg("t1", 3, "agent", "")},
+			"data":       []any{msg(t, "t1", 1, "agent", ""), msg(t, "t1", 2, "customer", "x"), msg(t, "t1", 3, "agent", "")},
 			"pagination": map[string]any{"next_cursor": nil, "has_more": false}}}, true
 	}
 	ms, err := p.ch.GetMessages(HistoryQuery{BeforeSeq: 4, Limit: 50})
@@ -767,7 +776,7 @@ func TestGetMessages(t *testing.T) {
 		t.Fatalf("after history: message events %q, unread %d; want t1-m3 and 2", p.messageIDs(), p.ch.UnreadCount())
 	}
 	// History already held is not emitted when it arrives again.
-	s.frame(msgFrame("t1", 2, "customer"))
+	s.frame(msgFrame(t, "t1", 2, "customer"))
 	if p.messageIDs() != "t1-m3" {
 		t.Fatalf("message events: got %q", p.messageIDs())
 	}
@@ -792,8 +801,8 @@ func TestTabsShareOneSocket(t *testing.T) {
 	}
 	s := a.net.last(t)
 	s.open()
-	s.frame(msgFrame("t1", 1, "agent"))
-	s.frame(readyFrame(ticketW("t1", 1, 0)))
+	s.frame(msgFrame(t, "t1", 1, "agent"))
+	s.frame(readyFrame(t, ticketW(t, "t1", 1, 0)))
 	bus.deliver()
 	if b.ch.State() != StateOpen || b.messageIDs() != "t1-m1" || b.ch.UnreadCount() != 1 {
 		t.Fatalf("follower: state %q, messages %q, unread %d", b.ch.State(), b.messageIDs(), b.ch.UnreadCount())
@@ -809,7 +818,7 @@ func TestTabsShareOneSocket(t *testing.T) {
 	if len(queued(w.st)) != 1 {
 		t.Fatalf("the follower's message is not in the outbox")
 	}
-	s.frame(ackFrame("cid-1", "t1", 2))
+	s.frame(ackFrame(t, "cid-1", "t1", 2))
 	bus.deliver()
 	if r.n != 1 || r.err != nil || r.m.Seq != 2 {
 		t.Fatalf("follower's send: got %+v", r)
@@ -847,8 +856,8 @@ func TestTabsShareOneSocket(t *testing.T) {
 	if held := bs.sent[0]["tickets"].(map[string]any); held["t1"] != 2.0 {
 		t.Fatalf("new leader's resume: got %v", bs.sent[0])
 	}
-	bs.frame(msgFrame("t1", 3, "agent"))
-	bs.frame(readyFrame(ticketW("t1", 3, 2)))
+	bs.frame(msgFrame(t, "t1", 3, "agent"))
+	bs.frame(readyFrame(t, ticketW(t, "t1", 3, 2)))
 	bus.deliver()
 	if c.messageIDs() != "t1-m1,t1-m2,t1-m3" || c.ch.UnreadCount() != 1 {
 		t.Fatalf("third tab after the hand-over: messages %q, unread %d", c.messageIDs(), c.ch.UnreadCount())
@@ -868,11 +877,11 @@ func TestFollowerOutboxWaitsForTheLeader(t *testing.T) {
 		t.Fatalf("sent before the resume: %v", s.sent)
 	}
 	s.open()
-	s.frame(readyFrame())
+	s.frame(readyFrame(t))
 	if f := s.of("send"); len(f) != 1 || f[0]["client_id"] != "cid-1" {
 		t.Fatalf("flushed: got %v, want cid-1 once", f)
 	}
-	s.frame(ackFrame("cid-1", "t1", 1))
+	s.frame(ackFrame(t, "cid-1", "t1", 1))
 	bus.deliver()
 	if r.n != 1 || r.err != nil {
 		t.Fatalf("follower's send: got %+v", r)

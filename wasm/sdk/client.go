@@ -1,7 +1,6 @@
 package sdk
 
 import (
-	"strings"
 	"sync"
 )
 
@@ -17,7 +16,7 @@ type Config struct {
 
 // Mode is "live" or "test", read off the publishable key.
 func (c Config) Mode() string {
-	if strings.HasPrefix(c.PublishableKey, "pk_test_") {
+	if len(c.PublishableKey) >= 8 && c.PublishableKey[:8] == "pk_test_" {
 		return "test"
 	}
 	return "live"
@@ -25,7 +24,9 @@ func (c Config) Mode() string {
 
 // StorageKey namespaces the persisted session by mode and by the key, so a
 // test-mode session is never used in live mode and two sites on one origin
-// do not share sessions.
+// do not share sessions. The loader derives it too, to read the session
+// before the module runs; TestLoaderReadsTheModuleSession (wasm/jsbridge)
+// proves that both agree.
 func (c Config) StorageKey() string { return c.name("cstar.session.v1.") }
 
 // OutboxKey is where messages waiting for a connection are persisted, shared
@@ -36,13 +37,13 @@ func (c Config) OutboxKey() string { return c.name("cstar.outbox.v1.") }
 // tabs of one site share a single websocket.
 func (c Config) ChannelName() string { return c.name("cstar.chat.v1.") }
 
+// name is prefix, the mode and characters 8 to 20 of the key (the loader's
+// key.slice(8, 20)).
+//
 //go:noinline
 func (c Config) name(prefix string) string {
 	k := c.PublishableKey
-	if len(k) > 20 {
-		k = k[8:20]
-	}
-	return prefix + c.Mode() + "." + k
+	return prefix + c.Mode() + "." + k[min(8, len(k)):min(20, len(k))]
 }
 
 // Client is the SDK core behind the CStarChat global.
@@ -202,10 +203,8 @@ func (c *Client) adopt(data map[string]any) Customer {
 	c.mu.Lock()
 	c.token, c.customer = str(sess, "token"), &cust
 	c.mu.Unlock()
-	c.storage.Save(c.cfg.StorageKey(), map[string]any{
-		"v": float64(SessionVersion), "token": str(sess, "token"), "expiresAt": str(sess, "expires_at"),
-		"customer": cust.Map(),
-	})
+	c.storage.Save(c.cfg.StorageKey(), kv("v", float64(SessionVersion), "token", str(sess, "token"),
+		"expiresAt", str(sess, "expires_at"), "customer", cust.Map()))
 	c.emit("identified", cust.Map())
 	return cust
 }

@@ -16,8 +16,8 @@ type Customer struct {
 
 // Map is the JS-facing shape {id, email, name, externalId, createdAt}.
 func (c Customer) Map() map[string]any {
-	return map[string]any{"id": c.ID, "email": nullable(c.Email), "name": c.Name,
-		"externalId": nullable(c.ExternalID), "createdAt": c.CreatedAt}
+	return kv("id", c.ID, "email", nullable(c.Email), "name", c.Name, "externalId", nullable(c.ExternalID),
+		"createdAt", c.CreatedAt)
 }
 
 //go:noinline
@@ -96,18 +96,6 @@ func (s *MemoryStorage) Delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, key)
-}
-
-//go:noinline
-func str(m map[string]any, k string) string {
-	s, _ := m[k].(string)
-	return s
-}
-
-//go:noinline
-func obj(m map[string]any, k string) map[string]any {
-	o, _ := m[k].(map[string]any)
-	return o
 }
 
 // errorFrom turns a non-2xx envelope into an *Error.
