@@ -72,7 +72,10 @@ func Attach(c *sdk.Client, chat *sdk.Chat) {
 		}
 		// sendMessage's text arrives trimmed by the loader (JavaScript's
 		// trim knows Unicode white space, as the server's does).
-		if a.Type() != js.TypeString && a.Type() != js.TypeObject {
+		// Only sendMessage takes a string; anything else that is not an
+		// object (signup("x")) becomes an empty one, whose missing fields
+		// the server names, rather than a panic that would stop the module.
+		if a.Type() != js.TypeObject && (name != "sendMessage" || a.Type() != js.TypeString) {
 			a = g.Get("Object").New()
 		}
 		return Promise(func() (any, error) { return async(c, chat, name, a) })

@@ -66,3 +66,33 @@ func TestAttachBindsTheModuleMethods(t *testing.T) {
 	g.Get("Promise").Call("allSettled", promises).Call("then", done)
 	wait(t, settled, "the promises")
 }
+
+// TestAttachSurvivesAStringArgument: a page that passes a string where an
+// object is wanted (signup("x")) gets a settled Promise; before, the
+// module panicked and every later call hung.
+func TestAttachSurvivesAStringArgument(t *testing.T) {
+	g := js.Global()
+	prev := g.Get("__cstarAttach")
+	defer g.Set("__cstarAttach", prev)
+	var core js.Value
+	attach := js.FuncOf(func(_ js.Value, args []js.Value) any { core = args[0]; return nil })
+	defer attach.Release()
+	g.Set("__cstarAttach", attach)
+	c := sdk.New(sdk.Config{PublishableKey: "pk_test_abcdefghijklmnopqrstuvwxyz"}, refuse{}, &sdk.MemoryStorage{})
+	Attach(c, sdk.NewChat(c, sdk.ChatEnv{Clock: Clock{}, Random: Random}))
+	var promises []any
+	for _, m := range methods {
+		if m.where == loaderOnly || !m.async || m.name == "sendMessage" {
+			continue
+		}
+		promises = append(promises, core.Call(m.name, "x"))
+	}
+	settled := make(chan bool, 1)
+	done := js.FuncOf(func(js.Value, []js.Value) any { settled <- true; return nil })
+	defer done.Release()
+	g.Get("Promise").Call("allSettled", promises).Call("then", done)
+	wait(t, settled, "the promises of calls with a string")
+	if v := core.Call("isIdentified"); v.Type() != js.TypeBoolean {
+		t.Fatalf("after the string calls isIdentified() gave %v: the module stopped", v)
+	}
+}
