@@ -11,6 +11,7 @@ import (
 
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
@@ -168,6 +169,7 @@ type keyedRules struct {
 // any error and count the key's usage.
 func (s *Server) keyed(h handlerFunc, rules keyedRules) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		canonicalIDs(r)
 		sw := &statusWriter{ResponseWriter: w}
 		var keyID string
 		limited, publishable, corsDone := false, false, false
@@ -248,4 +250,36 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Access-Control-Max-Age", "600")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// idParams are the path and query parameters that may hold an id.
+var (
+	idPathParams  = []string{"teamId", "team", "id", "keyId"}
+	idQueryParams = []string{"customer_id", "ticket_id"}
+)
+
+// canonicalIDs rewrites every id in the path and the query to its canonical
+// (lower-case) form, once, before any handler sees it: the features and the
+// hub compare ids as strings, so DELETE …/customers/<UPPER-CASE> must name
+// the same customer, and close the same sockets, as the lower-case id.
+// Slugs and other values are left alone.
+func canonicalIDs(r *http.Request) {
+	for _, name := range idPathParams {
+		if c, ok := ids.Canonical(r.PathValue(name)); ok {
+			r.SetPathValue(name, c)
+		}
+	}
+	if r.URL.RawQuery == "" {
+		return
+	}
+	q, changed := r.URL.Query(), false
+	for _, name := range idQueryParams {
+		if c, ok := ids.Canonical(q.Get(name)); ok && c != q.Get(name) {
+			q.Set(name, c)
+			changed = true
+		}
+	}
+	if changed {
+		r.URL.RawQuery = q.Encode()
+	}
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -142,5 +143,28 @@ func TestChatTypingFloodKeepsAgents(t *testing.T) {
 		if typing > protocol.SignalBurst {
 			t.Errorf("typing events on the stream after the message: got %d, want at most %d", typing, protocol.SignalBurst)
 		}
+	})
+}
+
+// TestUpperCaseIDsAreCanonical: ids are canonicalised once at the edge, so
+// deleting a customer by the upper-case form of their id closes their
+// sockets (4502) as the lower-case one does; before, the sockets stayed open
+// and later frames failed with internal errors.
+func TestUpperCaseIDsAreCanonical(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		parallel(t)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
+		tok, id := customer(t, s, s.PKLive, "Ann")
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		tid := opened(t, w, "hello")
+		upper := strings.ToUpper(id)
+		s.Do(t, "GET", s.Path("/customers/"+upper), s.SKLive, nil).Want(t, 200)
+		s.Do(t, "GET", s.Path("/tickets?customer_id="+upper), s.SKLive, nil).Want(t, 200)
+		if got := s.Do(t, "GET", s.Path("/tickets?customer_id="+upper), s.SKLive, nil).IDs(t); len(got) != 1 || got[0] != tid {
+			t.Errorf("tickets of the upper-case customer id: got %v, want [%s]", got, tid)
+		}
+		s.Do(t, "GET", s.Path("/tickets/"+strings.ToUpper(tid)+"/messages"), s.SKLive, nil).Want(t, 200)
+		s.Do(t, "DELETE", s.Path("/customers/"+upper), s.SKLive, nil).Want(t, 200)
+		w.WantClose(protocol.CloseSessionInvalid)
 	})
 }

@@ -192,6 +192,7 @@ func (s *Server) deleteArticle(w http.ResponseWriter, r *http.Request) error {
 // so that integrators can preview test-mode content with pk_test_….
 func (s *Server) public(h func(w http.ResponseWriter, r *http.Request, sc scope.Scope) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		canonicalIDs(r)
 		sw := &statusWriter{ResponseWriter: w}
 		s.allowCORS(sw, r)
 		var keyID string

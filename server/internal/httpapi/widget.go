@@ -8,7 +8,6 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
-	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/internal/wire"
 	"github.com/cstar-chat/cstar/server/protocol"
@@ -134,8 +133,6 @@ func (s *Server) revokeSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if id, ok := ids.Canonical(r.PathValue("id")); ok {
-		s.Chat.SessionEnded(r.Context(), sc, id, "")
-	}
+	s.Chat.SessionEnded(r.Context(), sc, r.PathValue("id"), "")
 	return ok(w, http.StatusOK, map[string]any{"revoked": n})
 }
