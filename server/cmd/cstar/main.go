@@ -28,6 +28,7 @@ Usage:
   cstar serve [--addr 127.0.0.1:8080] [--db URL] [flags]   run the server
   cstar migrate [--db URL]                                 apply database migrations
   cstar teams create --name NAME --slug SLUG [--db URL]    create a team and print its keys as JSON
+  cstar keys create --team SLUG --type T --mode M [--db URL]  issue an API key (secret or publishable, live or test)
   cstar identity sign --secret S --user-id U [flags]       print a signed identity token, for testing
 
 The database URL is postgres://… or sqlite:<path> (default sqlite:./.cstar/cstar.db),
@@ -62,6 +63,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = teamsCreate(args[2:], stdout, stderr)
+	case "keys":
+		if len(args) < 2 || args[1] != "create" {
+			w, code := stderr, 2
+			if len(args) >= 2 && (args[1] == "-h" || args[1] == "--help") {
+				w, code = stdout, 0
+			}
+			fmt.Fprintf(w, "Usage: %s\n", keysCreateUsage)
+			return code
+		}
+		err = keysCreate(args[2:], stdout, stderr)
 	case "identity":
 		err = identity(args[1:], stdout, stderr)
 	default:

@@ -25,7 +25,7 @@ func cstar(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"teams", "create", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"teams", "create", "--help"}, {"keys", "create", "--help"}, {"keys", "--help"}} {
 		out, _, code := cstar(t, args...)
 		if code != 0 || !strings.Contains(out, "Usage") {
 			t.Errorf("cstar %v: got exit %d and %q, want 0 and a usage text", args, code, out)

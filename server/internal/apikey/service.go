@@ -218,6 +218,9 @@ func (s *Service) Revoke(ctx context.Context, sc scope.Scope, id string) error {
 		return err
 	}
 	if err := s.store.RevokeKey(ctx, sc, id, s.now()); err != nil {
+		if errors.Is(err, ErrLastSecretKey) {
+			return err
+		}
 		if errors.Is(err, errs.ErrNotFound) {
 			return errs.NotFoundf("API key not found")
 		}
@@ -227,6 +230,11 @@ func (s *Service) Revoke(ctx context.Context, sc scope.Scope, id string) error {
 	s.ended(ctx, k, s.now())
 	return nil
 }
+
+// ErrLastSecretKey refuses to revoke the last secret key of a mode that is
+// not already ending: without one, the team could never use the API of that
+// mode again (create another first; an operator can with cstar keys create).
+var ErrLastSecretKey = errs.Conflictf("This is the last active secret key of this mode: create another secret key before revoking it")
 
 // ErrInvalid is returned by Authenticate for every kind of bad key, so that
 // callers cannot leak which check failed.

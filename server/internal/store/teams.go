@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
@@ -195,14 +196,50 @@ func (db *DB) RollKey(ctx context.Context, old apikey.Key, oldExpiresAt time.Tim
 	})
 }
 
-// RevokeKey marks a key of scope s revoked.
+// RevokeKey marks a key of scope s revoked. It refuses, with
+// apikey.ErrLastSecretKey, to revoke the last secret key of the scope that
+// is active and not already ending: the scope's secret keys are locked first,
+// so two revocations at once cannot both see the other key alive.
 func (db *DB) RevokeKey(ctx context.Context, s scope.Scope, id string, at time.Time) error {
-	res, err := db.bun.NewUpdate().Table("api_keys").Set("revoked_at = ?", at.UTC()).
-		Where("id = ? AND team_id = ? AND mode = ? AND revoked_at IS NULL", id, s.TeamID, s.Mode).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("store: revoke key: %w", mapErr(err))
-	}
-	return mustAffect(res, "revoke key")
+	return db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var rows []struct {
+			ID        string     `bun:"id"`
+			Type      string     `bun:"type"`
+			ExpiresAt *time.Time `bun:"expires_at"`
+		}
+		q := tx.NewSelect().Table("api_keys").Column("id", "type", "expires_at").
+			Where("team_id = ? AND mode = ? AND revoked_at IS NULL", s.TeamID, s.Mode).
+			Where("(type = ? OR id = ?)", string(apikey.Secret), id)
+		if db.dialect == Postgres {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx, &rows); err != nil {
+			return fmt.Errorf("store: revoke key: %w", mapErr(err))
+		}
+		found, secret, others := false, false, 0
+		for _, r := range rows {
+			switch {
+			case r.ID == id:
+				found, secret = true, r.Type == string(apikey.Secret)
+			case r.ExpiresAt == nil || r.ExpiresAt.After(at):
+				if r.ExpiresAt == nil {
+					others++
+				}
+			}
+		}
+		if !found {
+			return fmt.Errorf("revoke key: %w", errs.ErrNotFound)
+		}
+		if secret && others == 0 {
+			return apikey.ErrLastSecretKey
+		}
+		_, err := tx.NewUpdate().Table("api_keys").Set("revoked_at = ?", at.UTC()).
+			Where("id = ? AND team_id = ? AND mode = ?", id, s.TeamID, s.Mode).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("store: revoke key: %w", mapErr(err))
+		}
+		return nil
+	})
 }
 
 // AddUsage adds counted traffic to the hourly usage rows and moves each
