@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -74,7 +75,7 @@ func BenchmarkAuthOverhead(b *testing.B) {
 			// As server/app builds it.
 			var limiter ratelimit.Limiter = ratelimit.NewMemory(time.Now)
 			if db.Dialect() == store.Postgres {
-				limiter = ratelimit.NewLeasing(db.RateLimiter(), time.Now)
+				limiter = ratelimit.NewLeasing(ratelimit.NewHolding(db.RateLimiter(), slog.New(slog.DiscardHandler)), time.Now)
 			}
 			cfg := config.Default()
 			hour := time.Hour
