@@ -87,9 +87,11 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	mem := ratelimit.NewMemory(opt.Now)
 	limiter = mem
 	if db.Dialect() == store.Postgres {
-		// Several processes share PostgreSQL, so the limits live there;
-		// busy keys far from their limit lease requests in batches.
-		limiter = ratelimit.NewLeasing(db.RateLimiter(), opt.Now)
+		// Several processes share PostgreSQL, so the limits live there; a
+		// busy key used by one process is decided in it while it holds the
+		// bucket, and busy keys far from a limit of 1,600 or more lease
+		// requests in batches.
+		limiter = ratelimit.NewLeasing(ratelimit.NewHolding(db.RateLimiter(), opt.Log), opt.Now)
 	}
 	reg := metrics.NewRegistry()
 	pwParams := password.OWASP

@@ -10,7 +10,9 @@ import (
 )
 
 // PGLimiter is a GCRA limiter whose buckets live in PostgreSQL's rate_limits
-// table, so that every server process sharing the database enforces one limit.
+// table, so that every server process sharing the database enforces one
+// limit. As a ratelimit.Lender it also lends a busy key's bucket to the one
+// process that uses it (ratelimit.Holding).
 type PGLimiter struct {
 	db *DB
 }
@@ -19,58 +21,69 @@ type PGLimiter struct {
 // single SQLite process uses ratelimit.Memory instead.
 func (db *DB) RateLimiter() *PGLimiter { return &PGLimiter{db: db} }
 
-// allowSQL decides and records one request in a single statement. The row
-// lock that ON CONFLICT DO UPDATE takes serialises concurrent requests for a
-// key, and every process reads the one database clock, so servers with skewed
-// clocks still agree. EXCLUDED.tat_us carries now+T; the update recovers now
-// from it. Arguments: key, the step (T, or n×T for n requests at once) and
-// the window, in microseconds.
-const allowSQL = `WITH clock AS (
-	SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us
-), up AS (
-	INSERT INTO rate_limits AS r (key, tat_us, allowed)
-	SELECT ?0, clock.now_us + ?1, ?1 <= ?2 FROM clock
-	ON CONFLICT (key) DO UPDATE SET
-		tat_us = CASE
-			WHEN greatest(r.tat_us, EXCLUDED.tat_us - ?1) + ?1 - (EXCLUDED.tat_us - ?1) <= ?2
-			THEN greatest(r.tat_us, EXCLUDED.tat_us - ?1) + ?1
-			ELSE r.tat_us END,
-		allowed = greatest(r.tat_us, EXCLUDED.tat_us - ?1) + ?1 - (EXCLUDED.tat_us - ?1) <= ?2
-	RETURNING r.tat_us, r.allowed
-)
-SELECT up.tat_us, up.allowed, clock.now_us FROM up, clock`
-
 // Allow records a request under key and tells whether it may proceed.
 func (p *PGLimiter) Allow(ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error) {
 	return p.AllowN(ctx, key, l, 1)
 }
 
-// AllowN admits n requests under key at once, or none: the same statement
-// with n intervals as the step.
+// AllowN admits n requests under key at once, or none. It never holds a
+// bucket; one held by a process is decided once it comes back.
 func (p *PGLimiter) AllowN(ctx context.Context, key string, l ratelimit.Limit, n int) (ratelimit.Result, error) {
-	if err := l.Validate(); err != nil {
-		return ratelimit.Result{}, err
-	}
 	if n < 1 {
 		return ratelimit.Result{}, fmt.Errorf("store: rate limit AllowN of %d requests", n)
 	}
+	for {
+		r, err := p.Sync(ctx, key, l, ratelimit.Sync{N: n, SharedFor: ratelimit.SharedFor})
+		if err != nil {
+			return ratelimit.Result{}, err
+		}
+		if r.Wait == 0 {
+			return l.Result(r.Allowed, time.Duration(r.TAT-r.Now)*time.Microsecond), nil
+		}
+		t := time.NewTimer(r.Wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ratelimit.Result{}, fmt.Errorf("store: rate limit %q held by another process: %w", key, ctx.Err())
+		}
+	}
+}
+
+// Sync makes one decision in the stored function cstar_rate_limit
+// (migration 0006): one short call whose inner statements keep their plans,
+// at the database's clock. The row lock serialises concurrent calls for a
+// key, and every process reads the one database clock, so servers with
+// skewed clocks still agree.
+func (p *PGLimiter) Sync(ctx context.Context, key string, l ratelimit.Limit, s ratelimit.Sync) (ratelimit.Synced, error) {
+	if err := l.Validate(); err != nil {
+		return ratelimit.Synced{}, err
+	}
+	if s.N < 0 {
+		return ratelimit.Synced{}, fmt.Errorf("store: rate limit of %d requests", s.N)
+	}
 	if p.db.dialect != Postgres {
-		return ratelimit.Result{}, errors.New("store: the shared rate limiter needs PostgreSQL")
+		return ratelimit.Synced{}, errors.New("store: the shared rate limiter needs PostgreSQL")
 	}
 	var (
-		tat, now int64
-		allowed  bool
+		r    ratelimit.Synced
+		wait int64
 	)
-	err := p.db.bun.NewRaw(allowSQL, key, int64(n)*l.Interval().Microseconds(), l.Window().Microseconds()).
-		Scan(ctx, &tat, &allowed, &now)
+	err := p.db.bun.NewRaw("SELECT * FROM cstar_rate_limit(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		key, s.Holder, s.Epoch, s.TAT, s.N, l.Interval().Microseconds(), l.Window().Microseconds(),
+		s.Hold, s.Reserve, s.TTL.Microseconds(), s.SharedFor.Microseconds()).
+		Scan(ctx, &r.Allowed, &r.TAT, &r.Now, &r.Epoch, &r.Cap, &wait)
 	if err != nil {
-		return ratelimit.Result{}, fmt.Errorf("store: rate limit %q: %w", key, mapErr(err))
+		return ratelimit.Synced{}, fmt.Errorf("store: rate limit %q: %w", key, mapErr(err))
 	}
-	return l.Result(allowed, time.Duration(tat-now)*time.Microsecond), nil
+	r.Wait = time.Duration(wait) * time.Microsecond
+	return r, nil
 }
 
 // Sweep deletes the buckets that are full again, which is the same as never
-// having seen their keys; run it periodically to bound the table.
+// having seen their keys (held ones too: their reserve is spent by time, and
+// a holder giving it back then changes nothing); run it periodically to
+// bound the table.
 func (p *PGLimiter) Sweep(ctx context.Context) error {
 	if p.db.dialect != Postgres {
 		return nil
