@@ -107,7 +107,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (apikey.Ke
 	// A page whose publishable key was mistyped or revoked must be able to
 	// read why; the 401 (or 429) says nothing about any real key.
 	s.allowCORS(w, r)
-	if err := s.limit(r.Context(), w, "invalid:"+s.clientIP(r).String(), s.Limits.InvalidKey); err != nil {
+	if err := s.limit(r.Context(), w, "invalid:"+s.clientKey(r), s.Limits.InvalidKey); err != nil {
 		return apikey.Key{}, err
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="cstar"`)
@@ -119,7 +119,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (apikey.Ke
 // site shares.
 func (s *Server) keyLimit(w http.ResponseWriter, r *http.Request, k apikey.Key) error {
 	if k.Type == apikey.Publishable {
-		return s.limit(r.Context(), w, "pk:"+k.ID+":"+s.clientIP(r).String(), s.Limits.Publishable)
+		return s.limit(r.Context(), w, "pk:"+k.ID+":"+s.clientKey(r), s.Limits.Publishable)
 	}
 	return s.limit(r.Context(), w, "sk:"+k.ID, s.Limits.Secret)
 }

@@ -29,7 +29,7 @@ func (s *Server) widgetChat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil || k.Type != apikey.Publishable {
-		if err := s.limit(r.Context(), w, "invalid:"+s.clientIP(r).String(), s.Limits.InvalidKey); err != nil {
+		if err := s.limit(r.Context(), w, "invalid:"+s.clientKey(r), s.Limits.InvalidKey); err != nil {
 			renderError(w, r, s.Log, err)
 			return
 		}

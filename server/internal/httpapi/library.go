@@ -197,7 +197,7 @@ func (s *Server) public(h func(w http.ResponseWriter, r *http.Request, sc scope.
 		s.allowCORS(sw, r)
 		var keyID string
 		err := func() error {
-			if err := s.limit(r.Context(), sw, "library:"+s.clientIP(r).String(), s.Limits.Library); err != nil {
+			if err := s.limit(r.Context(), sw, "library:"+s.clientKey(r), s.Limits.Library); err != nil {
 				return err
 			}
 			t, err := s.Teams.Resolve(r.Context(), r.PathValue("team"))

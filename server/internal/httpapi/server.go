@@ -252,6 +252,17 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 	return ip
 }
 
+// clientKey is the client as budgets count it: an IPv4 address, or an IPv6
+// client's /64, since one subscriber routinely holds a whole /64 and could
+// otherwise take a fresh budget per address.
+func (s *Server) clientKey(r *http.Request) string {
+	ip := s.clientIP(r)
+	if ip.Is6() {
+		return netip.PrefixFrom(ip, 64).Masked().String()
+	}
+	return ip.String()
+}
+
 func (s *Server) trusted(ip netip.Addr) bool {
 	for _, p := range s.TrustedProxies {
 		if p.Contains(ip) {

@@ -66,7 +66,7 @@ func (s *Server) widgetLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c, iss, err := s.Identity.Login(r.Context(), principalOf(r.Context()).scope(), in.Email, in.Password,
-		s.clientIP(r).String())
+		s.clientKey(r))
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (s *Server) widgetIdentify(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, iss, err := s.Identity.Identify(r.Context(), principalOf(r.Context()).scope(), identity.IdentifyInput{
 		Token: in.Token, UserID: in.UserID, Email: in.Email, Name: in.Name, UserHash: in.UserHash,
-	}, s.clientIP(r).String())
+	}, s.clientKey(r))
 	if err != nil {
 		return err
 	}
