@@ -12,7 +12,9 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -86,7 +88,14 @@ func New(cfg Config) (*Site, error) {
 }
 
 // ServeHTTP serves the demo with a few security headers on every answer.
+// Only loopback host names are served: the console acts with the team's
+// secret key, and a page on another site whose name an attacker points at
+// 127.0.0.1 (DNS rebinding) must not reach it.
 func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !loopbackHost(r.Host) {
+		http.Error(w, "this demo answers only on localhost", http.StatusMisdirectedRequest)
+		return
+	}
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -108,4 +117,18 @@ func (s *Site) page(name string) http.HandlerFunc {
 			s.cfg.Log.Error("demo page", "page", name, "err", err)
 		}
 	}
+}
+
+// loopbackHost reports whether host (with or without a port) names this
+// machine's loopback interface.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

@@ -230,3 +230,32 @@ func TestDemoConsole(t *testing.T) {
 		}
 	})
 }
+
+// TestDemoRefusesForeignHosts: the demo (whose console acts with the secret
+// key) answers only loopback host names, so a page whose domain an attacker
+// re-points at 127.0.0.1 (DNS rebinding) cannot use the console's API.
+func TestDemoRefusesForeignHosts(t *testing.T) {
+	e := newDemoEnv(t, testdb.SQLite(t))
+	for _, c := range []struct {
+		host string
+		want int
+	}{
+		{"evil.example", http.StatusMisdirectedRequest},
+		{"evil.example:8081", http.StatusMisdirectedRequest},
+		{"localhost.evil.example", http.StatusMisdirectedRequest},
+		{"localhost:8081", http.StatusOK},
+		{"127.0.0.1", http.StatusOK},
+		{"[::1]:8081", http.StatusOK},
+	} {
+		req, _ := http.NewRequest("GET", e.site+"/console/api/chats", nil)
+		req.Host = c.host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.want {
+			t.Errorf("Host %s: got %d, want %d", c.host, res.StatusCode, c.want)
+		}
+	}
+}

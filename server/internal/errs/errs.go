@@ -98,3 +98,21 @@ func CodeOf(err error) Code {
 
 // Is reports whether err carries the given code.
 func Is(err error, code Code) bool { return CodeOf(err) == code }
+
+// Public is the *Error a client is answered with for err: the first *Error
+// in its chain; a plain "Not found" or "Conflict" for the store's sentinels;
+// else an Internal error wrapping err (whose text the client never sees).
+// The HTTP API and the sockets both render errors through it.
+func Public(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	switch CodeOf(err) {
+	case NotFound:
+		return NotFoundf("Not found")
+	case Conflict:
+		return Conflictf("Conflict")
+	}
+	return Internalf(err, "unexpected error")
+}

@@ -69,17 +69,7 @@ func list[T, D any](w http.ResponseWriter, p page.Page[T], conv func(T) D) error
 // renderError writes err in the standard envelope. Internal errors are
 // logged with the request ID; the client sees a generic message.
 func renderError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	var e *errs.Error
-	if !errors.As(err, &e) {
-		switch errs.CodeOf(err) {
-		case errs.NotFound:
-			e = errs.NotFoundf("Not found")
-		case errs.Conflict:
-			e = errs.Conflictf("Conflict")
-		default:
-			e = errs.Internalf(err, "unexpected error")
-		}
-	}
+	e := errs.Public(err)
 	status := statusOf[e.Code]
 	if status == 0 {
 		status = http.StatusInternalServerError

@@ -90,6 +90,13 @@ func New(d Deps) *Server {
 	s := &Server{Deps: d, mux: http.NewServeMux(), upgrader: socket.NewUpgrader()}
 	s.routes()
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if strings.HasPrefix(r.URL.Path, "/api/v1/") || strings.HasPrefix(r.URL.Path, "/api/widget/") {
+			// Customers, sessions, keys and messages must not sit in a
+			// shared or browser cache.
+			h.Set("Cache-Control", "no-store")
+		}
 		if r.Method == http.MethodOptions && strings.HasPrefix(r.URL.Path, "/api/") {
 			s.preflight(w, r)
 			return

@@ -126,15 +126,14 @@ func sessionEnd(ses identity.Session) time.Time {
 }
 
 func (wc *widget) errorFrame(clientID string, err error) {
-	code, msg := errs.CodeOf(err), "Internal server error"
-	var e *errs.Error
-	if errors.As(err, &e) && code != errs.Internal {
-		msg = e.Message
-	} else if code == errs.Internal {
+	e := errs.Public(err)
+	msg := e.Message
+	if e.Code == errs.Internal {
 		wc.srv.log.Error("chat frame", "err", err)
+		msg = protocol.MsgInternal
 	}
-	f := protocol.ErrorFrame{Type: protocol.FrameError, ClientID: clientID, Code: string(code), Error: msg}
-	if e != nil && e.RetryAfter > 0 {
+	f := protocol.ErrorFrame{Type: protocol.FrameError, ClientID: clientID, Code: string(e.Code), Error: msg}
+	if e.RetryAfter > 0 {
 		f.RetryAfterMs = e.RetryAfter.Milliseconds()
 	}
 	wc.enqueueFrame(f)

@@ -168,3 +168,27 @@ func TestUpperCaseIDsAreCanonical(t *testing.T) {
 		w.WantClose(protocol.CloseSessionInvalid)
 	})
 }
+
+// TestChatErrorFrameMessages: a frame refused for a reason the client may
+// know says that reason; "Internal server error" is only for internal
+// failures. Before, a read frame naming no ticket answered not_found with
+// the internal text.
+func TestChatErrorFrameMessages(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		parallel(t)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
+		tok, _ := customer(t, s, s.PKLive, "Ann")
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		for _, f := range []map[string]any{
+			{"type": "read"},
+			{"type": "read", "ticket_id": "00000000-0000-7000-8000-000000000000", "seq": 1},
+			{"type": "read", "ticket_id": "not-an-id", "seq": 1},
+		} {
+			w.Send(f)
+			e := w.WaitFor(protocol.FrameError)
+			if e["code"] != "not_found" || str(e["error"]) == "" || str(e["error"]) == protocol.MsgInternal {
+				t.Errorf("%v: got %v, want not_found with a message that says so", f, e)
+			}
+		}
+	})
+}
