@@ -2,25 +2,23 @@ package socket
 
 import "time"
 
-// budget admits n events per sliding window per (one connection's reader),
-// and says how long to wait when it refuses.
-type budget struct {
-	n     int
-	per   time.Duration
-	times []time.Time
-}
+// budget is the recent events of one kind on a connection (its reader's),
+// for a sliding-window limit; it holds nothing until used.
+type budget []time.Time
 
-func (b *budget) allow(now time.Time) (time.Duration, bool) {
-	keep := b.times[:0]
-	for _, t := range b.times {
-		if now.Sub(t) < b.per {
+// allow admits one more event at now if fewer than n happened in the last
+// per, else says how long until one leaves the window.
+func (b *budget) allow(now time.Time, n int, per time.Duration) (time.Duration, bool) {
+	keep := (*b)[:0]
+	for _, t := range *b {
+		if now.Sub(t) < per {
 			keep = append(keep, t)
 		}
 	}
-	b.times = keep
-	if len(b.times) >= b.n {
-		return b.per - now.Sub(b.times[0]), false
+	*b = keep
+	if len(keep) >= n {
+		return per - now.Sub(keep[0]), false
 	}
-	b.times = append(b.times, now)
+	*b = append(keep, now)
 	return 0, true
 }

@@ -100,8 +100,8 @@ type direct struct {
 type conn struct {
 	srv     *Server
 	ws      *websocket.Conn
-	t       Timings
-	keyID   string // the API key the connection was opened with
+	t       *Timings // the server's
+	keyID   string   // the API key the connection was opened with
 	out     chan outItem
 	running atomic.Bool
 	closeC  chan struct{}
@@ -112,12 +112,15 @@ type conn struct {
 	readDone chan struct{}
 	finished atomic.Bool
 	pinger   *time.Timer
-	handle   func(outItem) error
-	done     func()
+	// onPing runs with each ping, from the timer: the widget checks its
+	// session's expiry there, so that no timer of its own waits for it.
+	onPing func()
+	handle func(outItem) error
+	done   func()
 }
 
 func newConn(s *Server, ws *websocket.Conn, keyID string) *conn {
-	c := &conn{srv: s, ws: ws, t: s.t, keyID: keyID, out: make(chan outItem, s.t.QueueLen), closeC: make(chan struct{}),
+	c := &conn{srv: s, ws: ws, t: &s.t, keyID: keyID, out: make(chan outItem, s.t.QueueLen), closeC: make(chan struct{}),
 		readDone: make(chan struct{})}
 	c.running.Store(true) // the replaying goroutine writes until run
 	return c
@@ -225,6 +228,9 @@ func (c *conn) run(handle func(outItem) error, read func([]byte) error, done fun
 		default:
 		}
 		c.enqueue(pingItem)
+		if c.onPing != nil {
+			c.onPing()
+		}
 		c.pinger.Reset(c.t.Ping)
 	})
 	// The setting-up goroutine stops being the writer; whatever queued

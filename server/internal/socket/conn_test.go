@@ -42,18 +42,19 @@ func TestEnqueueDropsEphemeral(t *testing.T) {
 
 // TestBudget: n per window, sliding, with the wait until the oldest leaves.
 func TestBudget(t *testing.T) {
-	b := budget{n: 3, per: 10 * time.Second}
+	var b budget
+	const n, per = 3, 10 * time.Second
 	t0 := time.Now()
 	for i := range 3 {
-		if _, ok := b.allow(t0.Add(time.Duration(i) * time.Second)); !ok {
+		if _, ok := b.allow(t0.Add(time.Duration(i)*time.Second), n, per); !ok {
 			t.Fatalf("event %d refused within the budget", i)
 		}
 	}
-	wait, ok := b.allow(t0.Add(3 * time.Second))
+	wait, ok := b.allow(t0.Add(3*time.Second), n, per)
 	if ok || wait != 7*time.Second {
 		t.Fatalf("fourth event: got ok=%v wait %v, want refused with 7s", ok, wait)
 	}
-	if _, ok := b.allow(t0.Add(10 * time.Second)); !ok {
+	if _, ok := b.allow(t0.Add(10*time.Second), n, per); !ok {
 		t.Fatalf("after the first left the window: refused")
 	}
 }

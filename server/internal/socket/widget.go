@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -21,9 +22,16 @@ import (
 // widget is a customer's live connection.
 type widget struct {
 	*conn
-	sc        scope.Scope
+	sc scope.Scope
+	// customer is the customer's id and the name their messages carry
+	// (only these: the rest of the customer would cost memory on every idle
+	// connection).
 	customer  helpdesk.Customer
 	sessionID string
+	// token and sessionEnd let the connection close when its session
+	// expires (the next ping after sessionEnd looks the session up again).
+	token      string
+	sessionEnd atomic.Int64 // unix nanoseconds
 	// cursors is the last seq sent per ticket; only the writer uses it once
 	// the connection runs.
 	cursors map[string]int64
@@ -66,9 +74,14 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, k apikey.K
 		}
 		return
 	}
-	wc := &widget{conn: c, sc: sc, customer: cust, sessionID: ses.ID,
-		sends:   budget{n: protocol.SendBurst, per: protocol.SendWindowSec * time.Second},
-		signals: budget{n: protocol.SignalBurst, per: protocol.SendWindowSec * time.Second}}
+	name := cust.Name
+	if name == "" {
+		name = cust.Email
+	}
+	wc := &widget{conn: c, sc: sc, customer: helpdesk.Customer{ID: cust.ID, TeamID: cust.TeamID, Mode: cust.Mode, Name: name},
+		sessionID: ses.ID, token: f.Session}
+	wc.sessionEnd.Store(sessionEnd(ses).UnixNano())
+	c.onPing = wc.checkSession
 	// Subscribe before reading the replay, so nothing published meanwhile
 	// is missed; the cursors drop what the replay already sent.
 	unsubscribe := s.hub.SubscribeCustomer(sc, cust.ID, wc)
@@ -97,25 +110,28 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, k apikey.K
 		return
 	}
 	c.endWithKey(k)
-	s.watchSession(c, sc, f.Session, ses)
 	c.run(wc.handle, wc.read, unsubscribe)
 }
 
-// watchSession closes c when its session expires: at its idle expiry (which
-// use by another tab may have moved, so the session is looked up again
-// then) or at its absolute one.
-func (s *Server) watchSession(c *conn, sc scope.Scope, token string, ses identity.Session) {
-	s.at(c, sessionEnd(ses), func(ctx context.Context) time.Time {
-		ses, _, err := s.sessions.Authenticate(ctx, sc, token)
-		switch {
-		case errs.Is(err, errs.Unauthorized):
-			c.Close(protocol.CloseSessionInvalid, "session expired")
-			return time.Time{}
-		case err != nil:
-			return s.now().Add(time.Minute) // look again once the database answers
-		}
-		return sessionEnd(ses)
-	})
+// checkSession closes the connection once its session has expired: at the
+// first ping after the expiry it knew of, it looks the session up again,
+// since use by another tab may have moved its idle expiry.
+func (wc *widget) checkSession() {
+	s := wc.srv
+	if s.now().UnixNano() < wc.sessionEnd.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ses, _, err := s.sessions.Authenticate(ctx, wc.sc, wc.token)
+	switch {
+	case errs.Is(err, errs.Unauthorized):
+		wc.Close(protocol.CloseSessionInvalid, "session expired")
+	case err != nil:
+		// Look again at a later ping, once the database answers.
+	default:
+		wc.sessionEnd.Store(sessionEnd(ses).UnixNano())
+	}
 }
 
 func sessionEnd(ses identity.Session) time.Time {
@@ -150,7 +166,7 @@ func (wc *widget) read(data []byte) error {
 	defer cancel()
 	switch f.Type {
 	case protocol.FrameSend:
-		if wait, ok := wc.sends.allow(time.Now()); !ok {
+		if wait, ok := wc.sends.allow(time.Now(), protocol.SendBurst, protocol.SendWindowSec*time.Second); !ok {
 			wc.errorFrame(f.ClientID, &errs.Error{Code: errs.RateLimited, Message: "Too many messages: wait a moment", RetryAfter: wait})
 			return nil
 		}
@@ -163,7 +179,7 @@ func (wc *widget) read(data []byte) error {
 	case protocol.FrameTyping:
 		// Over its budget a typing frame is dropped without a word: typing
 		// is a hint, and the next one (or its TTL) corrects it.
-		if _, ok := wc.signals.allow(time.Now()); !ok {
+		if _, ok := wc.signals.allow(time.Now(), protocol.SignalBurst, protocol.SendWindowSec*time.Second); !ok {
 			return nil
 		}
 		if err := wc.srv.chat.CustomerTyping(ctx, wc.sc, wc.customer, f.Typing); err != nil {
@@ -172,7 +188,7 @@ func (wc *widget) read(data []byte) error {
 	case protocol.FrameRead:
 		// A read position only moves forward: a dropped one is covered by
 		// the next.
-		if _, ok := wc.signals.allow(time.Now()); !ok {
+		if _, ok := wc.signals.allow(time.Now(), protocol.SignalBurst, protocol.SendWindowSec*time.Second); !ok {
 			return nil
 		}
 		if _, err := wc.srv.chat.CustomerRead(ctx, wc.sc, wc.customer.ID, f.TicketID, f.Seq); err != nil {
