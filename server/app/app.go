@@ -103,7 +103,13 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	ident := identity.NewService(db, hasher, opt.Now)
+	identOpts := []identity.Option{identity.WithLogger(opt.Log)}
+	if db.Dialect() == store.Postgres {
+		// Several processes share PostgreSQL: the sign-in throttles count
+		// there, or each process would grant its own budget.
+		identOpts = append(identOpts, identity.WithCounter(db.ThrottleCounter()))
+	}
+	ident := identity.NewService(db, hasher, opt.Now, identOpts...)
 	hour := time.Hour
 	a.hub = realtime.NewHub()
 	var bus *realtime.Bus
@@ -198,7 +204,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	})
 	a.every(time.Minute, func(ctx context.Context) {
 		mem.Sweep()
-		ident.Sweep()
+		if err := ident.Sweep(ctx); err != nil {
+			a.log.Error("sweep sign-in throttles and token ids", "err", err)
+		}
 		if db.Dialect() == store.Postgres {
 			if err := db.RateLimiter().Sweep(ctx); err != nil {
 				a.log.Error("sweep rate limits", "err", err)

@@ -326,16 +326,18 @@ func VerifyUserHash(userID, userHash string, secrets [][]byte) bool {
 	return ok
 }
 
-// ReplayGuard remembers used token ids. The server keeps one in memory for
-// now, which protects a single node until restart; a later change will persist
-// it in the store so that replay protection holds across nodes and restarts.
+// ReplayGuard remembers used token ids for Verify. The server does not use
+// it: identity records each accepted jti in the store after Verify (with a
+// context, and shared by every process and across restarts), in the same
+// order, once every other check has passed.
 type ReplayGuard interface {
 	// Use records key as used until until and reports whether it was fresh,
 	// that is not already recorded with an expiry after now.
 	Use(key string, until, now time.Time) (fresh bool, err error)
 }
 
-// MemoryReplayGuard is an in-memory ReplayGuard, safe for concurrent use.
+// MemoryReplayGuard is an in-memory ReplayGuard, safe for concurrent use,
+// for a single process that may forget what it saw when it restarts.
 // Expired entries are swept at most once a minute, so memory is bounded by
 // the tokens accepted within their (at most 24-hour) lifetime.
 type MemoryReplayGuard struct {

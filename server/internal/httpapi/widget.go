@@ -53,7 +53,9 @@ func (s *Server) widgetSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
-	c, iss, err := s.Identity.Signup(r.Context(), principalOf(r.Context()).scope(), in.Email, in.Name, in.Password)
+	p := principalOf(r.Context())
+	c, iss, err := s.Identity.Signup(r.Context(), p.scope(), identity.SignupInput{
+		Email: in.Email, Name: in.Name, Password: in.Password, TeamName: p.Team.Name})
 	if err != nil {
 		return err
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/cstar-chat/cstar/server/internal/byoauth"
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/ids"
@@ -20,8 +20,7 @@ import (
 const (
 	maxEmail         = 254
 	maxName          = 200
-	minPasswordChars = 10
-	maxPasswordBytes = 1024
+	maxPasswordBytes = password.MaxBytes
 )
 
 // The messages a client sees; they are part of the wire contract.
@@ -40,11 +39,12 @@ var (
 // Store is what identity needs from persistence. Every method acts inside
 // one scope; rows of another team or mode are missing (errs.ErrNotFound).
 type Store interface {
-	// InsertAccount stores a new customer with a password hash; a taken
-	// email wraps errs.ErrConflict.
+	// InsertAccount stores a new customer with a password hash, its email
+	// as an unproven sign-in name and its name as unverified; an email that
+	// another password account of the scope has wraps errs.ErrConflict.
 	InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHash string) error
-	// AccountByEmail returns the customer and its password hash ("" when
-	// the customer has no password).
+	// AccountByEmail returns the password account whose sign-in name is
+	// email, and its password hash.
 	AccountByEmail(ctx context.Context, sc scope.Scope, email string) (helpdesk.Customer, string, error)
 	SetPasswordHash(ctx context.Context, sc scope.Scope, customerID, hash string) error
 	CustomerByID(ctx context.Context, sc scope.Scope, id string) (helpdesk.Customer, error)
@@ -72,27 +72,39 @@ type Hasher interface {
 
 // Service manages customer accounts and sessions.
 type Service struct {
-	store    Store
-	hasher   Hasher
-	now      func() time.Time
-	accounts *Throttle
-	ips      *Throttle
-	// replay remembers the jti of accepted identity tokens (per process;
-	// see byoauth.ReplayGuard).
-	replay *byoauth.MemoryReplayGuard
+	store  Store
+	hasher Hasher
+	now    func() time.Time
+	log    *slog.Logger
+	// throttle counts failed sign-ins (see Login).
+	throttle Counter
 }
 
-// NewService returns an identity service with the default throttles.
-func NewService(st Store, h Hasher, now func() time.Time) *Service {
-	return &Service{store: st, hasher: h, now: now,
-		accounts: NewThrottle(AccountPolicy, now), ips: NewThrottle(IPPolicy, now),
-		replay: byoauth.NewMemoryReplayGuard()}
+// Option changes a Service at construction.
+type Option func(*Service)
+
+// WithCounter keeps the sign-in throttles' counts in c instead of this
+// process's memory: with several processes, c must be shared (the store).
+func WithCounter(c Counter) Option { return func(s *Service) { s.throttle = c } }
+
+// WithLogger logs why identify calls are refused, at debug level.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// NewService returns an identity service; without options its sign-in
+// throttles count in memory and nothing is logged.
+func NewService(st Store, h Hasher, now func() time.Time, opts ...Option) *Service {
+	s := &Service{store: st, hasher: h, now: now, log: slog.New(slog.DiscardHandler), throttle: NewMemoryCounter()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
-// Sweep drops stale throttle entries; call it now and then.
-func (s *Service) Sweep() {
-	s.accounts.Sweep()
-	s.ips.Sweep()
+// Sweep drops stale throttle counts and expired token ids; call it now and
+// then.
+func (s *Service) Sweep(ctx context.Context) error {
+	now := s.now()
+	return errors.Join(s.throttle.Sweep(ctx, now), s.store.SweepTokenIDs(ctx, now))
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -103,24 +115,30 @@ type Issued struct {
 	Session Session
 }
 
-// Signup creates a customer with a password in sc and signs them in.
-func (s *Service) Signup(ctx context.Context, sc scope.Scope, email, name, pw string) (helpdesk.Customer, Issued, error) {
-	email = helpdesk.NormalizeEmail(email)
+// SignupInput is a new account. TeamName is context for the password
+// policy: a password made of it is refused.
+type SignupInput struct {
+	Email, Name, Password string
+	TeamName              string
+}
+
+// Signup creates a customer with a password in sc and signs them in. The
+// email is the account's sign-in name, unique among password accounts; it is
+// not proven (nothing is mailed), so it is stored as unverified and neither
+// blocks nor joins a customer whose email was proven.
+func (s *Service) Signup(ctx context.Context, sc scope.Scope, in SignupInput) (helpdesk.Customer, Issued, error) {
+	email := helpdesk.NormalizeEmail(in.Email)
 	if !helpdesk.ValidEmail(email) {
 		return helpdesk.Customer{}, Issued{}, errs.Invalidf("email", "email must be a valid email address of at most %d characters", maxEmail)
 	}
-	name = strings.TrimSpace(name)
+	name := strings.TrimSpace(in.Name)
 	if name == "" || utf8.RuneCountInString(name) > maxName {
 		return helpdesk.Customer{}, Issued{}, errs.Invalidf("name", "name is required and must be at most %d characters", maxName)
 	}
-	if utf8.RuneCountInString(pw) < minPasswordChars || len(pw) > maxPasswordBytes {
-		return helpdesk.Customer{}, Issued{}, errs.Invalidf("password",
-			"password must be at least %d characters and at most %d bytes", minPasswordChars, maxPasswordBytes)
+	if err := password.Check(in.Password, password.Context{Email: email, Name: name, Team: in.TeamName}); err != nil {
+		return helpdesk.Customer{}, Issued{}, err
 	}
-	if password.Common(pw) {
-		return helpdesk.Customer{}, Issued{}, errs.Invalidf("password", "password is too common: choose one that is harder to guess")
-	}
-	hash, err := s.hasher.Hash(ctx, pw)
+	hash, err := s.hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return helpdesk.Customer{}, Issued{}, err
 	}
@@ -144,24 +162,49 @@ func (s *Service) Signup(ctx context.Context, sc scope.Scope, email, name, pw st
 	return c, iss, nil
 }
 
+func rateLimited(d time.Duration) error {
+	return &errs.Error{Code: errs.RateLimited, Message: MsgTooManyAttempts, RetryAfter: d}
+}
+
 // Login checks a customer's password and issues a new session. Unknown
 // emails, wrong passwords and accounts without a password fail alike, in
-// about the same time. Failures are throttled per account and per client
-// (ip is any stable string naming the client).
-func (s *Service) Login(ctx context.Context, sc scope.Scope, email, password, ip string) (helpdesk.Customer, Issued, error) {
+// about the same time. Failures are throttled per account and client, and
+// per client (ip names the client: an address, or any stable string); see
+// the policies in throttle.go. No block falls on an account as a whole.
+func (s *Service) Login(ctx context.Context, sc scope.Scope, email, pw, ip string) (helpdesk.Customer, Issued, error) {
 	email = helpdesk.NormalizeEmail(email)
-	acctKey := sc.TeamID + "/" + string(sc.Mode) + "/" + email
-	if d := max(s.accounts.Blocked(acctKey), s.ips.Blocked(ip)); d > 0 {
-		return helpdesk.Customer{}, Issued{}, &errs.Error{Code: errs.RateLimited, Message: MsgTooManyAttempts, RetryAfter: d}
+	acct, pair, src := accountKey(sc, email), pairKey(sc, email, ip), sourceKey(ip)
+	d, err := s.throttle.Blocked(ctx, s.now(), src, pair)
+	if err != nil {
+		return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: login throttle: %w", err)
+	}
+	if d > 0 {
+		return helpdesk.Customer{}, Issued{}, rateLimited(d)
 	}
 	fail := func() error {
-		d := max(s.accounts.Fail(acctKey), s.ips.Fail(ip))
-		if d > 0 {
-			return &errs.Error{Code: errs.RateLimited, Message: MsgTooManyAttempts, RetryAfter: d}
+		now := s.now()
+		n, _, err := s.throttle.Fail(ctx, acct, AccountPolicy, now)
+		if err != nil {
+			return fmt.Errorf("identity: login throttle: %w", err)
+		}
+		p := AccountSourcePolicy
+		if n >= AccountPolicy.Free {
+			p = UnderAttackPolicy
+		}
+		_, d1, err := s.throttle.Fail(ctx, pair, p, now)
+		if err != nil {
+			return fmt.Errorf("identity: login throttle: %w", err)
+		}
+		_, d2, err := s.throttle.Fail(ctx, src, IPPolicy, now)
+		if err != nil {
+			return fmt.Errorf("identity: login throttle: %w", err)
+		}
+		if d := max(d1, d2); d > 0 {
+			return rateLimited(d)
 		}
 		return errCredentials
 	}
-	if len(password) > maxPasswordBytes {
+	if len(pw) > maxPasswordBytes {
 		// Never hash unbounded input; this is as wrong as a wrong password.
 		return helpdesk.Customer{}, Issued{}, fail()
 	}
@@ -170,23 +213,27 @@ func (s *Service) Login(ctx context.Context, sc scope.Scope, email, password, ip
 		return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: login: %w", err)
 	}
 	if err != nil || hash == "" {
-		if err := s.hasher.VerifyUnknown(ctx, password); err != nil {
+		if err := s.hasher.VerifyUnknown(ctx, pw); err != nil {
 			return helpdesk.Customer{}, Issued{}, err
 		}
 		return helpdesk.Customer{}, Issued{}, fail()
 	}
-	match, rehash, err := s.hasher.Verify(ctx, password, hash)
+	match, rehash, err := s.hasher.Verify(ctx, pw, hash)
 	if err != nil {
 		return helpdesk.Customer{}, Issued{}, err
 	}
 	if !match {
 		return helpdesk.Customer{}, Issued{}, fail()
 	}
-	s.accounts.Reset(acctKey)
+	// The account's own count stays: the owner signing in does not end an
+	// attack on the account.
+	if err := s.throttle.Reset(ctx, pair); err != nil {
+		return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: login throttle: %w", err)
+	}
 	if rehash {
 		// A failed upgrade is retried at the next sign-in; it must not
 		// refuse this one.
-		if h, err := s.hasher.Hash(ctx, password); err == nil {
+		if h, err := s.hasher.Hash(ctx, pw); err == nil {
 			if err := s.store.SetPasswordHash(ctx, sc, c.ID, h); err != nil && !errors.Is(err, errs.ErrNotFound) {
 				return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: rehash: %w", err)
 			}

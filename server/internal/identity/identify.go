@@ -92,9 +92,40 @@ type SecretStore interface {
 	UserHashEnabled(ctx context.Context, teamID string) (bool, error)
 	SetUserHashEnabled(ctx context.Context, teamID string, enabled bool) error
 
-	CustomerByExternalID(ctx context.Context, sc scope.Scope, externalID string) (helpdesk.Customer, error)
-	InsertCustomer(ctx context.Context, c helpdesk.Customer) error
-	UpdateCustomer(ctx context.Context, c helpdesk.Customer) error
+	// IdentifiedByExternalID returns the customer of sc with the team's own
+	// id externalID, and what was proven about it.
+	IdentifiedByExternalID(ctx context.Context, sc scope.Scope, externalID string) (helpdesk.Customer, Verification, error)
+	// InsertIdentified stores a new customer with v; an external id or a
+	// proven email that another customer of the scope has wraps
+	// errs.ErrConflict.
+	InsertIdentified(ctx context.Context, c helpdesk.Customer, v Verification) error
+	// UpdateIdentified writes c's email and name, and v, over its row.
+	UpdateIdentified(ctx context.Context, c helpdesk.Customer, v Verification) error
+
+	// UseTokenID records key as used until until and reports whether it
+	// was fresh: not recorded with an expiry after now. Every process
+	// sharing the store sees the record, also after a restart.
+	UseTokenID(ctx context.Context, key string, until, now time.Time) (fresh bool, err error)
+	// SweepTokenIDs forgets the records expired at now.
+	SweepTokenIDs(ctx context.Context, now time.Time) error
+}
+
+// Verification says which of a customer's contact fields were proven. The
+// rule: a claim from a browser counts only when a secret covers it (the
+// secret-key API, a signed identity token); other claims are kept apart or
+// marked, and an unproven email is never looked up, unique or merged.
+type Verification struct {
+	// EmailVerified is false when Customer.Email is a password account's
+	// sign-in name, which nobody proved. It is true otherwise, also while
+	// the customer has no email: one set later by the secret-key API is
+	// vouched for by the site.
+	EmailVerified bool
+	// NameVerified is false when the name was claimed without proof (a
+	// user hash, a password signup).
+	NameVerified bool
+	// UnverifiedEmail is the email last claimed without proof (with a user
+	// hash); "" when none. It is kept apart from Customer.Email.
+	UnverifiedEmail string
 }
 
 // IdentifyInput is a site's proof of who its user is: either Token, or
@@ -107,25 +138,50 @@ type IdentifyInput struct {
 	UserHash string
 }
 
+// identified is what a verified identify asserts; Proven says whether a
+// signature covers Email and Name (a token) or only the subject (a user
+// hash).
+type identified struct {
+	Subject, Email, Name string
+	Proven               bool
+}
+
 // Identify verifies a signed token or a user hash with the identity secret
 // of sc, creates or updates the customer with that external id and signs
 // them in. Every verification failure is the same 401 and counts toward the
-// per-client sign-in throttle (ip as in Login).
+// per-client sign-in throttle (ip as in Login); the reason is logged at
+// debug level, never the token or a secret.
+//
+// A token's email and name are proven. A user hash proves only the user id:
+// the email and name sent with it are stored as unverified, and the email
+// is kept apart, so that it is never looked up, unique or merged. The
+// customer returned, which the browser that sent the claims sees, shows
+// them back: its Email is the proven email or else the claimed one.
 func (s *Service) Identify(ctx context.Context, sc scope.Scope, in IdentifyInput, ip string) (helpdesk.Customer, Issued, error) {
-	if d := s.ips.Blocked(ip); d > 0 {
-		return helpdesk.Customer{}, Issued{}, &errs.Error{Code: errs.RateLimited, Message: MsgTooManyAttempts, RetryAfter: d}
+	src := sourceKey(ip)
+	d, err := s.throttle.Blocked(ctx, s.now(), src)
+	if err != nil {
+		return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: identify throttle: %w", err)
 	}
-	subject, email, name, err := s.verify(ctx, sc, in)
+	if d > 0 {
+		return helpdesk.Customer{}, Issued{}, rateLimited(d)
+	}
+	id, err := s.verify(ctx, sc, in)
 	if err != nil {
 		if !errors.Is(err, byoauth.ErrVerification) {
 			return helpdesk.Customer{}, Issued{}, err
 		}
-		if d := s.ips.Fail(ip); d > 0 {
-			return helpdesk.Customer{}, Issued{}, &errs.Error{Code: errs.RateLimited, Message: MsgTooManyAttempts, RetryAfter: d}
+		s.log.DebugContext(ctx, "identify refused", "team", sc.TeamID, "mode", string(sc.Mode), "reason", err.Error())
+		_, d, ferr := s.throttle.Fail(ctx, src, IPPolicy, s.now())
+		if ferr != nil {
+			return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: identify throttle: %w", ferr)
+		}
+		if d > 0 {
+			return helpdesk.Customer{}, Issued{}, rateLimited(d)
 		}
 		return helpdesk.Customer{}, Issued{}, errIdentity
 	}
-	c, err := s.upsertIdentified(ctx, sc, subject, email, name)
+	c, v, err := s.upsertIdentified(ctx, sc, id)
 	if err != nil {
 		return helpdesk.Customer{}, Issued{}, err
 	}
@@ -133,46 +189,60 @@ func (s *Service) Identify(ctx context.Context, sc scope.Scope, in IdentifyInput
 	if err != nil {
 		return helpdesk.Customer{}, Issued{}, err
 	}
+	if c.Email == "" {
+		c.Email = v.UnverifiedEmail
+	}
 	return c, iss, nil
 }
 
-// verify returns the verified user id, email and name; its failures wrap
+// verify returns what a valid proof asserts; its failures wrap
 // byoauth.ErrVerification, other errors are the database's.
-func (s *Service) verify(ctx context.Context, sc scope.Scope, in IdentifyInput) (subject, email, name string, err error) {
+func (s *Service) verify(ctx context.Context, sc scope.Scope, in IdentifyInput) (identified, error) {
 	if (in.Token == "") == (in.UserID == "") {
-		return "", "", "", fmt.Errorf("%w: want a token or a user id, not both", byoauth.ErrVerification)
+		return identified{}, fmt.Errorf("%w: want a token or a user id, not both", byoauth.ErrVerification)
 	}
 	sec, err := s.store.IdentitySecret(ctx, sc)
 	if errors.Is(err, errs.ErrNotFound) {
-		return "", "", "", fmt.Errorf("%w: no identity secret", byoauth.ErrVerification)
+		return identified{}, fmt.Errorf("%w: no identity secret", byoauth.ErrVerification)
 	}
 	if err != nil {
-		return "", "", "", fmt.Errorf("identity: identify: %w", err)
+		return identified{}, fmt.Errorf("identity: identify: %w", err)
 	}
 	now := s.now()
 	if in.Token != "" {
 		// The kid is ignored: rotation is kid-less, the previous secret
 		// verifying during its grace period.
-		c, err := byoauth.Verify(in.Token, func(string) ([][]byte, error) { return sec.keys(now), nil }, now,
-			byoauth.Options{Replay: s.replay, ReplayScope: sc.TeamID + "/" + string(sc.Mode)})
+		c, err := byoauth.Verify(in.Token, func(string) ([][]byte, error) { return sec.keys(now), nil }, now, byoauth.Options{})
 		if err != nil {
-			return "", "", "", err
+			return identified{}, err
 		}
-		return c.Subject, c.Email, c.Name, nil
+		// The jti is recorded only now that everything else has passed, so
+		// that an invalid token cannot burn a valid one's jti.
+		if c.ID != "" {
+			fresh, err := s.store.UseTokenID(ctx, sc.TeamID+"/"+string(sc.Mode)+"\x00"+c.ID,
+				c.ExpiresAt.Add(byoauth.DefaultLeeway), now)
+			if err != nil {
+				return identified{}, fmt.Errorf("identity: identify: token id: %w", err)
+			}
+			if !fresh {
+				return identified{}, fmt.Errorf("%w: jti already used", byoauth.ErrVerification)
+			}
+		}
+		return identified{Subject: c.Subject, Email: c.Email, Name: c.Name, Proven: true}, nil
 	}
 	enabled, err := s.store.UserHashEnabled(ctx, sc.TeamID)
 	if err != nil {
-		return "", "", "", fmt.Errorf("identity: identify: %w", err)
+		return identified{}, fmt.Errorf("identity: identify: %w", err)
 	}
 	switch {
 	case !enabled:
-		return "", "", "", fmt.Errorf("%w: user hash disabled", byoauth.ErrVerification)
+		return identified{}, fmt.Errorf("%w: user hash disabled", byoauth.ErrVerification)
 	case len(in.UserID) > byoauth.MaxSubjectBytes || !printable(in.UserID):
-		return "", "", "", fmt.Errorf("%w: bad user id", byoauth.ErrVerification)
+		return identified{}, fmt.Errorf("%w: bad user id", byoauth.ErrVerification)
 	case !byoauth.VerifyUserHash(in.UserID, in.UserHash, sec.keys(now)):
-		return "", "", "", fmt.Errorf("%w: user hash does not match", byoauth.ErrVerification)
+		return identified{}, fmt.Errorf("%w: user hash does not match", byoauth.ErrVerification)
 	}
-	return in.UserID, in.Email, in.Name, nil
+	return identified{Subject: in.UserID, Email: in.Email, Name: in.Name}, nil
 }
 
 func printable(s string) bool {
@@ -187,15 +257,15 @@ func printable(s string) bool {
 	return true
 }
 
-// upsertIdentified creates or updates the customer with externalID. An
+// upsertIdentified creates or updates the customer with id's external id. An
 // email or name that is invalid is ignored rather than failing a verified
-// sign-in, and so is an email another customer of sc already has.
-func (s *Service) upsertIdentified(ctx context.Context, sc scope.Scope, externalID, email, name string) (helpdesk.Customer, error) {
-	email = helpdesk.NormalizeEmail(email)
+// sign-in, and so is a proven email another customer of sc already has.
+func (s *Service) upsertIdentified(ctx context.Context, sc scope.Scope, id identified) (helpdesk.Customer, Verification, error) {
+	email := helpdesk.NormalizeEmail(id.Email)
 	if !helpdesk.ValidEmail(email) {
 		email = ""
 	}
-	name = strings.TrimSpace(name)
+	name := strings.TrimSpace(id.Name)
 	if !printable(name) {
 		name = ""
 	}
@@ -203,56 +273,67 @@ func (s *Service) upsertIdentified(ctx context.Context, sc scope.Scope, external
 		name = string([]rune(name)[:maxName])
 	}
 	for attempt := 0; ; attempt++ {
-		c, err := s.store.CustomerByExternalID(ctx, sc, externalID)
+		c, v, err := s.store.IdentifiedByExternalID(ctx, sc, id.Subject)
 		if err == nil {
-			return s.updateIdentified(ctx, c, email, name)
+			return s.updateIdentified(ctx, c, v, email, name, id.Proven)
 		}
 		if !errors.Is(err, errs.ErrNotFound) {
-			return helpdesk.Customer{}, fmt.Errorf("identity: identify: %w", err)
+			return helpdesk.Customer{}, Verification{}, fmt.Errorf("identity: identify: %w", err)
 		}
-		id, err := ids.New()
+		cid, err := ids.New()
 		if err != nil {
-			return helpdesk.Customer{}, err
+			return helpdesk.Customer{}, Verification{}, err
 		}
 		now := s.clock()
-		c = helpdesk.Customer{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Email: email, Name: name,
-			ExternalID: externalID, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now}
-		err = s.store.InsertCustomer(ctx, c)
+		c = helpdesk.Customer{ID: cid, TeamID: sc.TeamID, Mode: sc.Mode, Name: name,
+			ExternalID: id.Subject, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now}
+		v = Verification{EmailVerified: true, NameVerified: id.Proven}
+		if id.Proven {
+			c.Email = email
+		} else {
+			v.UnverifiedEmail = email
+		}
+		err = s.store.InsertIdentified(ctx, c, v)
 		if err == nil {
-			return c, nil
+			return c, v, nil
 		}
 		if !errors.Is(err, errs.ErrConflict) || attempt >= 2 {
-			return helpdesk.Customer{}, fmt.Errorf("identity: identify: %w", err)
+			return helpdesk.Customer{}, Verification{}, fmt.Errorf("identity: identify: %w", err)
 		}
 		// Either a concurrent identify created the external id (found on
-		// the next pass) or the email is taken: retry without it.
-		if _, err := s.store.CustomerByExternalID(ctx, sc, externalID); errors.Is(err, errs.ErrNotFound) {
+		// the next pass) or the proven email is taken: retry without it.
+		if _, _, err := s.store.IdentifiedByExternalID(ctx, sc, id.Subject); errors.Is(err, errs.ErrNotFound) {
 			email = ""
 		}
 	}
 }
 
-func (s *Service) updateIdentified(ctx context.Context, c helpdesk.Customer, email, name string) (helpdesk.Customer, error) {
-	next := c
-	if email != "" {
-		next.Email = email
+func (s *Service) updateIdentified(ctx context.Context, c helpdesk.Customer, v Verification, email, name string, proven bool) (helpdesk.Customer, Verification, error) {
+	next, nv := c, v
+	switch {
+	case email == "":
+	case proven:
+		next.Email, nv.EmailVerified, nv.UnverifiedEmail = email, true, ""
+	default:
+		nv.UnverifiedEmail = email
 	}
 	if name != "" {
-		next.Name = name
+		next.Name, nv.NameVerified = name, proven
 	}
-	if next.Email == c.Email && next.Name == c.Name {
-		return c, nil
+	if next.Email == c.Email && next.Name == c.Name && nv == v {
+		return c, v, nil
 	}
 	next.UpdatedAt = s.clock()
-	err := s.store.UpdateCustomer(ctx, next)
+	err := s.store.UpdateIdentified(ctx, next, nv)
 	if errors.Is(err, errs.ErrConflict) && next.Email != c.Email {
-		next.Email = c.Email
-		err = s.store.UpdateCustomer(ctx, next)
+		// Another customer has this proven email: leave it alone.
+		next.Email, nv.EmailVerified, nv.UnverifiedEmail = c.Email, v.EmailVerified, v.UnverifiedEmail
+		err = s.store.UpdateIdentified(ctx, next, nv)
 	}
 	if err != nil {
-		return helpdesk.Customer{}, fmt.Errorf("identity: identify: update customer: %w", err)
+		return helpdesk.Customer{}, Verification{}, fmt.Errorf("identity: identify: update customer: %w", err)
 	}
-	return next, nil
+	return next, nv, nil
 }
 
 // RollSecret replaces the identity secret of sc and returns the new one.

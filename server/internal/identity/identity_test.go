@@ -40,7 +40,7 @@ func TestRehashOnLogin(t *testing.T) {
 			t.Fatal(err)
 		}
 		sc := scope.Scope{TeamID: tm.ID, Mode: scope.Live}
-		_, _, err = identity.NewService(db, hasher(t, weak), time.Now).Signup(ctx, sc, "a@b.co", "A", "long enough pw")
+		_, _, err = identity.NewService(db, hasher(t, weak), time.Now).Signup(ctx, sc, identity.SignupInput{Email: "a@b.co", Name: "A", Password: "long enough pw"})
 		if err != nil {
 			t.Fatalf("signup: %v", err)
 		}
@@ -65,38 +65,41 @@ func TestRehashOnLogin(t *testing.T) {
 	})
 }
 
-func TestThrottle(t *testing.T) {
+func TestMemoryCounter(t *testing.T) {
+	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	th := identity.NewThrottle(identity.AccountPolicy, func() time.Time { return now })
+	c := identity.NewMemoryCounter()
+	p := identity.AccountSourcePolicy
 	for i := 1; i < 5; i++ {
-		if d := th.Fail("k"); d != 0 {
-			t.Fatalf("failure %d: got wait %v, want 0", i, d)
+		if n, d, _ := c.Fail(ctx, "k", p, now); n != i || d != 0 {
+			t.Fatalf("failure %d: got %d, wait %v; want %d, 0", i, n, d, i)
 		}
 	}
 	want := 30 * time.Second
 	for i := 5; i < 12; i++ {
-		if d := th.Fail("k"); d != want {
+		if _, d, _ := c.Fail(ctx, "k", p, now); d != want {
 			t.Fatalf("failure %d: got wait %v, want %v", i, d, want)
 		}
-		if d := th.Blocked("k"); d != want {
+		if d, _ := c.Blocked(ctx, now, "other", "k"); d != want {
 			t.Fatalf("blocked after failure %d: got %v, want %v", i, d, want)
 		}
 		want = min(2*want, 15*time.Minute)
 	}
-	if d := th.Blocked("other"); d != 0 {
+	if d, _ := c.Blocked(ctx, now, "other"); d != 0 {
 		t.Errorf("other key: got %v, want 0", d)
 	}
 	// Failures are forgotten a window after the last one.
 	now = now.Add(31 * time.Minute)
-	if d := th.Blocked("k"); d != 0 {
+	if d, _ := c.Blocked(ctx, now, "k"); d != 0 {
 		t.Errorf("after the wait: got %v, want 0", d)
 	}
-	if d := th.Fail("k"); d != 0 {
-		t.Errorf("first failure of a new window: got %v, want 0", d)
+	if n, d, _ := c.Fail(ctx, "k", p, now); n != 1 || d != 0 {
+		t.Errorf("first failure of a new window: got %d, wait %v; want 1, 0", n, d)
 	}
-	th.Reset("k")
-	th.Sweep()
-	if d := th.Blocked("k"); d != 0 {
-		t.Errorf("after reset: got %v, want 0", d)
+	c.Reset(ctx, "k")
+	c.Fail(ctx, "gone", p, now)
+	c.Sweep(ctx, now.Add(16*time.Minute))
+	if n := c.Len(); n != 0 {
+		t.Errorf("after reset and sweep: got %d keys, want 0", n)
 	}
 }

@@ -34,13 +34,20 @@ func (r sessionRow) session() identity.Session {
 
 // InsertAccount stores a new customer together with its password hash, in
 // one transaction so that no customer is left without the password it was
-// created for.
+// created for. The email is the account's sign-in name, which nobody
+// proved: it is unique among password accounts only (customers_signin_email)
+// and marked unverified, like the name. The row is inserted without the
+// email and given it with the password hash, so that it is never, even
+// inside the transaction, a proven email.
 func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHash string) error {
 	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(customerToRow(c)).Exec(ctx); err != nil {
+		r := customerToRow(c)
+		r.Email = nil
+		if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
 			return err
 		}
 		_, err := tx.NewUpdate().Table("customers").Set("password_hash = ?", passwordHash).
+			Set("email = ?", nullable(c.Email)).Set("email_verified = ?", false).Set("name_verified = ?", false).
 			Where(inScope, c.ID, c.TeamID, c.Mode).Exec(ctx)
 		return err
 	})
@@ -50,12 +57,13 @@ func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHa
 	return nil
 }
 
-// AccountByEmail returns the customer of s with email and its password hash
-// ("" when it has none).
+// AccountByEmail returns the password account of s whose sign-in name is
+// email, and its password hash. Customers without a password are not
+// accounts, whatever their email.
 func (db *DB) AccountByEmail(ctx context.Context, s scope.Scope, email string) (helpdesk.Customer, string, error) {
 	var id string
 	var hash *string
-	err := db.bun.NewRaw("SELECT id, password_hash FROM customers WHERE team_id = ? AND mode = ? AND email = ?",
+	err := db.bun.NewRaw("SELECT id, password_hash FROM customers WHERE team_id = ? AND mode = ? AND email = ? AND password_hash IS NOT NULL",
 		s.TeamID, s.Mode, email).Scan(ctx, &id, &hash)
 	if err != nil {
 		return helpdesk.Customer{}, "", fmt.Errorf("store: account by email: %w", mapErr(err))
