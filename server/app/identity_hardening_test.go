@@ -71,6 +71,11 @@ func TestHardeningUserHashClaimsAreUnverified(t *testing.T) {
 		if len(api) != 1 || api[0]["email"] != nil {
 			t.Fatalf("API customer: got %v, want one without email", api)
 		}
+		// Agents see the claim, marked as such.
+		if c := api[0]; c["unverified_email"] != "victim@example.com" || c["name_verified"] != false {
+			t.Errorf("API customer: got unverified_email %v, name_verified %v; want the claim shown as unverified",
+				c["unverified_email"], c["name_verified"])
+		}
 		sc := scope.Scope{TeamID: s.Team.ID, Mode: scope.Live}
 		_, v, err := s.App.DB().IdentifiedByExternalID(context.Background(), sc, "attacker-1")
 		if err != nil || v.UnverifiedEmail != "victim@example.com" || v.NameVerified {
@@ -86,6 +91,9 @@ func TestHardeningUserHashClaimsAreUnverified(t *testing.T) {
 		widgetLogin(t, s, "victim@example.com", "correct horse battery", "").Want(t, 200)
 		if ids := s.Do(t, "GET", s.Path("/customers?email=victim@example.com"), s.SKLive, nil).Want(t, 200).IDs(t); len(ids) != 1 || ids[0] != ownID {
 			t.Errorf("customers by email: got %v, want the owner's account only", ids)
+		}
+		if c := s.Do(t, "GET", s.Path("/customers/"+ownID), s.SKLive, nil).Want(t, 200).Data(t); c["email_verified"] != false {
+			t.Errorf("a password account's sign-in name: got email_verified %v, want false", c["email_verified"])
 		}
 		// Repeating the claim changes nothing for the owner.
 		widgetIdentify(t, s, protocol.IdentifyRequest{UserID: "attacker-1", UserHash: hash, Email: "victim@example.com"}).Want(t, 200)
@@ -103,6 +111,9 @@ func TestHardeningUserHashClaimsAreUnverified(t *testing.T) {
 		}
 		if _, v, _ := s.App.DB().IdentifiedByExternalID(context.Background(), sc, "site-victim"); !v.EmailVerified || !v.NameVerified {
 			t.Errorf("token identify stored: got %+v, want email and name verified", v)
+		}
+		if c := s.Do(t, "GET", s.Path("/customers/"+apptest.Str(c["id"])), s.SKLive, nil).Want(t, 200).Data(t); c["email_verified"] != true || c["name_verified"] != true {
+			t.Errorf("a token customer: got %v, want email and name verified", c)
 		}
 	})
 }

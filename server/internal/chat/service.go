@@ -327,9 +327,12 @@ func mapWith(m map[string]int64, k string, v int64) map[string]int64 {
 // CustomerRead records how far the customer has read one of their tickets
 // and tells their other connections.
 func (s *Service) CustomerRead(ctx context.Context, sc scope.Scope, customerID, ticketID string, seq int64) (helpdesk.Ticket, error) {
-	t, _, err := s.customerTicket(ctx, sc, customerID, ticketID)
+	t, found, err := s.customerTicket(ctx, sc, customerID, ticketID)
 	if err != nil {
 		return helpdesk.Ticket{}, err
+	}
+	if !found { // no ticket named, and none to read
+		return helpdesk.Ticket{}, errTicketNotFound
 	}
 	return s.read(ctx, sc, t, ReaderCustomer, seq)
 }

@@ -40,6 +40,15 @@ type Customer struct {
 	Metadata  map[string]any
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// What was proven, as read (only the identity paths and the database's
+	// defaults set them): EmailVerified is false when Email is a password
+	// account's sign-in name nobody proved; NameVerified is false for a
+	// name claimed without proof; UnverifiedEmail is an email claimed with
+	// a user hash, kept apart and never looked up.
+	EmailVerified   bool
+	NameVerified    bool
+	UnverifiedEmail string
 }
 
 // CustomerInput carries the fields to set on create or update; nil fields
@@ -71,6 +80,8 @@ func (s *Service) CreateCustomer(ctx context.Context, sc scope.Scope, in Custome
 	if err := applyCustomer(&c, in); err != nil {
 		return Customer{}, err
 	}
+	// The site's backend vouches for what it sets (the database's default).
+	c.EmailVerified, c.NameVerified = true, true
 	if err := s.store.InsertCustomer(ctx, c); err != nil {
 		return Customer{}, s.customerWriteErr(ctx, sc, c, "create customer", err)
 	}

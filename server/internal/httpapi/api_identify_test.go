@@ -75,8 +75,9 @@ func TestWidgetIdentifyToken(t *testing.T) {
 			t.Errorf("second identify: got %v, want id %s, Ada Lovelace, ada@example.com", cust, id)
 		}
 
-		// An email another customer has is not taken over, and does not fail.
-		signup(t, s, s.PKLive, "bob@example.com", "Bob", "correct horse battery")
+		// A proven email another customer has is not taken over, and does
+		// not fail.
+		s.create(t, s.SKLive, "/customers", map[string]any{"email": "bob@example.com"})
 		tok = sign(t, live, identitytoken.Claims{Subject: "user-42", Email: "bob@example.com", Name: "Ada L."}, now)
 		cust, _ = identify(s, t, s.PKLive, protocol.IdentifyRequest{Token: tok}).Want(t, 200).Data(t)["customer"].(map[string]any)
 		if str(cust["email"]) != "ada@example.com" || str(cust["name"]) != "Ada L." {

@@ -43,6 +43,24 @@ func (r customerRow) customer() helpdesk.Customer {
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
+// customerView is a customer as read for the API and the agents: the row
+// and what was proven about its email and name (migration 0007). Writes go
+// through customerRow, so that the database's defaults and the identity
+// paths alone set the proofs.
+type customerView struct {
+	customerRow `bun:",extend"`
+
+	EmailVerified   bool    `bun:"email_verified"`
+	NameVerified    bool    `bun:"name_verified"`
+	UnverifiedEmail *string `bun:"unverified_email"`
+}
+
+func (v customerView) customer() helpdesk.Customer {
+	c := v.customerRow.customer()
+	c.EmailVerified, c.NameVerified, c.UnverifiedEmail = v.EmailVerified, v.NameVerified, deref(v.UnverifiedEmail)
+	return c
+}
+
 func customerToRow(c helpdesk.Customer) *customerRow {
 	md := c.Metadata
 	if md == nil {
@@ -137,7 +155,7 @@ func (db *DB) InsertCustomer(ctx context.Context, c helpdesk.Customer) error {
 
 // CustomerByID returns the customer of scope s with the given id.
 func (db *DB) CustomerByID(ctx context.Context, s scope.Scope, id string) (helpdesk.Customer, error) {
-	var r customerRow
+	var r customerView
 	if err := db.bun.NewSelect().Model(&r).Where(inScope, id, s.TeamID, s.Mode).Scan(ctx); err != nil {
 		return helpdesk.Customer{}, fmt.Errorf("store: customer by id: %w", mapErr(err))
 	}
@@ -168,7 +186,7 @@ func (db *DB) DeleteCustomer(ctx context.Context, s scope.Scope, id string) erro
 // ListCustomers returns up to limit customers of scope s, newest first,
 // older than the id after when it is set.
 func (db *DB) ListCustomers(ctx context.Context, s scope.Scope, f helpdesk.CustomerFilter, after string, limit int) ([]helpdesk.Customer, error) {
-	var rows []customerRow
+	var rows []customerView
 	q := db.bun.NewSelect().Model(&rows).Where("team_id = ? AND mode = ?", s.TeamID, s.Mode)
 	if f.Email != "" {
 		q = q.Where("email = ?", f.Email)

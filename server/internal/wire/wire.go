@@ -30,12 +30,17 @@ type Customer struct {
 	Mode       string         `json:"mode"`
 	CreatedAt  time.Time      `json:"created_at"`
 	UpdatedAt  time.Time      `json:"updated_at"`
+	// What was proven: see helpdesk.Customer.
+	EmailVerified   bool    `json:"email_verified"`
+	NameVerified    bool    `json:"name_verified"`
+	UnverifiedEmail *string `json:"unverified_email"`
 }
 
 // CustomerOf renders c.
 func CustomerOf(c helpdesk.Customer) Customer {
 	return Customer{ID: c.ID, Email: NilIfEmpty(c.Email), Name: c.Name, ExternalID: NilIfEmpty(c.ExternalID),
-		Metadata: c.Metadata, Mode: string(c.Mode), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		Metadata: c.Metadata, Mode: string(c.Mode), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		EmailVerified: c.EmailVerified, NameVerified: c.NameVerified, UnverifiedEmail: NilIfEmpty(c.UnverifiedEmail)}
 }
 
 // Ticket is a ticket as the API and the agents' stream render it.
