@@ -119,6 +119,21 @@ func TestAPIAllowedOrigins(t *testing.T) {
 			t.Errorf("a publishable key sees allowed_origins: %v", d["allowed_origins"])
 		}
 
+		// The list is live's: test keys are not restricted by it, and a test
+		// key's PATCH changes only test's list (before, sk_test could clear
+		// live's).
+		s.Do(t, "GET", s.Path("/articles"), s.PKTest, nil, "Origin", evil).Want(t, 200).WantCORS(t, evil)
+		if got := s.Do(t, "GET", s.Path(""), s.SKTest, nil).Want(t, 200).Data(t)["allowed_origins"]; len(toStrings(got)) != 0 {
+			t.Errorf("test's allowed_origins: got %v, want none", got)
+		}
+		s.Do(t, "PATCH", s.Path(""), s.SKTest, map[string]any{"allowed_origins": []string{}}).Want(t, 200)
+		s.Do(t, "PATCH", s.Path(""), s.SKTest, map[string]any{"allowed_origins": []string{shop}}).Want(t, 200)
+		s.Do(t, "PATCH", s.Path(""), s.SKTest, map[string]any{"name": "Test Name"}).
+			WantError(t, 403, "The team's name is shared by both modes: change it with a live secret key")
+		if got := s.Do(t, "GET", s.Path(""), s.SKLive, nil).Want(t, 200).Data(t); !slices.Equal(toStrings(got["allowed_origins"]), []string{shop}) || got["name"] != "Acme" {
+			t.Errorf("live after test's changes: got %v, want allowed_origins [%s] and the name unchanged", got, shop)
+		}
+
 		for _, key := range []string{s.PKLive, s.PKTest} {
 			for _, p := range []string{"/articles", "/categories", ""} {
 				s.Do(t, "GET", s.Path(p), key, nil, "Origin", evil).WantError(t, 403, protocol.MsgOriginNotAllowed)

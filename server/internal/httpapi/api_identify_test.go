@@ -167,7 +167,11 @@ func TestWidgetIdentifyUserHash(t *testing.T) {
 		tok := sign(t, live, identitytoken.Claims{Subject: "user-7"}, s.Clock.Now())
 		identify(s, t, s.PKLive, protocol.IdentifyRequest{Token: tok}).Want(t, 200)
 
+		// The setting is per mode: a test key cannot switch live's back on
+		// (before, sk_test could).
 		s.Do(t, "PATCH", s.Path("/identity-settings"), s.SKTest, map[string]any{"user_hash_enabled": true}).Want(t, 200)
+		wantIdentifyFailed(t, identify(s, t, s.PKLive, protocol.IdentifyRequest{UserID: "user-7", UserHash: hash}))
+		s.Do(t, "PATCH", s.Path("/identity-settings"), s.SKLive, map[string]any{"user_hash_enabled": true}).Want(t, 200)
 		identify(s, t, s.PKLive, protocol.IdentifyRequest{UserID: "user-7", UserHash: hash}).Want(t, 200)
 	})
 }

@@ -38,7 +38,7 @@ func TestLibraryHonoursAllowedOrigins(t *testing.T) {
 	s := newTestServer(t, testdb.SQLite(t))
 	s.Do(t, "PATCH", s.Path(""), s.SKLive, map[string]any{"allowed_origins": []string{"https://shop.example"}}).Want(t, 200)
 	lib := "/api/library/" + s.Team.Slug + "/categories"
-	r := s.Do(t, "GET", lib, s.PKTest, nil, "Origin", "https://evil.example").WantError(t, 403, "Origin not allowed for this publishable key")
+	r := s.Do(t, "GET", lib, s.PKLive, nil, "Origin", "https://evil.example").WantError(t, 403, "Origin not allowed for this publishable key")
 	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Fatalf("Access-Control-Allow-Origin = %q on a refused origin, want none", got)
 	}
@@ -46,7 +46,9 @@ func TestLibraryHonoursAllowedOrigins(t *testing.T) {
 	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Fatalf("/api/v1: Access-Control-Allow-Origin = %q on a refused origin, want none", got)
 	}
-	s.Do(t, "GET", lib, s.PKTest, nil, "Origin", "https://shop.example").Want(t, 200)
+	s.Do(t, "GET", lib, s.PKLive, nil, "Origin", "https://shop.example").Want(t, 200)
+	// The list is live's: a test key is not bound by it.
+	s.Do(t, "GET", lib, s.PKTest, nil, "Origin", "https://evil.example").Want(t, 200)
 	// A publishable key refused for another reason still lets the page read why.
 	r = s.Do(t, "POST", s.Path("/tickets"), s.PKLive, map[string]any{"subject": "x"}, "Origin", "https://shop.example").Want(t, 403)
 	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://shop.example" {

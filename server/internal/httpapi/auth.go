@@ -197,7 +197,7 @@ func (s *Server) keyed(h handlerFunc, rules keyedRules) http.Handler {
 				return err
 			}
 			if publishable {
-				if o := r.Header.Get("Origin"); o != "" && !t.AllowsOrigin(o) {
+				if o := r.Header.Get("Origin"); o != "" && !t.AllowsOrigin(k.Mode, o) {
 					return errOrigin
 				}
 				s.allowCORS(sw, r)

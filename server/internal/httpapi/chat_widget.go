@@ -47,7 +47,7 @@ func (s *Server) widgetChat(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if o := r.Header.Get("Origin"); o != "" && !t.AllowsOrigin(o) {
+		if o := r.Header.Get("Origin"); o != "" && !t.AllowsOrigin(k.Mode, o) {
 			return errOrigin
 		}
 		return nil

@@ -98,8 +98,12 @@ func TestChatOrigins(t *testing.T) {
 		}
 		w, _, _ = s.WidgetReady(t, s.PKLive, tok, nil, "Origin", shop)
 		w.Conn.Close()
-		// The list is per team and mode: test keys of the team share it.
+		// The list is per mode: live's does not bind test keys until test
+		// has its own.
 		tokTest, _ := customer(t, s, s.PKTest, "Tess")
+		w, _, _ = s.WidgetReady(t, s.PKTest, tokTest, nil, "Origin", evil)
+		w.Conn.Close()
+		s.Do(t, "PATCH", s.Path(""), s.SKTest, map[string]any{"allowed_origins": []string{shop}}).Want(t, 200)
 		if _, res, err := s.DialRaw(t, widgetPath(s.PKTest), "Origin", evil); err == nil || code(res) != 403 {
 			t.Fatalf("evil origin with the test key: got %v (status %d), want 403", err, code(res))
 		}

@@ -33,7 +33,8 @@ func (s *Server) rollIdentitySecret(w http.ResponseWriter, r *http.Request) erro
 	return ok(w, http.StatusOK, identitySecretJSON{Secret: sec.Current, Mode: string(sec.Mode), PreviousExpiresAt: sec.PreviousExpiresAt})
 }
 
-// identitySettings changes the team's identity-verification settings.
+// identitySettings changes the identity-verification settings of the key's
+// mode.
 func (s *Server) identitySettings(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		UserHashEnabled *bool `json:"user_hash_enabled"`
@@ -41,13 +42,13 @@ func (s *Server) identitySettings(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
-	teamID := principalOf(r.Context()).Team.ID
+	sc := principalOf(r.Context()).scope()
 	if in.UserHashEnabled != nil {
-		if err := s.Identity.SetUserHashEnabled(r.Context(), teamID, *in.UserHashEnabled); err != nil {
+		if err := s.Identity.SetUserHashEnabled(r.Context(), sc, *in.UserHashEnabled); err != nil {
 			return err
 		}
 	}
-	on, err := s.Identity.UserHashEnabled(r.Context(), teamID)
+	on, err := s.Identity.UserHashEnabled(r.Context(), sc)
 	if err != nil {
 		return err
 	}

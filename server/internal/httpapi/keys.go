@@ -117,9 +117,10 @@ func (s *Server) keyUsage(w http.ResponseWriter, r *http.Request) error {
 }
 
 type teamJSON struct {
-	ID             string    `json:"id"`
-	Slug           string    `json:"slug"`
-	Name           string    `json:"name"`
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	// AllowedOrigins are the key's mode's; only secret keys see them.
 	AllowedOrigins []string  `json:"allowed_origins,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 }
@@ -128,7 +129,7 @@ func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r.Context())
 	out := teamJSON{ID: p.Team.ID, Slug: p.Team.Slug, Name: p.Team.Name, CreatedAt: p.Team.CreatedAt}
 	if p.Key.Type == apikey.Secret {
-		out.AllowedOrigins = append([]string{}, p.Team.AllowedOrigins...)
+		out.AllowedOrigins = append([]string{}, p.Team.Settings[p.Key.Mode].AllowedOrigins...)
 	}
 	return ok(w, http.StatusOK, out)
 }
@@ -141,9 +142,11 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
-	t, err := s.Teams.Apply(r.Context(), principalOf(r.Context()).Team.ID, team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins})
+	sc := principalOf(r.Context()).scope()
+	t, err := s.Teams.Apply(r.Context(), sc, team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins})
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name, AllowedOrigins: append([]string{}, t.AllowedOrigins...), CreatedAt: t.CreatedAt})
+	return ok(w, http.StatusOK, teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name,
+		AllowedOrigins: append([]string{}, t.Settings[sc.Mode].AllowedOrigins...), CreatedAt: t.CreatedAt})
 }

@@ -220,7 +220,7 @@ func (s *Server) public(h func(w http.ResponseWriter, r *http.Request, sc scope.
 				if k.TeamID != t.ID {
 					return errWrongTeam
 				}
-				if o := r.Header.Get("Origin"); k.Type == apikey.Publishable && o != "" && !t.AllowsOrigin(o) {
+				if o := r.Header.Get("Origin"); k.Type == apikey.Publishable && o != "" && !t.AllowsOrigin(k.Mode, o) {
 					sw.Header().Del("Access-Control-Allow-Origin")
 					return errOrigin
 				}

@@ -89,8 +89,8 @@ type SecretStore interface {
 	// secret becomes the previous one until then; otherwise no previous
 	// secret remains.
 	RollIdentitySecret(ctx context.Context, sc scope.Scope, next string, previousExpiresAt *time.Time, now time.Time) error
-	UserHashEnabled(ctx context.Context, teamID string) (bool, error)
-	SetUserHashEnabled(ctx context.Context, teamID string, enabled bool) error
+	UserHashEnabled(ctx context.Context, sc scope.Scope) (bool, error)
+	SetUserHashEnabled(ctx context.Context, sc scope.Scope, enabled bool) error
 
 	// IdentifiedByExternalID returns the customer of sc with the team's own
 	// id externalID, and what was proven about it.
@@ -230,7 +230,7 @@ func (s *Service) verify(ctx context.Context, sc scope.Scope, in IdentifyInput) 
 		}
 		return identified{Subject: c.Subject, Email: c.Email, Name: c.Name, Proven: true}, nil
 	}
-	enabled, err := s.store.UserHashEnabled(ctx, sc.TeamID)
+	enabled, err := s.store.UserHashEnabled(ctx, sc)
 	if err != nil {
 		return identified{}, fmt.Errorf("identity: identify: %w", err)
 	}
@@ -363,18 +363,18 @@ func (s *Service) RollSecret(ctx context.Context, sc scope.Scope, grace time.Dur
 	return sec, nil
 }
 
-// SetUserHashEnabled switches identification by user hash on or off for a
-// team, in both modes.
-func (s *Service) SetUserHashEnabled(ctx context.Context, teamID string, enabled bool) error {
-	if err := s.store.SetUserHashEnabled(ctx, teamID, enabled); err != nil {
+// SetUserHashEnabled switches identification by user hash on or off for
+// one mode of a team: a test key never changes live's.
+func (s *Service) SetUserHashEnabled(ctx context.Context, sc scope.Scope, enabled bool) error {
+	if err := s.store.SetUserHashEnabled(ctx, sc, enabled); err != nil {
 		return fmt.Errorf("identity: user hash setting: %w", err)
 	}
 	return nil
 }
 
-// UserHashEnabled reports whether a team accepts user hashes.
-func (s *Service) UserHashEnabled(ctx context.Context, teamID string) (bool, error) {
-	on, err := s.store.UserHashEnabled(ctx, teamID)
+// UserHashEnabled reports whether mode sc.Mode of a team accepts user hashes.
+func (s *Service) UserHashEnabled(ctx context.Context, sc scope.Scope) (bool, error) {
+	on, err := s.store.UserHashEnabled(ctx, sc)
 	if err != nil {
 		return false, fmt.Errorf("identity: user hash setting: %w", err)
 	}

@@ -75,24 +75,27 @@ func (db *DB) RollIdentitySecret(ctx context.Context, s scope.Scope, next string
 	return nil
 }
 
-// UserHashEnabled reports the team's user_hash_enabled setting.
-func (db *DB) UserHashEnabled(ctx context.Context, teamID string) (bool, error) {
+// UserHashEnabled reports whether mode sc.Mode of the team accepts user
+// hashes.
+func (db *DB) UserHashEnabled(ctx context.Context, sc scope.Scope) (bool, error) {
 	var on bool
-	err := db.bun.NewRaw("SELECT user_hash_enabled FROM teams WHERE id = ?", teamID).Scan(ctx, &on)
+	err := db.bun.NewRaw("SELECT user_hash_enabled FROM team_settings WHERE team_id = ? AND mode = ?", sc.TeamID, string(sc.Mode)).
+		Scan(ctx, &on)
 	if err != nil {
-		return false, fmt.Errorf("store: user hash enabled: %w", mapErr(err))
+		return false, fmt.Errorf("store: user hash setting: %w", mapErr(err))
 	}
 	return on, nil
 }
 
-// SetUserHashEnabled writes the team's user_hash_enabled setting.
-func (db *DB) SetUserHashEnabled(ctx context.Context, teamID string, enabled bool) error {
-	res, err := db.bun.NewUpdate().Table("teams").Set("user_hash_enabled = ?", enabled).
-		Where("id = ?", teamID).Exec(ctx)
+// SetUserHashEnabled writes the user-hash setting of mode sc.Mode of the
+// team.
+func (db *DB) SetUserHashEnabled(ctx context.Context, sc scope.Scope, enabled bool) error {
+	res, err := db.bun.NewUpdate().Table("team_settings").Set("user_hash_enabled = ?", enabled).
+		Where("team_id = ? AND mode = ?", sc.TeamID, string(sc.Mode)).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("store: set user hash enabled: %w", mapErr(err))
+		return fmt.Errorf("store: set user hash setting: %w", mapErr(err))
 	}
-	return mustAffect(res, "set user hash enabled")
+	return mustAffect(res, "set user hash setting")
 }
 
 // CustomerByExternalID returns the customer of scope s with the team's own

@@ -68,17 +68,20 @@ func TestIdentitySecretRows(t *testing.T) {
 			t.Fatalf("rolled missing: got %+v, %v", got, err)
 		}
 
-		// user_hash_enabled defaults to true.
-		if on, err := db.UserHashEnabled(ctx, tm.ID); err != nil || !on {
+		// user_hash_enabled defaults to true, and is per mode.
+		if on, err := db.UserHashEnabled(ctx, live); err != nil || !on {
 			t.Fatalf("user hash enabled: got %v, %v; want true", on, err)
 		}
-		if err := db.SetUserHashEnabled(ctx, tm.ID, false); err != nil {
+		if err := db.SetUserHashEnabled(ctx, live, false); err != nil {
 			t.Fatal(err)
 		}
-		if on, err := db.UserHashEnabled(ctx, tm.ID); err != nil || on {
+		if on, err := db.UserHashEnabled(ctx, live); err != nil || on {
 			t.Fatalf("user hash enabled: got %v, %v; want false", on, err)
 		}
-		if err := db.SetUserHashEnabled(ctx, uuid.NewString(), false); !errors.Is(err, errs.ErrNotFound) {
+		if on, err := db.UserHashEnabled(ctx, test); err != nil || !on {
+			t.Fatalf("user hash enabled in test after live's change: got %v, %v; want true", on, err)
+		}
+		if err := db.SetUserHashEnabled(ctx, scope.Scope{TeamID: uuid.NewString(), Mode: scope.Live}, false); !errors.Is(err, errs.ErrNotFound) {
 			t.Fatalf("unknown team: got %v, want ErrNotFound", err)
 		}
 

@@ -130,7 +130,12 @@ func (db *DB) Bun() *bun.DB { return db.bun }
 // Migrate applies the migrations that have not run yet, each in its own
 // transaction. On PostgreSQL an advisory lock keeps two starting processes
 // from migrating at once.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) error { return db.MigrateTo(ctx, "") }
+
+// MigrateTo applies the pending migrations whose names sort up to last (all
+// of them when last is ""): tests use it to build a database as an older
+// version left it.
+func (db *DB) MigrateTo(ctx context.Context, last string) error {
 	dir := "migrations/" + string(db.dialect)
 	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
@@ -158,6 +163,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
 	for _, name := range names {
+		if last != "" && name > last {
+			break
+		}
 		var n int
 		if err := conn.NewRaw("SELECT count(*) FROM schema_migrations WHERE name = ?", name).Scan(ctx, &n); err != nil {
 			return fmt.Errorf("store: migration %s: %w", name, err)

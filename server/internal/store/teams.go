@@ -17,26 +17,39 @@ import (
 type teamRow struct {
 	bun.BaseModel `bun:"table:teams"`
 
-	ID             string    `bun:"id,pk"`
-	Slug           string    `bun:"slug"`
-	Name           string    `bun:"name"`
-	AllowedOrigins []string  `bun:"allowed_origins"`
-	CreatedAt      time.Time `bun:"created_at"`
-	UpdatedAt      time.Time `bun:"updated_at"`
+	ID        string    `bun:"id,pk"`
+	Slug      string    `bun:"slug"`
+	Name      string    `bun:"name"`
+	CreatedAt time.Time `bun:"created_at"`
+	UpdatedAt time.Time `bun:"updated_at"`
 }
 
-func (r teamRow) team() team.Team {
-	return team.Team{ID: r.ID, Slug: r.Slug, Name: r.Name, AllowedOrigins: r.AllowedOrigins,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+// teamSettingsRow is one mode's settings of a team (migration 0008).
+type teamSettingsRow struct {
+	bun.BaseModel `bun:"table:team_settings"`
+
+	TeamID          string   `bun:"team_id,pk"`
+	Mode            string   `bun:"mode,pk"`
+	AllowedOrigins  []string `bun:"allowed_origins"`
+	UserHashEnabled bool     `bun:"user_hash_enabled"`
 }
 
 func teamToRow(t team.Team) *teamRow {
-	origins := t.AllowedOrigins
-	if origins == nil {
-		origins = []string{}
+	return &teamRow{ID: t.ID, Slug: t.Slug, Name: t.Name, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+}
+
+// teamWithSettings reads the settings of team row r.
+func (db *DB) teamWithSettings(ctx context.Context, r teamRow) (team.Team, error) {
+	var rows []teamSettingsRow
+	if err := db.bun.NewSelect().Model(&rows).Where("team_id = ?", r.ID).Scan(ctx); err != nil {
+		return team.Team{}, fmt.Errorf("store: team settings: %w", mapErr(err))
 	}
-	return &teamRow{ID: t.ID, Slug: t.Slug, Name: t.Name, AllowedOrigins: origins,
-		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+	t := team.Team{ID: r.ID, Slug: r.Slug, Name: r.Name, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Settings: map[scope.Mode]team.Settings{scope.Live: {}, scope.Test: {}}}
+	for _, sr := range rows {
+		t.Settings[scope.Mode(sr.Mode)] = team.Settings{AllowedOrigins: sr.AllowedOrigins}
+	}
+	return t, nil
 }
 
 type keyRow struct {
@@ -81,6 +94,16 @@ func (db *DB) CreateTeam(ctx context.Context, t team.Team, keys []apikey.Key, se
 		if _, err := tx.NewInsert().Model(teamToRow(t)).Exec(ctx); err != nil {
 			return mapErr(err)
 		}
+		for _, m := range []scope.Mode{scope.Live, scope.Test} {
+			origins := t.Settings[m].AllowedOrigins
+			if origins == nil {
+				origins = []string{}
+			}
+			row := &teamSettingsRow{TeamID: t.ID, Mode: string(m), AllowedOrigins: origins, UserHashEnabled: true}
+			if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+				return mapErr(err)
+			}
+		}
 		if err := insertKeys(ctx, tx, keys); err != nil {
 			return err
 		}
@@ -98,7 +121,7 @@ func (db *DB) TeamByID(ctx context.Context, id string) (team.Team, error) {
 	if err := db.bun.NewSelect().Model(&r).Where("id = ?", id).Scan(ctx); err != nil {
 		return team.Team{}, fmt.Errorf("store: team by id: %w", mapErr(err))
 	}
-	return r.team(), nil
+	return db.teamWithSettings(ctx, r)
 }
 
 // TeamBySlug returns the team with the given slug.
@@ -107,17 +130,36 @@ func (db *DB) TeamBySlug(ctx context.Context, slug string) (team.Team, error) {
 	if err := db.bun.NewSelect().Model(&r).Where("slug = ?", slug).Scan(ctx); err != nil {
 		return team.Team{}, fmt.Errorf("store: team by slug: %w", mapErr(err))
 	}
-	return r.team(), nil
+	return db.teamWithSettings(ctx, r)
 }
 
-// UpdateTeam writes a team's name and settings.
-func (db *DB) UpdateTeam(ctx context.Context, t team.Team) error {
-	res, err := db.bun.NewUpdate().Model(teamToRow(t)).Column("name", "allowed_origins", "updated_at").
-		WherePK().Exec(ctx)
+// RenameTeam writes a team's name.
+func (db *DB) RenameTeam(ctx context.Context, id, name string, at time.Time) error {
+	res, err := db.bun.NewUpdate().Table("teams").Set("name = ?", name).Set("updated_at = ?", at.UTC()).
+		Where("id = ?", id).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("store: update team: %w", mapErr(err))
+		return fmt.Errorf("store: rename team: %w", mapErr(err))
 	}
-	return mustAffect(res, "update team")
+	return mustAffect(res, "rename team")
+}
+
+// SetAllowedOrigins writes the allowed origins of one mode of a team.
+func (db *DB) SetAllowedOrigins(ctx context.Context, sc scope.Scope, origins []string, at time.Time) error {
+	if origins == nil {
+		origins = []string{}
+	}
+	return db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model(&teamSettingsRow{TeamID: sc.TeamID, Mode: string(sc.Mode), AllowedOrigins: origins}).
+			Column("allowed_origins").WherePK().Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("store: set allowed origins: %w", mapErr(err))
+		}
+		if err := mustAffect(res, "set allowed origins"); err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Table("teams").Set("updated_at = ?", at.UTC()).Where("id = ?", sc.TeamID).Exec(ctx)
+		return mapErr(err)
+	})
 }
 
 func insertKeys(ctx context.Context, db bun.IDB, keys []apikey.Key) error {

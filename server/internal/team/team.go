@@ -18,25 +18,33 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
 
-// Team is a tenant: a company using cStar.
+// Team is a tenant: a company using cStar. Its name is shared by both
+// modes; its settings are per mode, since test and live are completely
+// separate.
 type Team struct {
-	ID   string
-	Slug string
-	Name string
-	// AllowedOrigins restricts where publishable keys may be used from; empty
-	// means any origin.
+	ID        string
+	Slug      string
+	Name      string
+	Settings  map[scope.Mode]Settings // one entry per mode
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Settings are a team's settings in one mode.
+type Settings struct {
+	// AllowedOrigins restricts where the mode's publishable keys may be used
+	// from; empty means any origin.
 	AllowedOrigins []string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
 }
 
 // AllowsOrigin reports whether a browser page on origin may use the team's
-// publishable keys.
-func (t Team) AllowsOrigin(origin string) bool {
-	if len(t.AllowedOrigins) == 0 {
+// publishable keys of mode m.
+func (t Team) AllowsOrigin(m scope.Mode, origin string) bool {
+	allowed := t.Settings[m].AllowedOrigins
+	if len(allowed) == 0 {
 		return true
 	}
-	for _, o := range t.AllowedOrigins {
+	for _, o := range allowed {
 		if strings.EqualFold(o, origin) {
 			return true
 		}
@@ -60,7 +68,9 @@ type Store interface {
 	CreateTeam(ctx context.Context, t Team, keys []apikey.Key, secrets []identity.Secret) error
 	TeamByID(ctx context.Context, id string) (Team, error)
 	TeamBySlug(ctx context.Context, slug string) (Team, error)
-	UpdateTeam(ctx context.Context, t Team) error
+	RenameTeam(ctx context.Context, id, name string, at time.Time) error
+	// SetAllowedOrigins writes the allowed origins of one mode of a team.
+	SetAllowedOrigins(ctx context.Context, sc scope.Scope, origins []string, at time.Time) error
 }
 
 // Service manages teams.
@@ -77,7 +87,7 @@ type cachedTeam struct {
 	fetched time.Time
 }
 
-// cacheTTL bounds how stale a resolved team (and its allowed origins) may be.
+// cacheTTL bounds how stale a resolved team (and its settings) may be.
 const cacheTTL = time.Second
 
 // NewService returns a team service.
@@ -112,7 +122,8 @@ func (s *Service) Create(ctx context.Context, name, slug string) (Created, error
 		return Created{}, fmt.Errorf("team: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	c := Created{Team: Team{ID: id, Slug: slug, Name: name, CreatedAt: now, UpdatedAt: now}, Keys: map[string]apikey.Issued{},
+	c := Created{Team: Team{ID: id, Slug: slug, Name: name, CreatedAt: now, UpdatedAt: now,
+		Settings: map[scope.Mode]Settings{scope.Live: {}, scope.Test: {}}}, Keys: map[string]apikey.Issued{},
 		IdentitySecrets: map[scope.Mode]string{}}
 	var keys []apikey.Key
 	for _, t := range []apikey.Type{apikey.Secret, apikey.Publishable} {
@@ -176,24 +187,37 @@ func (s *Service) Resolve(ctx context.Context, idOrSlug string) (Team, error) {
 	return t, nil
 }
 
-// Update is a change to a team's settings; nil fields stay as they are.
+// Update is a change to a team; nil fields stay as they are. Name is the
+// team's, shared by both modes; AllowedOrigins is the mode's own.
 type Update struct {
 	Name           *string
 	AllowedOrigins *[]string
 }
 
-// Apply changes the settings of team id.
-func (s *Service) Apply(ctx context.Context, id string, u Update) (Team, error) {
-	t, err := s.store.TeamByID(ctx, id)
+// errNameFromTest refuses a test key's change of the shared name: a test key
+// never changes what live shows.
+var errNameFromTest = errs.New(errs.Forbidden, "The team's name is shared by both modes: change it with a live secret key")
+
+// Apply changes team sc.TeamID: its name (from live only) and the settings
+// of mode sc.Mode, never the other mode's.
+func (s *Service) Apply(ctx context.Context, sc scope.Scope, u Update) (Team, error) {
+	t, err := s.store.TeamByID(ctx, sc.TeamID)
 	if err != nil {
 		return Team{}, fmt.Errorf("team: update: %w", err)
 	}
+	now := s.now().UTC().Truncate(time.Microsecond)
 	if u.Name != nil {
+		if sc.Mode != scope.Live {
+			return Team{}, errNameFromTest
+		}
 		n := strings.TrimSpace(*u.Name)
 		if n == "" || utf8.RuneCountInString(n) > 200 {
 			return Team{}, errs.Invalidf("name", "name is required (at most 200 characters)")
 		}
-		t.Name = n
+		t.Name, t.UpdatedAt = n, now
+		if err := s.store.RenameTeam(ctx, t.ID, n, now); err != nil {
+			return Team{}, fmt.Errorf("team: rename: %w", err)
+		}
 	}
 	if u.AllowedOrigins != nil {
 		origins := make([]string, 0, len(*u.AllowedOrigins))
@@ -204,11 +228,17 @@ func (s *Service) Apply(ctx context.Context, id string, u Update) (Team, error) 
 			}
 			origins = append(origins, norm)
 		}
-		t.AllowedOrigins = origins
-	}
-	t.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
-	if err := s.store.UpdateTeam(ctx, t); err != nil {
-		return Team{}, fmt.Errorf("team: update: %w", err)
+		set := t.Settings[sc.Mode]
+		set.AllowedOrigins = origins
+		if err := s.store.SetAllowedOrigins(ctx, sc, origins, now); err != nil {
+			return Team{}, fmt.Errorf("team: update settings: %w", err)
+		}
+		settings := make(map[scope.Mode]Settings, len(t.Settings))
+		for m, v := range t.Settings {
+			settings[m] = v
+		}
+		settings[sc.Mode] = set
+		t.Settings, t.UpdatedAt = settings, now
 	}
 	s.mu.Lock()
 	clear(s.cache)
