@@ -52,6 +52,8 @@ wasm-test:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./server/internal/apikey
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./server/internal/httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzJSON$$' -fuzztime $(FUZZTIME) ./server/internal/text
+	$(GO) test -run '^$$' -fuzz '^FuzzFrame$$' -fuzztime $(FUZZTIME) ./server/internal/socket
 
 ## bench: benchmarks on SQLite and PostgreSQL, with ratios printed by the benchmark itself, then the chat load tool on both
 bench:

@@ -13,6 +13,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/text"
 )
 
 // Limits of a message's fields, in characters.
@@ -152,6 +153,9 @@ func (s *Service) AgentPost(ctx context.Context, sc scope.Scope, ticketID, autho
 
 func cleanName(name string) (string, error) {
 	name = strings.TrimSpace(name)
+	if err := text.Line("author_name", name); err != nil {
+		return "", err
+	}
 	if n := utf8.RuneCountInString(name); n < 1 || n > MaxAuthorName {
 		return "", errs.Invalidf("author_name", "author_name must be between 1 and %d characters", MaxAuthorName)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/page"
 	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/text"
 )
 
 // Limits of a customer's fields, in characters (metadata in bytes of JSON).
@@ -175,7 +176,10 @@ func (s *Service) customerWriteErr(ctx context.Context, sc scope.Scope, c Custom
 // applyCustomer validates the set fields of in and copies them onto c.
 func applyCustomer(c *Customer, in CustomerInput) error {
 	if in.Email != nil {
-		email := NormalizeEmail(*in.Email)
+		email, err := text.Email("email", *in.Email)
+		if err != nil {
+			return err
+		}
 		if email != "" && !ValidEmail(email) {
 			return errs.Invalidf("email", "email must be a valid email address of at most %d characters", maxEmail)
 		}
@@ -183,6 +187,9 @@ func applyCustomer(c *Customer, in CustomerInput) error {
 	}
 	if in.Name != nil {
 		name := strings.TrimSpace(*in.Name)
+		if err := text.Line("name", name); err != nil {
+			return err
+		}
 		if utf8.RuneCountInString(name) > maxName {
 			return errs.Invalidf("name", "name must be at most %d characters", maxName)
 		}
@@ -190,6 +197,9 @@ func applyCustomer(c *Customer, in CustomerInput) error {
 	}
 	if in.ExternalID != nil {
 		ext := strings.TrimSpace(*in.ExternalID)
+		if err := text.Line("external_id", ext); err != nil {
+			return err
+		}
 		if utf8.RuneCountInString(ext) > maxExternalID {
 			return errs.Invalidf("external_id", "external_id must be at most %d characters", maxExternalID)
 		}
@@ -215,7 +225,7 @@ func applyCustomer(c *Customer, in CustomerInput) error {
 }
 
 // NormalizeEmail is the form emails are stored and compared in.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+func NormalizeEmail(s string) string { return text.NormalizeEmail(s) }
 
 // ValidEmail is a sanity check, not RFC 5322: one @, a local part, and a
 // domain of dot-separated labels. Delivery is the real test.

@@ -13,6 +13,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/page"
 	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/text"
 )
 
 // Ticket statuses.
@@ -204,6 +205,9 @@ func ticketWriteErr(op string, err error) error {
 func (s *Service) applyTicket(ctx context.Context, sc scope.Scope, t *Ticket, in TicketInput, now time.Time) error {
 	if in.Subject != nil {
 		subject := strings.TrimSpace(*in.Subject)
+		if err := text.Line("subject", subject); err != nil {
+			return err
+		}
 		if n := utf8.RuneCountInString(subject); n < 1 || n > maxSubject {
 			return errs.Invalidf("subject", "subject must be between 1 and %d characters", maxSubject)
 		}

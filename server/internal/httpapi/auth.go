@@ -15,6 +15,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
+	"github.com/cstar-chat/cstar/server/internal/text"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
@@ -174,6 +175,9 @@ func (s *Server) keyed(h handlerFunc, rules keyedRules) http.Handler {
 		var keyID string
 		limited, publishable, corsDone := false, false, false
 		err := func() error {
+			if err := checkText(r); err != nil {
+				return err
+			}
 			k, err := s.authenticate(sw, r)
 			if err != nil {
 				return err
@@ -256,7 +260,27 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 var (
 	idPathParams  = []string{"teamId", "team", "id", "keyId"}
 	idQueryParams = []string{"customer_id", "ticket_id"}
+	// textPathParams are the path parameters that are not ids.
+	textPathParams = []string{"slug"}
 )
+
+// checkText refuses a path or query value with a control character (a
+// %00 in a slug or a filter reached the database before, as a 500).
+func checkText(r *http.Request) error {
+	for _, name := range append(idPathParams, textPathParams...) {
+		if err := text.Controls(name, r.PathValue(name)); err != nil {
+			return err
+		}
+	}
+	for name, vs := range r.URL.Query() {
+		for _, v := range vs {
+			if err := text.Controls(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // canonicalIDs rewrites every id in the path and the query to its canonical
 // (lower-case) form, once, before any handler sees it: the features and the

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/text"
 )
 
 type fuzzBody struct {
@@ -47,11 +48,28 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add([]byte(`{"subject":"hi","count":2,"tags":["a"]}`))
 	f.Add([]byte(`{"subject":`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"subject":"a\u0000b","tags":["\u001b[31m"]}`))
+	f.Add([]byte(`{"subject":"\u202egnp.exe","count":1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var v fuzzBody
 		err := DecodeJSON(data, &v)
 		if err != nil && errs.CodeOf(err) != errs.Invalid {
 			t.Fatalf("DecodeJSON(%q) = %v, want an invalid error", data, err)
+		}
+		// What it accepts holds no control character, whatever the field.
+		if err == nil {
+			var all []string
+			if v.Subject != nil {
+				all = append(all, *v.Subject)
+			}
+			if v.Tags != nil {
+				all = append(all, *v.Tags...)
+			}
+			for _, s := range all {
+				if text.Controls("x", s) != nil {
+					t.Fatalf("DecodeJSON(%q) accepted a control character in %q", data, s)
+				}
+			}
 		}
 	})
 }

@@ -197,6 +197,9 @@ func (s *Server) public(h func(w http.ResponseWriter, r *http.Request, sc scope.
 		s.allowCORS(sw, r)
 		var keyID string
 		err := func() error {
+			if err := checkText(r); err != nil {
+				return err
+			}
 			if err := s.limit(r.Context(), sw, "library:"+s.clientKey(r), s.Limits.Library); err != nil {
 				return err
 			}

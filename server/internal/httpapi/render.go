@@ -15,6 +15,7 @@ import (
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/page"
+	"github.com/cstar-chat/cstar/server/internal/text"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
@@ -122,6 +123,11 @@ func decode(r *http.Request, v any, allowEmpty bool) error {
 // DecodeJSON strictly decodes one JSON value from data into v, with errors
 // that name the offending field.
 func DecodeJSON(data []byte, v any) error {
+	// No string of any body may hold a control character (one rule for
+	// every route; line breaks and tabs are the features' to refuse).
+	if err := text.JSON(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/password"
 	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/text"
 )
 
 // Limits of the account fields.
@@ -127,11 +128,17 @@ type SignupInput struct {
 // not proven (nothing is mailed), so it is stored as unverified and neither
 // blocks nor joins a customer whose email was proven.
 func (s *Service) Signup(ctx context.Context, sc scope.Scope, in SignupInput) (helpdesk.Customer, Issued, error) {
-	email := helpdesk.NormalizeEmail(in.Email)
+	email, err := text.Email("email", in.Email)
+	if err != nil {
+		return helpdesk.Customer{}, Issued{}, err
+	}
 	if !helpdesk.ValidEmail(email) {
 		return helpdesk.Customer{}, Issued{}, errs.Invalidf("email", "email must be a valid email address of at most %d characters", maxEmail)
 	}
 	name := strings.TrimSpace(in.Name)
+	if err := text.Line("name", name); err != nil {
+		return helpdesk.Customer{}, Issued{}, err
+	}
 	if name == "" || utf8.RuneCountInString(name) > maxName {
 		return helpdesk.Customer{}, Issued{}, errs.Invalidf("name", "name is required and must be at most %d characters", maxName)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/text"
 )
 
 // MsgIdentityFailed is the one answer to every failed identify, so that a
@@ -261,12 +262,12 @@ func printable(s string) bool {
 // email or name that is invalid is ignored rather than failing a verified
 // sign-in, and so is a proven email another customer of sc already has.
 func (s *Service) upsertIdentified(ctx context.Context, sc scope.Scope, id identified) (helpdesk.Customer, Verification, error) {
-	email := helpdesk.NormalizeEmail(id.Email)
-	if !helpdesk.ValidEmail(email) {
+	email, err := text.Email("email", id.Email)
+	if err != nil || !helpdesk.ValidEmail(email) {
 		email = ""
 	}
 	name := strings.TrimSpace(id.Name)
-	if !printable(name) {
+	if !printable(name) || text.Line("name", name) != nil {
 		name = ""
 	}
 	if utf8.RuneCountInString(name) > maxName {

@@ -15,6 +15,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/text"
 	"github.com/cstar-chat/cstar/server/internal/wire"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -161,6 +162,10 @@ func (wc *widget) read(data []byte) error {
 	var f protocol.ClientFrame
 	if err := json.Unmarshal(data, &f); err != nil {
 		return errors.New("frames must be JSON objects")
+	}
+	if err := text.JSON(data); err != nil {
+		wc.errorFrame(f.ClientID, err)
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -16,6 +16,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/text"
 )
 
 // Team is a tenant: a company using cStar. Its name is shared by both
@@ -111,6 +112,9 @@ func ValidSlug(s string) bool {
 // secret per mode.
 func (s *Service) Create(ctx context.Context, name, slug string) (Created, error) {
 	name = strings.TrimSpace(name)
+	if err := text.Line("name", name); err != nil {
+		return Created{}, err
+	}
 	if name == "" || utf8.RuneCountInString(name) > 200 {
 		return Created{}, errs.Invalidf("name", "name is required (at most 200 characters)")
 	}
@@ -211,6 +215,9 @@ func (s *Service) Apply(ctx context.Context, sc scope.Scope, u Update) (Team, er
 			return Team{}, errNameFromTest
 		}
 		n := strings.TrimSpace(*u.Name)
+		if err := text.Line("name", n); err != nil {
+			return Team{}, err
+		}
 		if n == "" || utf8.RuneCountInString(n) > 200 {
 			return Team{}, errs.Invalidf("name", "name is required (at most 200 characters)")
 		}
