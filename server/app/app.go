@@ -202,6 +202,11 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 			a.log.Error("flush key usage", "err", err)
 		}
 	})
+	a.every(time.Hour, func(ctx context.Context) {
+		if _, err := chatSvc.ExpireEvents(ctx, cfg.EventRetention); err != nil {
+			a.log.Error("expire old events", "err", err)
+		}
+	})
 	a.every(time.Minute, func(ctx context.Context) {
 		mem.Sweep()
 		if err := ident.Sweep(ctx); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is every setting of a cStar server.
@@ -26,6 +27,9 @@ type Config struct {
 	LibraryLimit     int
 	InvalidKeyLimit  int
 	LogLevel         string
+	// EventRetention is how long the events log (what the agents' stream
+	// replays) is kept.
+	EventRetention time.Duration
 	// WidgetDir holds the built widget files (make build writes bin/widget).
 	WidgetDir string
 	// DemoTeam creates a "demo" team on first start and prints its keys.
@@ -45,6 +49,7 @@ func Default() Config {
 		LibraryLimit:     200,
 		InvalidKeyLimit:  200,
 		LogLevel:         "info",
+		EventRetention:   30 * 24 * time.Hour,
 		WidgetDir:        "bin/widget",
 		DemoAddr:         "localhost:8081",
 	}
@@ -71,6 +76,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.PublishableLimit, "rate-publishable", c.PublishableLimit, "requests per hour per publishable key and client IP (env CSTAR_RATE_PUBLISHABLE)")
 	fs.IntVar(&c.LibraryLimit, "rate-library", c.LibraryLimit, "Library API requests per hour per client IP (env CSTAR_RATE_LIBRARY)")
 	fs.IntVar(&c.InvalidKeyLimit, "rate-invalid-key", c.InvalidKeyLimit, "requests with invalid keys per hour per client IP (env CSTAR_RATE_INVALID_KEY)")
+	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long the agents' stream can replay events, e.g. 720h (env CSTAR_EVENT_RETENTION)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env CSTAR_LOG_LEVEL)")
 	fs.StringVar(&c.WidgetDir, "widget-dir", c.WidgetDir, "directory of the built widget (cstar-chat.js, wasm_exec.js, cstar.wasm); served under /widget/ (env CSTAR_WIDGET_DIR)")
 	fs.BoolVar(&c.DemoTeam, "demo", c.DemoTeam, `create a "demo" team on first start and print its keys (env CSTAR_DEMO)`)
@@ -118,6 +124,13 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	num("CSTAR_RATE_SECRET", &c.SecretLimit)
 	num("CSTAR_RATE_PUBLISHABLE", &c.PublishableLimit)
 	num("CSTAR_RATE_LIBRARY", &c.LibraryLimit)
+	if v := getenv("CSTAR_EVENT_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CSTAR_EVENT_RETENTION: %q is not a duration such as 720h", v))
+		}
+		c.EventRetention = d
+	}
 	num("CSTAR_RATE_INVALID_KEY", &c.InvalidKeyLimit)
 	str("CSTAR_LOG_LEVEL", &c.LogLevel)
 	boolean("CSTAR_DEMO", &c.DemoTeam)
@@ -181,6 +194,8 @@ func (c Config) Validate() error {
 		return errors.New("config: --rate-secret must be at least 1")
 	case c.PublishableLimit < 1:
 		return errors.New("config: --rate-publishable must be at least 1")
+	case c.EventRetention < time.Hour:
+		return errors.New("config: --event-retention must be at least 1h")
 	case c.LibraryLimit < 1:
 		return errors.New("config: --rate-library must be at least 1")
 	case c.InvalidKeyLimit < 1:

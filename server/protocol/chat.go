@@ -195,6 +195,11 @@ const (
 	EventMessageCreated = "message.created"
 	EventTyping         = "typing"
 	EventReady          = "ready"
+	// EventReset comes first on a stream resumed from a position older than
+	// the events log keeps (see --event-retention): the events in between
+	// are gone, so the client reloads what it shows through the REST API and
+	// carries on from Pos.
+	EventReset = "reset"
 )
 
 // StreamEvent is one frame of the agents' stream. Pos orders the durable

@@ -54,6 +54,7 @@ var frames = []struct {
 		Ticket: map[string]any{"id": sampleMsg.TicketID, "status": "closed"}}},
 	{"stream_typing", &protocol.StreamEvent{Type: protocol.EventTyping, TicketID: sampleMsg.TicketID, Author: &sampleAuthor, Typing: ptr(false)}},
 	{"stream_ready", &protocol.StreamEvent{Type: protocol.EventReady, Pos: 13}},
+	{"stream_reset", &protocol.StreamEvent{Type: protocol.EventReset, Pos: 4000}},
 }
 
 // TestChatFrameGoldens pins each frame's JSON to testdata/<name>.golden.json

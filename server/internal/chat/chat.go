@@ -131,6 +131,10 @@ type Store interface {
 	EventsAfter(ctx context.Context, sc scope.Scope, after int64, limit int) ([]Event, error)
 	// HeadPos is the position of the last durable event (0 when none).
 	HeadPos(ctx context.Context, sc scope.Scope) (int64, error)
+	// OldestPos is the first position still kept (HeadPos+1 when none is).
+	OldestPos(ctx context.Context, sc scope.Scope) (int64, error)
+	// DeleteEventsBefore removes the durable events older than before.
+	DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Publisher delivers ephemeral events to every server process.

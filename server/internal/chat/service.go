@@ -423,6 +423,26 @@ func (s *Service) EventsAfter(ctx context.Context, sc scope.Scope, after int64, 
 	return evs, nil
 }
 
+// Oldest is the first position of sc's events log still kept: a stream that
+// resumes from before it has missed events it can no longer get.
+func (s *Service) Oldest(ctx context.Context, sc scope.Scope) (int64, error) {
+	p, err := s.store.OldestPos(ctx, sc)
+	if err != nil {
+		return 0, fmt.Errorf("chat: oldest: %w", err)
+	}
+	return p, nil
+}
+
+// ExpireEvents removes the durable events older than retention (the
+// messages and tickets stay; only the stream's replay is bounded).
+func (s *Service) ExpireEvents(ctx context.Context, retention time.Duration) (int64, error) {
+	n, err := s.store.DeleteEventsBefore(ctx, s.now().Add(-retention))
+	if err != nil {
+		return n, fmt.Errorf("chat: expire events: %w", err)
+	}
+	return n, nil
+}
+
 // Head is the position of the team's last durable event.
 func (s *Service) Head(ctx context.Context, sc scope.Scope) (int64, error) {
 	p, err := s.store.HeadPos(ctx, sc)

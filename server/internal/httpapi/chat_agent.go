@@ -162,7 +162,7 @@ func (s *Server) realtimeStream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pos, err := s.Sockets.StreamStart(ctx, sc, after, r.URL.Query().Has("after"))
+	pos, reset, err := s.Sockets.StreamStart(ctx, sc, after, r.URL.Query().Has("after"))
 	if err != nil {
 		return err
 	}
@@ -170,6 +170,6 @@ func (s *Server) realtimeStream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return nil // the upgrader has answered
 	}
-	s.Sockets.ServeStream(ctx, ws, principalOf(r.Context()).Key, pos)
+	s.Sockets.ServeStream(ctx, ws, principalOf(r.Context()).Key, pos, reset)
 	return nil
 }

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +191,43 @@ func TestChatErrorFrameMessages(t *testing.T) {
 			if e["code"] != "not_found" || str(e["error"]) == "" || str(e["error"]) == protocol.MsgInternal {
 				t.Errorf("%v: got %v, want not_found with a message that says so", f, e)
 			}
+		}
+	})
+}
+
+// TestChatStreamPastRetention: a stream resumed from a position whose
+// events the retention sweep has removed is told so (a reset frame with the
+// position to carry on from) instead of silently missing them; a resume
+// within what is kept replays as before.
+func TestChatStreamPastRetention(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		parallel(t)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
+		tok, _ := customer(t, s, s.PKLive, "Ann")
+		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
+		tid := opened(t, w, "hello")
+		for i := range 3 {
+			s.post(t, s.SKLive, tid, fmt.Sprint("reply ", i))
+		}
+		_, _, ready := s.Stream(t, s.SKLive, "")
+		head := int64(num(ready["pos"]))
+		if _, err := s.App.DB().DeleteEventsBefore(context.Background(), s.Clock.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		s.post(t, s.SKLive, tid, "after the sweep")
+
+		st, replay, ready := s.Stream(t, s.SKLive, "?after=1")
+		if len(replay) != 1 || replay[0]["type"] != protocol.EventReset || num(replay[0]["pos"]) != head+1 || num(ready["pos"]) != head+1 {
+			t.Fatalf("resume from before the horizon: got %v then %v, want a reset to %d and ready at %d", replay, ready, head+1, head+1)
+		}
+		s.post(t, s.SKLive, tid, "live")
+		if ev := st.WaitFor(protocol.EventMessageCreated); num(ev["pos"]) != head+2 {
+			t.Errorf("after the reset: got %v, want the next live event at %d", ev, head+2)
+		}
+		// Within what is kept: no reset, the kept events replay.
+		_, replay, _ = s.Stream(t, s.SKLive, fmt.Sprintf("?after=%d", head))
+		if len(replay) != 2 || replay[0]["type"] != protocol.EventMessageCreated || num(replay[0]["pos"]) != head+1 {
+			t.Errorf("resume within the log: got %v, want the two kept events from %d", replay, head+1)
 		}
 	})
 }

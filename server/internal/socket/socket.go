@@ -24,6 +24,7 @@ type Chat interface {
 	After(ctx context.Context, sc scope.Scope, ticketID string, after int64, limit int) ([]chat.Message, error)
 	EventsAfter(ctx context.Context, sc scope.Scope, after int64, limit int) ([]chat.Event, error)
 	Head(ctx context.Context, sc scope.Scope) (int64, error)
+	Oldest(ctx context.Context, sc scope.Scope) (int64, error)
 }
 
 // Sessions proves a widget's session token.

@@ -21,28 +21,39 @@ type stream struct {
 	pos int64 // the last position sent; only the writer uses it
 }
 
-// StreamStart is the position a stream of sc starts after: after itself
-// when the client resumes (never past the head), else the head, so that a
-// new stream gets only live events. It runs before the upgrade, so that a
-// database failure is still an HTTP error.
-func (s *Server) StreamStart(ctx context.Context, sc scope.Scope, after int64, resume bool) (int64, error) {
+// StreamStart is where a stream of sc starts: after itself when the
+// client resumes (never past the head), else the head, so that a new stream
+// gets only live events. A resume from before the oldest event still kept
+// starts at the head with reset set: the client must reload. It runs
+// before the upgrade, so that a database failure is still an HTTP error.
+func (s *Server) StreamStart(ctx context.Context, sc scope.Scope, after int64, resume bool) (pos int64, reset bool, err error) {
 	head, err := s.chat.Head(ctx, sc)
+	if err != nil || !resume {
+		return head, false, err
+	}
+	oldest, err := s.chat.Oldest(ctx, sc)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	if resume {
-		return min(after, head), nil
+	if after+1 < oldest && after < head {
+		return head, true, nil
 	}
-	return head, nil
+	return min(after, head), false, nil
 }
 
 // ServeStream runs the agents' stream of secret key k's team and mode on an
 // upgraded connection: the durable events after pos first, then live ones,
 // each position once and in order. It returns once the connection runs; it
 // closes when the key ends.
-func (s *Server) ServeStream(ctx context.Context, ws *websocket.Conn, k apikey.Key, pos int64) {
+func (s *Server) ServeStream(ctx context.Context, ws *websocket.Conn, k apikey.Key, pos int64, reset bool) {
 	sc := k.Scope()
 	st := &stream{conn: newConn(s, ws, k.ID), sc: sc, pos: pos}
+	if reset {
+		if err := st.write(protocol.StreamEvent{Type: protocol.EventReset, Pos: pos}); err != nil {
+			ws.Close()
+			return
+		}
+	}
 	unsubscribe := s.hub.SubscribeTeam(sc, st)
 	// Replay up to the head as read after subscribing; later events come
 	// live, and the writer fills any gap.

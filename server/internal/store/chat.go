@@ -345,6 +345,39 @@ func (db *DB) EventsAfter(ctx context.Context, sc scope.Scope, after int64, limi
 	return out, nil
 }
 
+// OldestPos implements chat.Store: the first position of sc still in the
+// log; head+1 when the retention sweep has removed every event.
+func (db *DB) OldestPos(ctx context.Context, sc scope.Scope) (int64, error) {
+	var oldest sql.NullInt64
+	err := db.bun.NewRaw("SELECT min(pos) FROM events WHERE team_id = ? AND mode = ?", sc.TeamID, sc.Mode).Scan(ctx, &oldest)
+	if err != nil {
+		return 0, fmt.Errorf("store: oldest position: %w", mapErr(err))
+	}
+	if oldest.Valid {
+		return oldest.Int64, nil
+	}
+	head, err := db.HeadPos(ctx, sc)
+	return head + 1, err
+}
+
+// DeleteEventsBefore implements chat.Store: the retention sweep. It deletes
+// in batches so that no statement holds many rows at once.
+func (db *DB) DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := db.bun.NewRaw(`DELETE FROM events WHERE (team_id, mode, pos) IN (
+			SELECT team_id, mode, pos FROM events WHERE created_at < ? LIMIT 5000)`, before.UTC()).Exec(ctx)
+		if err != nil {
+			return total, fmt.Errorf("store: delete old events: %w", mapErr(err))
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < 5000 {
+			return total, nil
+		}
+	}
+}
+
 // HeadPos implements chat.Store.
 func (db *DB) HeadPos(ctx context.Context, sc scope.Scope) (int64, error) {
 	var pos int64
