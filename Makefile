@@ -10,7 +10,7 @@ WASM_OUT  := bin/cstar.wasm
 RACE_PKGS := ./server/internal/realtime ./server/internal/socket ./server/internal/ratelimit \
 	./server/internal/store ./server/internal/httpapi ./server/internal/chat ./server/app
 
-.PHONY: run build widget test test-go lint wasm-test fuzz bench bench-chat check wasm clean screenshots
+.PHONY: run build widget test test-go test-tools lint wasm-test fuzz bench bench-chat check wasm clean screenshots
 
 ## run: build and start the server on http://localhost:8080 with the embedded SQLite database, a demo team and the demo store on :8081 (limits raised: one developer's browser is every visitor)
 run: build
@@ -32,7 +32,7 @@ widget:
 test: lint
 	CSTAR_REQUIRE_POSTGRES=1 CSTAR_REQUIRE_BROWSER=1 $(PGTEST) $(MAKE) --no-print-directory test-go fuzz
 
-test-go: wasm-test
+test-go: wasm-test test-tools
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e github.com/cstar-chat/cstar/$(patsubst ./%,%,$(p))))
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
@@ -41,6 +41,14 @@ lint:
 	@out="$$(gofmt -l .)"; test -z "$$out" || { echo "gofmt: these files need formatting (gofmt -w):"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
+
+## test-tools: what the tests run beside Go: e2e's npm packages (npm ci: jose, axe-core) and Debian's python3-jwt (installed with apt-get when missing and root)
+test-tools:
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q npm; } || \
+		{ echo "the tests need npm: install it with 'sudo apt-get install npm'"; exit 1; }
+	cd e2e && npm ci --no-audit --no-fund --loglevel=error
+	@/usr/bin/python3 -c 'import jwt' 2>/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q python3-jwt; } || \
+		{ echo "the tests need PyJWT for /usr/bin/python3: install it with 'sudo apt-get install python3-jwt'"; exit 1; }
 
 ## wasm-test: the syscall/js bridge's tests, run under Node (installed with apt-get when missing and root)
 wasm-test:

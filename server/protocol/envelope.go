@@ -3,10 +3,13 @@ package protocol
 // ErrorBody is the envelope of every error response:
 // {"success": false, "error": "<message>", "code": "...", "request_id": "..."}.
 type ErrorBody struct {
-	Success   bool   `json:"success"`
-	Error     string `json:"error"`
-	Code      string `json:"code,omitempty"`
-	Field     string `json:"field,omitempty"`
+	Success bool   `json:"success"`
+	Error   string `json:"error"`
+	Code    string `json:"code,omitempty"`
+	Field   string `json:"field,omitempty"`
+	// Reason refines Code where telling is safe, e.g. why an identity
+	// token was refused, in test mode only.
+	Reason    string `json:"reason,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 }
 

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -65,7 +67,46 @@ type Options struct {
 	ReplayScope string
 }
 
-func fail(reason string) error { return fmt.Errorf("%w: %s", ErrVerification, reason) }
+// Failure is why a proof was refused: a stable Reason code (what test mode
+// shows a developer) and a Detail for the debug log. It wraps
+// ErrVerification.
+type Failure struct {
+	Reason string
+	Detail string
+}
+
+func (f *Failure) Error() string { return "byoauth: identity verification failed: " + f.Detail }
+func (f *Failure) Unwrap() error { return ErrVerification }
+
+// Reasons a proof is refused.
+const (
+	ReasonMalformed     = "malformed_token"     // not three base64url JSON parts of the expected types
+	ReasonAlgorithm     = "unsupported_alg"     // alg other than HS256, crit, typ other than JWT
+	ReasonSignature     = "bad_signature"       // no current secret signed it
+	ReasonClaims        = "invalid_claims"      // sub/exp/iat missing or out of range, fields too long
+	ReasonLifetime      = "lifetime_too_long"   // exp − iat over the maximum
+	ReasonExpired       = "token_expired"       // past exp (with the leeway)
+	ReasonIssuedFuture  = "iat_in_future"       // iat ahead of the server's clock (with the leeway)
+	ReasonNotYetValid   = "token_not_yet_valid" // before nbf (with the leeway)
+	ReasonReused        = "jti_reused"          // its jti was used before
+	ReasonHashDisabled  = "user_hash_disabled"  // the mode accepts tokens only
+	ReasonHashMismatch  = "bad_user_hash"       // the hash is not the user id's HMAC
+	ReasonBadUserID     = "bad_user_id"         // too long or with control characters
+	ReasonBothOrNeither = "token_or_user_id"    // a token and a user id, or neither
+	ReasonNoSecret      = "no_identity_secret"  // the mode has no secret
+)
+
+// Fail returns a Failure with a reason code and the detail for the log.
+func Fail(reason, detail string) error { return &Failure{Reason: reason, Detail: detail} }
+
+// ReasonOf is err's reason code, "" when it is not a Failure.
+func ReasonOf(err error) string {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f.Reason
+	}
+	return ""
+}
 
 var b64 = base64.RawURLEncoding.Strict()
 
@@ -128,7 +169,32 @@ func parseHeader(b []byte) (header, bool) {
 
 type payload struct {
 	Sub, Email, Name, Jti *string
-	Iat, Exp, Nbf         *int64
+	Iat, Exp, Nbf         *numericDate
+}
+
+// numericDate is RFC 7519's NumericDate: seconds since the epoch, whole or
+// fractional (PyJWT with time.time() writes 1764000000.123456).
+type numericDate float64
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] == '"' {
+		return fmt.Errorf("byoauth: a NumericDate is a number, not %s", b)
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("byoauth: %q is not a NumericDate", b)
+	}
+	*d = numericDate(f)
+	return nil
+}
+
+func (d numericDate) time() time.Time {
+	sec, frac := math.Modf(float64(d))
+	return time.Unix(int64(sec), int64(math.Round(frac*1e9)))
 }
 
 func parsePayload(b []byte) (payload, bool) {
@@ -159,44 +225,44 @@ func Verify(token string, secrets func(kid string) ([][]byte, error), now time.T
 		opts.MaxLifetime = DefaultMaxLifetime
 	}
 	if len(token) > MaxTokenBytes {
-		return Claims{}, fail("token longer than 8 KB")
+		return Claims{}, Fail(ReasonMalformed, "token longer than 8 KB")
 	}
 	if n := strings.Count(token, ".") + 1; n != 3 {
-		return Claims{}, fail(fmt.Sprintf("token has %d parts, want 3", n))
+		return Claims{}, Fail(ReasonMalformed, fmt.Sprintf("token has %d parts, want 3", n))
 	}
 	if secrets == nil {
-		return Claims{}, fail("no secrets configured")
+		return Claims{}, Fail(ReasonNoSecret, "no secrets configured")
 	}
 	parts := strings.Split(token, ".")
 
 	hb, ok := decodeSegment(parts[0])
 	if !ok {
-		return Claims{}, fail("header is not base64url")
+		return Claims{}, Fail(ReasonMalformed, "header is not base64url")
 	}
 	h, ok := parseHeader(hb)
 	if !ok {
-		return Claims{}, fail("header is not a JSON object")
+		return Claims{}, Fail(ReasonMalformed, "header is not a JSON object")
 	}
 	if h.Alg == nil || *h.Alg != "HS256" {
-		return Claims{}, fail("alg is not HS256")
+		return Claims{}, Fail(ReasonAlgorithm, "alg is not HS256")
 	}
 	if h.Typ != nil && !strings.EqualFold(*h.Typ, "JWT") {
-		return Claims{}, fail("typ is not JWT")
+		return Claims{}, Fail(ReasonAlgorithm, "typ is not JWT")
 	}
 	if h.crit {
-		return Claims{}, fail("crit header is not supported")
+		return Claims{}, Fail(ReasonAlgorithm, "crit header is not supported")
 	}
 	var kid string
 	if h.Kid != nil {
 		kid = *h.Kid
 		if len(kid) > MaxKeyIDBytes {
-			return Claims{}, fail("kid too long")
+			return Claims{}, Fail(ReasonMalformed, "kid too long")
 		}
 	}
 
 	sig, ok := decodeSegment(parts[2])
 	if !ok || len(sig) != sha256.Size {
-		return Claims{}, fail("signature is not 32 bytes of base64url")
+		return Claims{}, Fail(ReasonMalformed, "signature is not 32 bytes of base64url")
 	}
 	keys, err := secrets(kid)
 	if err != nil {
@@ -215,35 +281,35 @@ func Verify(token string, secrets func(kid string) ([][]byte, error), now time.T
 		}
 	}
 	if !matched {
-		return Claims{}, fail("signature does not match any secret")
+		return Claims{}, Fail(ReasonSignature, "signature does not match any secret")
 	}
 
 	pb, ok := decodeSegment(parts[1])
 	if !ok {
-		return Claims{}, fail("payload is not base64url")
+		return Claims{}, Fail(ReasonMalformed, "payload is not base64url")
 	}
 	p, ok := parsePayload(pb)
 	if !ok {
-		return Claims{}, fail("payload is not a JSON object of the expected types")
+		return Claims{}, Fail(ReasonMalformed, "payload is not a JSON object of the expected types")
 	}
 	c := Claims{KeyID: kid}
 	switch {
 	case p.Sub == nil || *p.Sub == "":
-		return Claims{}, fail("sub missing")
+		return Claims{}, Fail(ReasonClaims, "sub missing")
 	case len(*p.Sub) > MaxSubjectBytes:
-		return Claims{}, fail("sub too long")
+		return Claims{}, Fail(ReasonClaims, "sub too long")
 	case !printable(*p.Sub):
-		return Claims{}, fail("sub has control characters")
+		return Claims{}, Fail(ReasonClaims, "sub has control characters")
 	case p.Email != nil && len(*p.Email) > MaxEmailBytes:
-		return Claims{}, fail("email too long")
+		return Claims{}, Fail(ReasonClaims, "email too long")
 	case p.Name != nil && len(*p.Name) > MaxNameBytes:
-		return Claims{}, fail("name too long")
+		return Claims{}, Fail(ReasonClaims, "name too long")
 	case p.Jti != nil && len(*p.Jti) > MaxIDBytes:
-		return Claims{}, fail("jti too long")
+		return Claims{}, Fail(ReasonClaims, "jti too long")
 	case p.Exp == nil:
-		return Claims{}, fail("exp missing")
+		return Claims{}, Fail(ReasonClaims, "exp missing")
 	case p.Iat == nil:
-		return Claims{}, fail("iat missing")
+		return Claims{}, Fail(ReasonClaims, "iat missing")
 	}
 	c.Subject = *p.Sub
 	if p.Email != nil {
@@ -255,26 +321,26 @@ func Verify(token string, secrets func(kid string) ([][]byte, error), now time.T
 	if p.Jti != nil {
 		c.ID = *p.Jti
 	}
-	for _, d := range []*int64{p.Iat, p.Exp, p.Nbf} {
+	for _, d := range []*numericDate{p.Iat, p.Exp, p.Nbf} {
 		if d != nil && (*d < 0 || *d > maxNumericDate) {
-			return Claims{}, fail("numeric date out of range")
+			return Claims{}, Fail(ReasonClaims, "numeric date out of range")
 		}
 	}
-	c.IssuedAt, c.ExpiresAt = time.Unix(*p.Iat, 0), time.Unix(*p.Exp, 0)
+	c.IssuedAt, c.ExpiresAt = p.Iat.time(), p.Exp.time()
 	if p.Nbf != nil {
-		c.NotBefore = time.Unix(*p.Nbf, 0)
+		c.NotBefore = p.Nbf.time()
 	}
 	switch {
 	case !c.ExpiresAt.After(c.IssuedAt):
-		return Claims{}, fail("exp is not after iat")
+		return Claims{}, Fail(ReasonClaims, "exp is not after iat")
 	case c.ExpiresAt.Sub(c.IssuedAt) > opts.MaxLifetime:
-		return Claims{}, fail("exp − iat exceeds the maximum lifetime")
+		return Claims{}, Fail(ReasonLifetime, "exp − iat exceeds the maximum lifetime")
 	case now.After(c.ExpiresAt.Add(opts.Leeway)):
-		return Claims{}, fail("token expired")
+		return Claims{}, Fail(ReasonExpired, "token expired")
 	case c.IssuedAt.After(now.Add(opts.Leeway)):
-		return Claims{}, fail("iat is in the future")
+		return Claims{}, Fail(ReasonIssuedFuture, "iat is in the future")
 	case !c.NotBefore.IsZero() && c.NotBefore.After(now.Add(opts.Leeway)):
-		return Claims{}, fail("token not yet valid (nbf)")
+		return Claims{}, Fail(ReasonNotYetValid, "token not yet valid (nbf)")
 	}
 
 	if c.ID != "" && opts.Replay != nil {
@@ -283,7 +349,7 @@ func Verify(token string, secrets func(kid string) ([][]byte, error), now time.T
 			return Claims{}, fmt.Errorf("%w: replay guard: %w", ErrVerification, err)
 		}
 		if !fresh {
-			return Claims{}, fail("jti already used")
+			return Claims{}, Fail(ReasonReused, "jti already used")
 		}
 	}
 	return c, nil

@@ -107,7 +107,8 @@ func TestVerifyRejects(t *testing.T) {
 		{"missing exp", raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","iat":%d}`, iat))},
 		{"missing iat", raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","exp":%d}`, exp))},
 		{"string exp", raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","iat":%d,"exp":"%d"}`, iat, exp))},
-		{"fractional exp", raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","iat":%d,"exp":%d.5}`, iat, exp))},
+		{"NaN exp", raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","iat":%d,"exp":NaN}`, iat))},
+		{"exponent exp beyond year 9999", raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","iat":%d,"exp":1e300}`, iat))},
 		{"email too long", raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","email":"%s","iat":%d,"exp":%d}`, strings.Repeat("e", 321), iat, exp))},
 		{"name too long", raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","name":"%s","iat":%d,"exp":%d}`, strings.Repeat("n", 256), iat, exp))},
 		{"email not a string", raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","email":1,"iat":%d,"exp":%d}`, iat, exp))},
@@ -341,4 +342,43 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted bad claims %+v", c)
 		}
 	})
+}
+
+// TestVerifyFractionalDates: iat, exp and nbf may be fractional NumericDates
+// (RFC 7519), as PyJWT writes them from time.time(); the fraction is kept.
+func TestVerifyFractionalDates(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	iat := now.Unix()
+	tok := raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","iat":%d.25,"exp":%d.75,"nbf":%d.5}`, iat-1, iat+3600, iat-1))
+	c, err := Verify(tok, oneSecret, now, Options{})
+	if err != nil {
+		t.Fatalf("fractional dates: %v", err)
+	}
+	if want := time.Unix(iat+3600, 750_000_000); !c.ExpiresAt.Equal(want) {
+		t.Errorf("exp: got %v, want %v", c.ExpiresAt, want)
+	}
+	if want := time.Unix(iat-1, 250_000_000); !c.IssuedAt.Equal(want) {
+		t.Errorf("iat: got %v, want %v", c.IssuedAt, want)
+	}
+}
+
+// TestVerifyReasons: each refusal carries a stable reason code.
+func TestVerifyReasons(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	iat := now.Unix()
+	for _, c := range []struct{ token, want string }{
+		{"a.b", ReasonMalformed},
+		{raw(secretNew, `{"alg":"HS512"}`, fmt.Sprintf(`{"sub":"u1","iat":%d,"exp":%d}`, iat, iat+60)), ReasonAlgorithm},
+		{raw([]byte("other"), hs256, fmt.Sprintf(`{"sub":"u1","iat":%d,"exp":%d}`, iat, iat+60)), ReasonSignature},
+		{raw(secretNew, hs256, fmt.Sprintf(`{"iat":%d,"exp":%d}`, iat, iat+60)), ReasonClaims},
+		{raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","iat":%d,"exp":%d}`, iat-7200, iat-3600)), ReasonExpired},
+		{raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","iat":%d,"exp":%d}`, iat+600, iat+3600)), ReasonIssuedFuture},
+		{raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","iat":%d,"exp":%d,"nbf":%d}`, iat, iat+3600, iat+600)), ReasonNotYetValid},
+		{raw(secretNew, hs256, fmt.Sprintf(`{"sub":"u1","iat":%d,"exp":%d}`, iat, iat+48*3600)), ReasonLifetime},
+	} {
+		_, err := Verify(c.token, oneSecret, now, Options{})
+		if got := ReasonOf(err); got != c.want {
+			t.Errorf("%.40s…: got reason %q (%v), want %q", c.token, got, err, c.want)
+		}
+	}
 }

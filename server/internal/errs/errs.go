@@ -35,6 +35,9 @@ type Error struct {
 	Field string
 	// RetryAfter tells the client when to try again (rate_limited, unavailable).
 	RetryAfter time.Duration
+	// Reason is a stable code that says more than Code, where telling is
+	// safe (an identity token refused in test mode: "token_expired").
+	Reason string
 	// Err is the underlying cause, for logs only.
 	Err error
 }

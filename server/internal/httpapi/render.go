@@ -83,7 +83,8 @@ func renderError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err e
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(e.RetryAfter)))
 	}
-	writeJSON(w, status, protocol.ErrorBody{Error: msg, Code: string(e.Code), Field: e.Field, RequestID: requestID(r.Context())})
+	writeJSON(w, status, protocol.ErrorBody{Error: msg, Code: string(e.Code), Field: e.Field, Reason: e.Reason,
+		RequestID: requestID(r.Context())})
 }
 
 // ceilSeconds rounds d up to whole seconds, at least 1.
