@@ -153,6 +153,8 @@ func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 	st.Config.PublishableLimit = 100000
 	st.Config.LibraryLimit = 100000
 	st.Config.InvalidKeyLimit = 100000
+	st.Config.WidgetSessionLimit = 100000
+	st.Config.WidgetIPLimit = 100000
 	for _, o := range opts {
 		o(&st)
 	}

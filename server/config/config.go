@@ -26,7 +26,11 @@ type Config struct {
 	PublishableLimit int
 	LibraryLimit     int
 	InvalidKeyLimit  int
-	LogLevel         string
+	// The widget's own traffic: per session, and per publishable key and
+	// client IP.
+	WidgetSessionLimit int
+	WidgetIPLimit      int
+	LogLevel           string
 	// EventRetention is how long the events log (what the agents' stream
 	// replays) is kept.
 	EventRetention time.Duration
@@ -48,10 +52,15 @@ func Default() Config {
 		PublishableLimit: 100,
 		LibraryLimit:     200,
 		InvalidKeyLimit:  200,
-		LogLevel:         "info",
-		EventRetention:   30 * 24 * time.Hour,
-		WidgetDir:        "bin/widget",
-		DemoAddr:         "localhost:8081",
+		// A visitor browsing 300 pages an hour costs at most 300 widget
+		// requests on the session's budget; an office of visitors shares
+		// the address's.
+		WidgetSessionLimit: 1000,
+		WidgetIPLimit:      5000,
+		LogLevel:           "info",
+		EventRetention:     30 * 24 * time.Hour,
+		WidgetDir:          "bin/widget",
+		DemoAddr:           "localhost:8081",
 	}
 }
 
@@ -75,6 +84,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.SecretLimit, "rate-secret", c.SecretLimit, "requests per hour per secret key (env CSTAR_RATE_SECRET)")
 	fs.IntVar(&c.PublishableLimit, "rate-publishable", c.PublishableLimit, "requests per hour per publishable key and client IP (env CSTAR_RATE_PUBLISHABLE)")
 	fs.IntVar(&c.LibraryLimit, "rate-library", c.LibraryLimit, "Library API requests per hour per client IP (env CSTAR_RATE_LIBRARY)")
+	fs.IntVar(&c.WidgetSessionLimit, "rate-widget-session", c.WidgetSessionLimit, "widget API requests per hour per visitor session (env CSTAR_RATE_WIDGET_SESSION)")
+	fs.IntVar(&c.WidgetIPLimit, "rate-widget-ip", c.WidgetIPLimit, "widget API requests and socket connections per hour per publishable key and client IP (env CSTAR_RATE_WIDGET_IP)")
 	fs.IntVar(&c.InvalidKeyLimit, "rate-invalid-key", c.InvalidKeyLimit, "requests with invalid keys per hour per client IP (env CSTAR_RATE_INVALID_KEY)")
 	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long the agents' stream can replay events, e.g. 720h (env CSTAR_EVENT_RETENTION)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env CSTAR_LOG_LEVEL)")
@@ -124,6 +135,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	num("CSTAR_RATE_SECRET", &c.SecretLimit)
 	num("CSTAR_RATE_PUBLISHABLE", &c.PublishableLimit)
 	num("CSTAR_RATE_LIBRARY", &c.LibraryLimit)
+	num("CSTAR_RATE_WIDGET_SESSION", &c.WidgetSessionLimit)
+	num("CSTAR_RATE_WIDGET_IP", &c.WidgetIPLimit)
 	if v := getenv("CSTAR_EVENT_RETENTION"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -196,6 +209,10 @@ func (c Config) Validate() error {
 		return errors.New("config: --rate-publishable must be at least 1")
 	case c.EventRetention < time.Hour:
 		return errors.New("config: --event-retention must be at least 1h")
+	case c.WidgetSessionLimit < 1:
+		return errors.New("config: --rate-widget-session must be at least 1")
+	case c.WidgetIPLimit < 1:
+		return errors.New("config: --rate-widget-ip must be at least 1")
 	case c.LibraryLimit < 1:
 		return errors.New("config: --rate-library must be at least 1")
 	case c.InvalidKeyLimit < 1:

@@ -158,6 +158,8 @@ func (s *Server) api(a access, h handlerFunc) http.Handler {
 type keyedRules struct {
 	// admit may refuse a key before its rate budget is charged.
 	admit func(k apikey.Key) error
+	// limit charges the request's budgets; nil charges the key's (keyLimit).
+	limit func(w http.ResponseWriter, r *http.Request, k apikey.Key) error
 	// team finds the team the request acts on.
 	team func(r *http.Request, k apikey.Key) (team.Team, error)
 	// authorize may refuse the request once the team is known.
@@ -189,7 +191,11 @@ func (s *Server) keyed(h handlerFunc, rules keyedRules) http.Handler {
 				}
 			}
 			publishable = k.Type == apikey.Publishable
-			if err := s.keyLimit(sw, r, k); err != nil {
+			limit := s.keyLimit
+			if rules.limit != nil {
+				limit = rules.limit
+			}
+			if err := limit(sw, r, k); err != nil {
 				limited = errs.Is(err, errs.RateLimited)
 				return err
 			}

@@ -40,7 +40,7 @@ func (s *Server) widgetChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	herr := func() error {
-		if err := s.keyLimit(w, r, k); err != nil {
+		if err := s.limit(r.Context(), w, "wip:"+k.ID+":"+s.clientKey(r), s.Limits.WidgetIP); err != nil {
 			return err
 		}
 		t, err := s.Teams.Resolve(r.Context(), k.TeamID)

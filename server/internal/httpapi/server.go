@@ -27,6 +27,10 @@ import (
 // Limits are the hourly request budgets.
 type Limits struct {
 	Secret, Publishable, Library, InvalidKey ratelimit.Limit
+	// The widget's own traffic (its API and socket): per session token,
+	// and per publishable key and client IP, sized for real browsing
+	// rather than for the public read API that Publishable governs.
+	WidgetSession, WidgetIP ratelimit.Limit
 }
 
 // Authenticator turns a bearer token into a key and counts its usage.

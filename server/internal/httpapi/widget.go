@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -16,9 +18,9 @@ import (
 var errWidgetSecret = errs.New(errs.Forbidden, "Use a publishable key for the widget API")
 
 // widget wraps a widget handler: a publishable key only (its team and mode
-// are the scope), its per-key-and-IP budget, the team's allowed origins,
-// CORS, usage counting and rendering. Nothing it answers may be cached,
-// since answers carry session tokens and customer data.
+// are the scope), the widget's budgets, the team's allowed origins, CORS,
+// usage counting and rendering. Nothing it answers may be cached, since
+// answers carry session tokens and customer data.
 func (s *Server) widget(h handlerFunc) http.Handler {
 	inner := s.keyed(h, keyedRules{
 		admit: func(k apikey.Key) error {
@@ -27,6 +29,7 @@ func (s *Server) widget(h handlerFunc) http.Handler {
 			}
 			return nil
 		},
+		limit: s.widgetLimit,
 		team: func(r *http.Request, k apikey.Key) (team.Team, error) {
 			return s.Teams.Resolve(r.Context(), k.TeamID)
 		},
@@ -36,6 +39,22 @@ func (s *Server) widget(h handlerFunc) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		inner.ServeHTTP(w, r)
 	})
+}
+
+// widgetLimit charges the widget's budgets: per publishable key and client
+// IP (generous: a household or an office behind one address), and per
+// session when the request carries one, so that one visitor cannot spend
+// the others' share. The session is counted by a hash: limiter keys are
+// stored (on PostgreSQL) and a token must not be.
+func (s *Server) widgetLimit(w http.ResponseWriter, r *http.Request, k apikey.Key) error {
+	if err := s.limit(r.Context(), w, "wip:"+k.ID+":"+s.clientKey(r), s.Limits.WidgetIP); err != nil {
+		return err
+	}
+	if tok := r.Header.Get(protocol.SessionHeader); tok != "" {
+		sum := sha256.Sum256([]byte(tok))
+		return s.limit(r.Context(), w, "wses:"+hex.EncodeToString(sum[:12]), s.Limits.WidgetSession)
+	}
+	return nil
 }
 
 func widgetCustomer(c helpdesk.Customer) protocol.Customer {
