@@ -109,6 +109,7 @@ func server(args []string) error {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DatabaseURL = *dbURL
 	cfg.SecretLimit, cfg.PublishableLimit, cfg.LibraryLimit, cfg.InvalidKeyLimit = 1e9, 1e9, 1e9, 1e9
+	cfg.WidgetSessionLimit, cfg.WidgetIPLimit = 1e9, 1e9 // every client is on one address
 	ctx := context.Background()
 	a, err := app.Open(ctx, cfg, app.Options{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
