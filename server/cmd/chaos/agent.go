@@ -137,7 +137,7 @@ func (a *agent) send(ctx context.Context, ticket string, w int, text string) {
 	n := a.n
 	a.mu.Unlock()
 	body := fmt.Sprintf("%s.%04d %s", a.name, n, text)
-	a.l.typed(a.name, body, w, n)
+	a.l.typed(a.name, body, w)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

@@ -20,12 +20,10 @@ type intent struct {
 	body    string
 	sender  string // "w03", "a1"
 	widget  int    // whose conversation it belongs to
-	order   int    // its rank among the sender's messages
 	at      time.Time
 	settled bool
 	acked   bool
 	err     string // a final refusal, as the sender was told
-	ackAt   time.Time
 }
 
 // sighting is a message as a screen showed it.
@@ -40,7 +38,6 @@ type sighting struct {
 type screen struct {
 	name   string
 	seen   map[string][]sighting // by body
-	order  []sighting
 	agent  bool
 	lastAt map[string]int64 // last seq shown per ticket
 	lastPs int64            // last stream position
@@ -86,10 +83,10 @@ func newLedger(widgets, agents int) *ledger {
 	return l
 }
 
-func (l *ledger) typed(sender, body string, widget, order int) {
+func (l *ledger) typed(sender, body string, widget int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	it := &intent{body: body, sender: sender, widget: widget, order: order, at: time.Now()}
+	it := &intent{body: body, sender: sender, widget: widget, at: time.Now()}
 	l.intents[body] = it
 	l.byOrder = append(l.byOrder, it)
 	if _, to, ok := strings.Cut(body, " re "); ok {
@@ -110,7 +107,7 @@ func (l *ledger) settle(body string, err error) {
 		it.err = err.Error()
 		return
 	}
-	it.acked, it.ackAt = true, time.Now()
+	it.acked = true
 }
 
 // show records that screen displayed a message (a widget's message event,
@@ -120,14 +117,16 @@ func (l *ledger) show(name string, s sighting) {
 	defer l.mu.Unlock()
 	sc := l.screens[name]
 	s.at = time.Now()
+	dup := len(sc.seen[s.body]) > 0
 	sc.seen[s.body] = append(sc.seen[s.body], s)
-	sc.order = append(sc.order, s)
-	if last := sc.lastAt[s.ticket]; s.seq <= last {
+	switch last := sc.lastAt[s.ticket]; {
+	case dup: // counted as a duplicate, not again as out of order
+	case s.seq <= last:
 		sc.disorder++
 		if len(sc.disorderEx) < 3 {
 			sc.disorderEx = append(sc.disorderEx, fmt.Sprintf("%s: seq %d after %d in ticket %s (%q)", name, s.seq, last, short(s.ticket), s.body))
 		}
-	} else {
+	default:
 		sc.lastAt[s.ticket] = s.seq
 	}
 }

@@ -18,9 +18,6 @@ import (
 func buildServer(dir string) (string, error) {
 	out := filepath.Join(dir, "cstar")
 	cmd := exec.Command("go", "build", "-o", out, "./server/cmd/cstar")
-	if gobin := os.Getenv("GO"); gobin != "" {
-		cmd.Path, cmd.Args[0] = gobin, gobin
-	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build ./server/cmd/cstar (run from the repository root): %w", err)
