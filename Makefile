@@ -68,7 +68,7 @@ bench-chat:
 ## chaos: the fault-injection suite (server/cmd/chaos): two cstar serve processes on a throwaway PostgreSQL, visitors (the SDK core) and agents chatting through a server kill, PostgreSQL restarts and stalls and dropped connections, twice; fails when a message is lost, shown twice or out of order
 .PHONY: chaos chaos-brief
 chaos:
-	$(GO) run ./server/cmd/chaos -duration 80s -rounds 2 -clients 8
+	$(GO) run ./server/cmd/chaos -duration 75s -rounds 2 -clients 8
 
 # chaos-brief: one round of the four faults in about 25 s, the step of make test
 chaos-brief:

@@ -213,6 +213,7 @@ func (a *agent) post(ctx context.Context, ticket, body, key string) {
 				return
 			}
 		}
+		a.l.tracef("%s post %q: %d %s %v", a.name, body, status, msg, err)
 		switch {
 		case err != nil:
 			a.count("network error")
