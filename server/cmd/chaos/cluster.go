@@ -100,6 +100,11 @@ func (c *cluster) stopNow() error {
 }
 
 func (c *cluster) remove() {
+	if pids, err := c.processes(); err == nil { // a stalled cluster must wake to stop
+		for _, p := range pids {
+			syscall.Kill(p, syscall.SIGCONT)
+		}
+	}
 	c.stopNow()
 	os.RemoveAll(c.dir)
 }

@@ -22,9 +22,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to read what the database holds
@@ -136,6 +138,27 @@ func run(o options) (bool, error) {
 		return false, err
 	}
 	defer pg.remove()
+	// Interrupted, the tool still stops what it started: the servers, then
+	// the cluster (pg_ctl runs PostgreSQL apart from this process).
+	var started struct {
+		sync.Mutex
+		servers []*server
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; !ok {
+			return
+		}
+		started.Lock()
+		for _, s := range started.servers {
+			s.stop()
+		}
+		pg.remove()
+		os.RemoveAll(dir)
+		os.Exit(130)
+	}()
 	e := &env{pg: pg, dir: dir}
 	if e.admin, err = sql.Open("pgx", pg.url()); err != nil {
 		return false, err
@@ -149,6 +172,9 @@ func run(o options) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		started.Lock()
+		started.servers = append(started.servers, s)
+		started.Unlock()
 		if err := s.start(); err != nil {
 			return false, err
 		}
