@@ -31,6 +31,7 @@ widget:
 ## test: gofmt and go vet, then every test on SQLite and PostgreSQL (a throwaway cluster is started when CSTAR_TEST_DATABASE_URL is unset), the concurrent packages under the race detector, plus brief fuzzing
 test: lint
 	CSTAR_REQUIRE_POSTGRES=1 CSTAR_REQUIRE_BROWSER=1 $(PGTEST) $(MAKE) --no-print-directory test-go fuzz
+	$(MAKE) --no-print-directory chaos-brief
 
 test-go: wasm-test test-tools
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e github.com/cstar-chat/cstar/$(patsubst ./%,%,$(p))))
@@ -73,6 +74,15 @@ bench-chat:
 	$(GO) build -o bin/chatbench ./server/cmd/chatbench
 	./bin/chatbench -db sqlite
 	$(PGTEST) sh -c './bin/chatbench -db "$$CSTAR_TEST_DATABASE_URL"'
+
+## chaos: the fault-injection suite (server/cmd/chaos): two cstar serve processes on a throwaway PostgreSQL, visitors (the SDK core) and agents chatting through a server kill, PostgreSQL restarts and stalls and dropped connections, twice; fails when a message is lost, shown twice or out of order
+.PHONY: chaos chaos-brief
+chaos:
+	$(GO) run ./server/cmd/chaos -duration 75s -rounds 2 -clients 8
+
+# chaos-brief: one round of the four faults in about 25 s, the step of make test
+chaos-brief:
+	$(GO) run ./server/cmd/chaos -duration 20s -clients 4 -pg-down 1500ms -stall 2s -settle 10s
 
 ## screenshots: the README's pictures (demo/screenshots/*.png), taken by TestDemoJourney in headless Chromium
 screenshots:
