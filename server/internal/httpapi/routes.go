@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/idempotency"
@@ -16,13 +17,20 @@ import (
 
 // routes lists every route of the API, the widget API and the Library API,
 // so that "what are the endpoints?" is answered here.
+// readyzTimeout bounds /readyz's database ping.
+const readyzTimeout = 2 * time.Second
+
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ok"})
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.DB.Ping(r.Context()); err != nil {
+		// A stalled database answers nothing: not ready, within a bound a
+		// health checker can wait for.
+		ctx, cancel := context.WithTimeout(r.Context(), readyzTimeout)
+		defer cancel()
+		if err := s.DB.Ping(ctx); err != nil {
 			s.Log.ErrorContext(r.Context(), "readiness: database unreachable", "err", err)
 			renderError(w, r, s.Log, errs.New(errs.Unavailable, "Database unreachable"))
 			return

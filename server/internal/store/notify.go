@@ -30,22 +30,37 @@ func (db *DB) Listen(ctx context.Context, listening func(), lost func(error), fn
 	if db.dialect != Postgres {
 		return errors.New("store: listen needs PostgreSQL")
 	}
-	backoff := 100 * time.Millisecond
+	var wait reconnectWait
 	for {
-		err := db.listenOnce(ctx, listening, fn)
+		heard := false
+		err := db.listenOnce(ctx, func() { heard = true; listening() }, fn)
 		if ctx.Err() != nil {
 			return nil
 		}
 		lost(err)
+		backoff := wait.next(heard)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(backoff):
 		}
-		if backoff < 5*time.Second {
-			backoff *= 2
-		}
 	}
+}
+
+// reconnectWait is how long to wait before the next LISTEN attempt:
+// 100 ms, doubling per failed attempt up to 5 s, and back to 100 ms once a
+// LISTEN has held (before, the wait kept growing across outages; make chaos
+// found it).
+type reconnectWait struct{ last time.Duration }
+
+func (w *reconnectWait) next(heard bool) time.Duration {
+	switch {
+	case heard || w.last == 0:
+		w.last = 100 * time.Millisecond
+	case w.last < 5*time.Second:
+		w.last = min(2*w.last, 5*time.Second)
+	}
+	return w.last
 }
 
 func (db *DB) listenOnce(ctx context.Context, listening func(), fn func(string)) error {
