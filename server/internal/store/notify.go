@@ -16,7 +16,7 @@ func (db *DB) Notify(ctx context.Context, payload string) error {
 		return errors.New("store: notify needs PostgreSQL")
 	}
 	if _, err := db.bun.ExecContext(ctx, "SELECT pg_notify(?, ?)", NoticeChannel, payload); err != nil {
-		return fmt.Errorf("store: notify: %w", err)
+		return fmt.Errorf("store: notify: %w", mapErr(err))
 	}
 	return nil
 }
@@ -32,10 +32,12 @@ func (db *DB) Listen(ctx context.Context, listening func(), lost func(error), fn
 	}
 	backoff := 100 * time.Millisecond
 	for {
-		err := db.listenOnce(ctx, listening, fn)
+		err := mapErr(db.listenOnce(ctx, listening, fn))
 		if ctx.Err() != nil {
 			return nil
 		}
+		// The LISTEN connection is usually the first to see PostgreSQL go.
+		db.outage.failed(err)
 		lost(err)
 		select {
 		case <-ctx.Done():
