@@ -74,6 +74,9 @@ type Ticket struct {
 	LastSeq         int64
 	CustomerReadSeq int64
 	AgentReadSeq    int64
+	// AssigneeID is the agent the conversation is assigned to; "" when
+	// none (also after the agent was removed).
+	AssigneeID string
 }
 
 // TicketInput carries the fields to set on create or update; nil fields are

@@ -159,7 +159,7 @@ type identified struct {
 // customer returned, which the browser that sent the claims sees, shows
 // them back: its Email is the proven email or else the claimed one.
 func (s *Service) Identify(ctx context.Context, sc scope.Scope, in IdentifyInput, ip string) (helpdesk.Customer, Issued, error) {
-	src := sourceKey(ip)
+	src := NewSignInThrottle(s.throttle, "").sourceKey(ip)
 	d, err := s.throttle.Blocked(ctx, s.now(), src)
 	if err != nil {
 		return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: identify throttle: %w", err)
