@@ -371,6 +371,16 @@ func (s *Service) RollSecret(ctx context.Context, sc scope.Scope, grace time.Dur
 	return sec, nil
 }
 
+// Secret returns the identity secret of sc (errs.ErrNotFound, wrapped,
+// when the team has none).
+func (s *Service) Secret(ctx context.Context, sc scope.Scope) (Secret, error) {
+	sec, err := s.store.IdentitySecret(ctx, sc)
+	if err != nil {
+		return Secret{}, fmt.Errorf("identity: secret: %w", err)
+	}
+	return sec, nil
+}
+
 // SetUserHashEnabled switches identification by user hash on or off for
 // one mode of a team: a test key never changes live's.
 func (s *Service) SetUserHashEnabled(ctx context.Context, sc scope.Scope, enabled bool) error {
