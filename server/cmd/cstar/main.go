@@ -162,7 +162,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			defer site.close()
 			fmt.Fprintf(stdout, "demo store (widget):           %s/\n", site.url)
 			fmt.Fprintf(stdout, "demo bring-your-own-auth page: %s/account\n", site.url)
-			fmt.Fprintf(stdout, "demo agent console:            %s/console\n\n", site.url)
+			fmt.Fprintf(stdout, "agents' dashboard (test mode): %s/app/test/inbox\n\n", a.URL())
 		}
 	}
 	a.Start()

@@ -43,7 +43,7 @@ func (h *Handler) keys(w http.ResponseWriter, r *req) error {
 var rollGraces = []struct {
 	Seconds int
 	Label   string
-}{{0, "stops at once"}, {3600, "works 1 more hour"}, {86400, "works 24 more hours"}, {604800, "works 7 more days"}}
+}{{0, "stops now"}, {3600, "works 1 more hour"}, {86400, "works 24 more hours"}, {604800, "works 7 more days"}}
 
 // createKey issues a key of the view's mode and shows it once: the answer
 // to this POST is the only place its secret appears (nothing caches it).
