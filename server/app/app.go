@@ -48,6 +48,7 @@ type App struct {
 	hub   *realtime.Hub
 	// agents is the agents' service, for start-up tasks and tests.
 	agents *agent.Service
+	chat   *chat.Service
 	http   *http.Server
 	ln     net.Listener
 
@@ -130,6 +131,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	db.OnEvents(bus.Committed)
 	chatSvc := chat.NewService(db, bus, opt.Now)
+	a.chat = chatSvc
 	// A revoked or rolled key closes the sockets opened with it, on every
 	// process.
 	a.keys.OnEnd(chatSvc)
@@ -319,6 +321,9 @@ func (a *App) Teams() *team.Service { return a.teams }
 // Agents is the agents' service, for start-up tasks such as the demo
 // team's owner, and for tests.
 func (a *App) Agents() *agent.Service { return a.agents }
+
+// Chat is the chat service, for tests and benchmarks.
+func (a *App) Chat() *chat.Service { return a.chat }
 
 // DB is the database handle.
 func (a *App) DB() *store.DB { return a.db }

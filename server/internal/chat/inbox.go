@@ -49,8 +49,13 @@ type InboxCursor struct {
 	ID        string
 }
 
+// CountCap is where the inbox stops counting: a count above it means "more
+// than CountCap" (the page shows 1000+), so that counting, done on every
+// change, costs the same however many conversations a team has.
+const CountCap = 1000
+
 // InboxCounts are how many conversations of a status each view holds, and
-// how many of them have unread messages.
+// how many of them have unread messages, each at most CountCap+1.
 type InboxCounts struct {
 	All, Unassigned, Mine                   int
 	UnreadAll, UnreadUnassigned, UnreadMine int

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/agent"
+	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
@@ -98,8 +99,15 @@ var funcs = template.FuncMap{
 	},
 	"add":       func(a, b int) int { return a + b },
 	"hasPrefix": strings.HasPrefix,
-	"rowView":   func(v layoutView, r row) rowView { return rowView{Base: v.Base, Row: r} },
-	"str":       func(v any) string { return fmt.Sprint(v) },
+	// count shows an inbox count, which stops past chat.CountCap.
+	"count": func(n int) string {
+		if n > chat.CountCap {
+			return fmt.Sprintf("%d+", chat.CountCap)
+		}
+		return fmt.Sprint(n)
+	},
+	"rowView": func(v layoutView, r row) rowView { return rowView{Base: v.Base, Row: r} },
+	"str":     func(v any) string { return fmt.Sprint(v) },
 }
 
 // parsePages parses each page of templates/ together with the layout and the

@@ -92,6 +92,9 @@
     };
   }
 
+  // Counts stop past 1000 (the server's CountCap).
+  function shown(n) { return n > 1000 ? "1000+" : String(n); }
+
   // The title shows how many open conversations have unread messages.
   var countsTimer = null;
   function refreshCounts(status, view, then) {
@@ -102,7 +105,7 @@
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (n) {
           if (!n) { return; }
-          document.title = (n.unread_open > 0 ? "(" + n.unread_open + ") " : "") + baseTitle;
+          document.title = (n.unread_open > 0 ? "(" + shown(n.unread_open) + ") " : "") + baseTitle;
           if (then) { then(n); }
         });
     }, 300);
@@ -161,9 +164,9 @@
     }
     function counts(n) {
       ["all", "unassigned", "mine"].forEach(function (k) {
-        var c = $('[data-count="' + k + '"]'); if (c) { c.textContent = n[k]; }
+        var c = $('[data-count="' + k + '"]'); if (c) { c.textContent = shown(n[k]); }
         var u = $('[data-unread="' + k + '"]');
-        if (u) { u.hidden = !n["unread_" + k]; u.textContent = n["unread_" + k] + " unread"; }
+        if (u) { u.hidden = !n["unread_" + k]; u.textContent = shown(n["unread_" + k]) + " unread"; }
       });
     }
     refreshCounts(status, view, counts);

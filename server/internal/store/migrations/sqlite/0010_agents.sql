@@ -90,6 +90,9 @@ ALTER TABLE tickets ADD COLUMN assignee_id TEXT REFERENCES agents(id) ON DELETE 
 -- The inbox: a status (and an assignee), newest activity first.
 CREATE INDEX tickets_inbox ON tickets (team_id, mode, status, updated_at, id);
 CREATE INDEX tickets_inbox_assignee ON tickets (team_id, mode, assignee_id, status, updated_at, id);
+-- The conversations with unread messages, which the inbox counts on every
+-- change: few, whatever the number of conversations.
+CREATE INDEX tickets_unread ON tickets (team_id, mode, status, assignee_id) WHERE last_seq > agent_read_seq;
 
 -- The widget's settings, per mode; '' is the widget's default.
 ALTER TABLE team_settings ADD COLUMN widget_title TEXT NOT NULL DEFAULT '';
