@@ -93,3 +93,5 @@ func has(r *apptest.Resp, s string) bool { return strings.Contains(string(r.Raw)
 var rowIDs = regexp.MustCompile(`<li class="conv[^"]*" id="conv-([0-9a-f-]+)"`)
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func fmtSprint(v any) string { b, _ := json.Marshal(v); return string(b) }
