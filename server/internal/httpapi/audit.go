@@ -10,9 +10,23 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
 
-// AuditLog reads a team's audit log (audit.Service).
+// AuditLog reads a team's audit log and records the API's own changes to
+// keys and settings (audit.Service).
 type AuditLog interface {
+	Record(ctx context.Context, e audit.Entry) error
 	List(ctx context.Context, sc scope.Scope, p page.Params) (page.Page[audit.Entry], error)
+}
+
+// audit records a change made with the request's secret key in its mode
+// (mode "" for the whole team's): the dashboard records its own, so the log
+// holds both. A failure is logged; the change is made.
+func (s *Server) audit(r *http.Request, mode scope.Mode, action, target, detail string) {
+	p := principalOf(r.Context())
+	e := audit.Entry{TeamID: p.Key.TeamID, Mode: mode, ActorType: audit.ActorKey, ActorID: p.Key.ID, ActorName: p.Key.Redacted,
+		Action: action, Target: target, Detail: detail, IP: s.clientIP(r).String()}
+	if err := s.Audit.Record(context.WithoutCancel(r.Context()), e); err != nil {
+		s.Log.ErrorContext(r.Context(), "audit", "request_id", requestID(r.Context()), "action", action, "err", err)
+	}
 }
 
 type auditJSON struct {
