@@ -196,6 +196,34 @@ func TestAudit(t *testing.T) {
 		if len(test) != 4 {
 			t.Errorf("test mode's log: %d entries, want the team's 4", len(test))
 		}
+
+		// The rest of the team's actions: an invitation withdrawn, one
+		// accepted, the two-factor rule.
+		b.Get(t, "/app/settings/team")
+		gone := b.Post(t, "/app/settings/team/invitations", form("email", "gone@acme.example", "role", "agent"))
+		wantStatus(t, "invite", gone, http.StatusCreated)
+		invs, _ := e.App.Agents().Invitations(t.Context(), e.Team.ID)
+		for _, inv := range invs {
+			if inv.Email == "gone@acme.example" {
+				b.Post(t, "/app/settings/team/invitations/"+inv.ID+"/withdraw", nil)
+			}
+		}
+		r = b.Post(t, "/app/settings/team/invitations", form("email", "ivy@acme.example", "role", "agent"))
+		tok := between(string(r.Raw), "/app/invite?token=", `"`)
+		ivy := e.Browser(t)
+		ivy.Get(t, "/app/invite?token="+tok)
+		wantRedirect(t, "accept", ivy.Post(t, "/app/invite", form("token", tok, "name", "Ivy", "password", apptest.AgentPassword)), "/app/inbox")
+		b.Get(t, "/app/settings/team")
+		b.Post(t, "/app/settings/team", form("name", "Acme Corp", "require_totp", "1"))
+		page = b.Get(t, "/app/settings/audit")
+		for _, a := range []string{"invitation.withdrawn", "invitation.accepted", "team.two_factor_changed"} {
+			if !has(page, "<code>"+a+"</code>") {
+				t.Errorf("the audit page has no %s", a)
+			}
+		}
+		if !has(page, "Ivy &lt;ivy@acme.example&gt;") {
+			t.Error("the acceptance is not by the new agent")
+		}
 	})
 }
 
@@ -288,5 +316,41 @@ func TestTestLiveSeparation(t *testing.T) {
 		if m["body"] != "another live question" {
 			t.Errorf("the live view's socket: got %v, want the live message only", m["body"])
 		}
+	})
+}
+
+// TestLibrary: a category and a Markdown article made in the dashboard, a
+// draft until published (the public Library API shows it then), its slug
+// made from the title, and the preview rendered by the server.
+func TestLibrary(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL)
+		b := e.as(t, "ada@acme.example")
+		b.Get(t, "/app/settings/library")
+		wantRedirect(t, "category", b.Post(t, "/app/settings/library/categories", form("name", "Getting started")), "/app/settings/library")
+		cats := e.Do(t, "GET", e.Path("/categories"), e.SKLive, nil).Items(t)
+		if len(cats) != 1 || cats[0]["slug"] != "getting-started" {
+			t.Fatalf("categories: %v", cats)
+		}
+		r := b.Post(t, "/app/settings/library/articles", form("title", "Reset your password", "slug", "", "status", "draft",
+			"category_id", apptest.Str(cats[0]["id"]), "body", "Open **Settings**."))
+		wantRedirect(t, "article", r, "/app/settings/library/articles/")
+		id := strings.TrimPrefix(r.Header.Get("Location"), "/app/settings/library/articles/")
+		e.Do(t, "GET", "/api/library/"+e.Team.Slug+"/articles/reset-your-password", "", nil).Want(t, http.StatusNotFound)
+		wantRedirect(t, "publish", b.Post(t, "/app/settings/library/articles/"+id, form("title", "Reset your password", "status", "published",
+			"body", "Open **Settings**.")), "/app/settings/library/articles/"+id)
+		a := e.Do(t, "GET", "/api/library/"+e.Team.Slug+"/articles/reset-your-password", "", nil).Want(t, http.StatusOK).Data(t)
+		if a["status"] != "published" || a["body"] != "Open **Settings**." || a["category_id"] != cats[0]["id"] {
+			t.Fatalf("the published article: %v", a)
+		}
+		p := b.Post(t, "/app/settings/library/preview", form("body", "# Hi\n<script>x</script> **b**"))
+		if !has(p, "<h1>Hi</h1>") || has(p, "<script>") || !has(p, "<strong>b</strong>") {
+			t.Fatalf("preview: %s", p.Raw)
+		}
+		if page := b.Get(t, "/app/settings/library"); !has(page, "Reset your password") || !has(page, "published") {
+			t.Error("the library page does not list the article as published")
+		}
+		wantRedirect(t, "delete", b.Post(t, "/app/settings/library/articles/"+id+"/delete", nil), "/app/settings/library")
+		e.Do(t, "GET", "/api/library/"+e.Team.Slug+"/articles/reset-your-password", "", nil).Want(t, http.StatusNotFound)
 	})
 }
