@@ -8,7 +8,7 @@ WASM_OUT  := bin/cstar.wasm
 # RACE_PKGS are the packages with concurrency: make test runs their tests
 # with the race detector (instead of a second, plain run), the rest without.
 RACE_PKGS := ./server/internal/realtime ./server/internal/socket ./server/internal/ratelimit \
-	./server/internal/store ./server/internal/httpapi ./server/internal/chat ./server/app
+	./server/internal/store ./server/internal/httpapi ./server/internal/chat ./server/app ./server/internal/dashboard
 
 .PHONY: run build widget test test-go test-tools lint wasm-test fuzz bench bench-chat check wasm clean screenshots
 
