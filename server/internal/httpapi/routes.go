@@ -121,7 +121,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+protocol.ChatPath, s.widgetChat)
 
 	// The agents' dashboard, on this origin (its routes: package dashboard).
-	m.Handle("/app/", s.Dashboard)
+	if s.Dashboard != nil {
+		m.Handle("/app/", s.Dashboard)
+	}
 }
 
 // envelopeMux turns the mux's own plain-text 404 (unknown path) and 405
