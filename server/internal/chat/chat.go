@@ -27,6 +27,9 @@ const (
 	Read           = "read"
 	SessionRevoked = "session.revoked"
 	KeyEnded       = "key.ended"
+	// AgentEnded closes an agent's open dashboards: one session's
+	// (SessionID), or all of the agent's (Author.ID) when SessionID is "".
+	AgentEnded = "agent.ended"
 )
 
 // Readers of a ticket.
@@ -55,6 +58,11 @@ type Message struct {
 	Body      string
 	ClientID  string
 	CreatedAt time.Time
+	// Internal marks an internal note: agents see it, the customer never
+	// receives it (not live, not in a resume, not in their history). It
+	// takes a seq like any message, so the customer's seqs have a gap
+	// where a note is.
+	Internal bool
 }
 
 // Event is something that happened in a team and mode. Durable events have
@@ -100,6 +108,8 @@ type Append struct {
 	Author     Author
 	Body       string
 	ClientID   string
+	// Internal makes the message an internal note.
+	Internal bool
 	// DedupKey is unique per author and client id; a message with the same
 	// key already stored is returned instead of a new one.
 	DedupKey string
@@ -117,8 +127,9 @@ type Store interface {
 	AppendMessage(ctx context.Context, in Append) (Message, []Event, error)
 	// Messages returns up to limit messages of a ticket in seq order: the
 	// first ones after seq after when after >= 0, else the last ones before
-	// seq before (before <= 0 means the end).
-	Messages(ctx context.Context, sc scope.Scope, ticketID string, after, before int64, limit int) ([]Message, error)
+	// seq before (before <= 0 means the end); internal notes only with
+	// notes.
+	Messages(ctx context.Context, sc scope.Scope, ticketID string, after, before int64, limit int, notes bool) ([]Message, error)
 	TicketByID(ctx context.Context, sc scope.Scope, id string) (helpdesk.Ticket, error)
 	// LatestChatTicket is the customer's open chat ticket, or else their
 	// most recent one; errs.ErrNotFound when they have none.
@@ -135,6 +146,8 @@ type Store interface {
 	OldestPos(ctx context.Context, sc scope.Scope) (int64, error)
 	// DeleteEventsBefore removes the durable events older than before.
 	DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error)
+
+	InboxStore
 }
 
 // Publisher delivers ephemeral events to every server process.

@@ -52,6 +52,30 @@ type Customer struct {
 	UnverifiedEmail string
 }
 
+// Customer kinds: how a customer came to be known.
+const (
+	// KindAccount signed up in the widget with a password.
+	KindAccount = "account"
+	// KindIdentified was vouched for by the site (an external id: an
+	// identity token, a user hash, or the secret-key API).
+	KindIdentified = "identified"
+	// KindVisitor is anyone else: a customer the site created by email
+	// through the secret-key API.
+	KindVisitor = "visitor"
+)
+
+// Kind tells how the customer came to be known. A password account's email
+// is its unproven sign-in name, which is how it is told apart.
+func (c Customer) Kind() string {
+	switch {
+	case c.ExternalID != "":
+		return KindIdentified
+	case c.Email != "" && !c.EmailVerified:
+		return KindAccount
+	}
+	return KindVisitor
+}
+
 // CustomerInput carries the fields to set on create or update; nil fields
 // are left as they are (or empty on create). An empty Email or ExternalID
 // clears it.

@@ -65,6 +65,8 @@ func (s *Server) routes() {
 	m.Handle("DELETE "+t+"/api-keys/{keyId}", s.api(secretOnly, s.revokeKey))
 	m.Handle("GET "+t+"/api-keys/{keyId}/usage", s.api(secretOnly, s.keyUsage))
 
+	m.Handle("GET "+t+"/audit-log", s.api(secretOnly, s.auditLog))
+
 	m.Handle("POST "+t+"/identity-secret/roll", s.api(secretOnly, s.rollIdentitySecret))
 	m.Handle("PATCH "+t+"/identity-settings", s.api(secretOnly, s.identitySettings))
 
@@ -117,6 +119,11 @@ func (s *Server) routes() {
 	m.Handle("POST "+w+"/identify", s.widget(s.widgetIdentify))
 	m.Handle("GET "+w+"/messages", s.widget(s.widgetMessages))
 	m.HandleFunc("GET "+protocol.ChatPath, s.widgetChat)
+
+	// The agents' dashboard, on this origin (its routes: package dashboard).
+	if s.Dashboard != nil {
+		m.Handle("/app/", s.Dashboard)
+	}
 }
 
 // envelopeMux turns the mux's own plain-text 404 (unknown path) and 405

@@ -22,6 +22,8 @@ type teamRow struct {
 	Name      string    `bun:"name"`
 	CreatedAt time.Time `bun:"created_at"`
 	UpdatedAt time.Time `bun:"updated_at"`
+	// RequireTOTP is migration 0010's.
+	RequireTOTP bool `bun:"require_totp"`
 }
 
 // teamSettingsRow is one mode's settings of a team (migration 0008).
@@ -32,10 +34,18 @@ type teamSettingsRow struct {
 	Mode            string   `bun:"mode,pk"`
 	AllowedOrigins  []string `bun:"allowed_origins"`
 	UserHashEnabled bool     `bun:"user_hash_enabled"`
+	// The widget's settings (migration 0010).
+	WidgetTitle        string `bun:"widget_title"`
+	WidgetGreeting     string `bun:"widget_greeting"`
+	WidgetColor        string `bun:"widget_color"`
+	WidgetPosition     string `bun:"widget_position"`
+	WidgetLocale       string `bun:"widget_locale"`
+	WidgetAvailability string `bun:"widget_availability"`
 }
 
 func teamToRow(t team.Team) *teamRow {
-	return &teamRow{ID: t.ID, Slug: t.Slug, Name: t.Name, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+	return &teamRow{ID: t.ID, Slug: t.Slug, Name: t.Name, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
+		RequireTOTP: t.RequireTOTP}
 }
 
 // teamWithSettings reads the settings of team row r.
@@ -45,9 +55,11 @@ func (db *DB) teamWithSettings(ctx context.Context, r teamRow) (team.Team, error
 		return team.Team{}, fmt.Errorf("store: team settings: %w", mapErr(err))
 	}
 	t := team.Team{ID: r.ID, Slug: r.Slug, Name: r.Name, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-		Settings: map[scope.Mode]team.Settings{scope.Live: {}, scope.Test: {}}}
+		RequireTOTP: r.RequireTOTP, Settings: map[scope.Mode]team.Settings{scope.Live: {}, scope.Test: {}}}
 	for _, sr := range rows {
-		t.Settings[scope.Mode(sr.Mode)] = team.Settings{AllowedOrigins: sr.AllowedOrigins}
+		t.Settings[scope.Mode(sr.Mode)] = team.Settings{AllowedOrigins: sr.AllowedOrigins, Widget: team.Widget{
+			Title: sr.WidgetTitle, Greeting: sr.WidgetGreeting, Color: sr.WidgetColor, Position: sr.WidgetPosition,
+			Locale: sr.WidgetLocale, Availability: sr.WidgetAvailability}}
 	}
 	return t, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,12 +25,15 @@ import (
 // modes; its settings are per mode, since test and live are completely
 // separate.
 type Team struct {
-	ID        string
-	Slug      string
-	Name      string
-	Settings  map[scope.Mode]Settings // one entry per mode
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID       string
+	Slug     string
+	Name     string
+	Settings map[scope.Mode]Settings // one entry per mode
+	// RequireTOTP makes every agent of the team sign in with a second
+	// factor (agents without one set it up at their next sign-in).
+	RequireTOTP bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Settings are a team's settings in one mode.
@@ -36,6 +41,67 @@ type Settings struct {
 	// AllowedOrigins restricts where the mode's publishable keys may be used
 	// from; empty means any origin.
 	AllowedOrigins []string
+	// Widget is how the widget looks, as the dashboard's embed snippet
+	// writes it.
+	Widget Widget
+}
+
+// Widget is the look of a team's widget in one mode; "" fields leave the
+// widget's default (its own title and greeting in the visitor's language,
+// blue, on the right).
+type Widget struct {
+	Title    string
+	Greeting string
+	Color    string // #rrggbb
+	Position string // "right" or "left"
+	Locale   string // a language the widget speaks, or "" for the visitor's
+	// Availability is "online" or "away": whether the team answers now or
+	// later (the dashboard's preview shows it; the widget does not read it
+	// yet).
+	Availability string
+}
+
+// Widget choices.
+var (
+	WidgetPositions    = []string{"right", "left"}
+	WidgetLocales      = []string{"en", "de", "es"}
+	WidgetAvailability = []string{"online", "away"}
+	widgetColor        = regexp.MustCompile(`^#[0-9a-f]{6}$`)
+	maxWidgetTitle     = 60
+	maxWidgetGreeting  = 200
+	errWidgetColor     = errs.Invalidf("color", "color must be a colour such as #1f5fd6")
+	errWidgetPosition  = errs.Invalidf("position", "position must be right or left")
+	errWidgetLocale    = errs.Invalidf("locale", "locale must be one of en, de, es, or empty for the visitor's language")
+	errWidgetAvailable = errs.Invalidf("availability", "availability must be online or away")
+	errWidgetTitleLen  = errs.Invalidf("title", "title must be at most 60 characters")
+	errWidgetGreetLen  = errs.Invalidf("greeting", "greeting must be at most 200 characters")
+)
+
+// clean trims and checks w.
+func (w Widget) clean() (Widget, error) {
+	w.Title, w.Greeting = strings.TrimSpace(w.Title), strings.TrimSpace(w.Greeting)
+	w.Color = strings.ToLower(strings.TrimSpace(w.Color))
+	if err := text.Line("title", w.Title); err != nil {
+		return Widget{}, err
+	}
+	if err := text.Line("greeting", w.Greeting); err != nil {
+		return Widget{}, err
+	}
+	switch {
+	case utf8.RuneCountInString(w.Title) > maxWidgetTitle:
+		return Widget{}, errWidgetTitleLen
+	case utf8.RuneCountInString(w.Greeting) > maxWidgetGreeting:
+		return Widget{}, errWidgetGreetLen
+	case w.Color != "" && !widgetColor.MatchString(w.Color):
+		return Widget{}, errWidgetColor
+	case w.Position != "" && !slices.Contains(WidgetPositions, w.Position):
+		return Widget{}, errWidgetPosition
+	case w.Locale != "" && !slices.Contains(WidgetLocales, w.Locale):
+		return Widget{}, errWidgetLocale
+	case w.Availability != "" && !slices.Contains(WidgetAvailability, w.Availability):
+		return Widget{}, errWidgetAvailable
+	}
+	return w, nil
 }
 
 // AllowsOrigin reports whether a browser page on origin may use the team's
@@ -72,6 +138,9 @@ type Store interface {
 	RenameTeam(ctx context.Context, id, name string, at time.Time) error
 	// SetAllowedOrigins writes the allowed origins of one mode of a team.
 	SetAllowedOrigins(ctx context.Context, sc scope.Scope, origins []string, at time.Time) error
+	// SetWidget writes the widget settings of one mode of a team.
+	SetWidget(ctx context.Context, sc scope.Scope, w Widget, at time.Time) error
+	SetRequireTOTP(ctx context.Context, id string, on bool, at time.Time) error
 }
 
 // Service manages teams.
@@ -196,6 +265,9 @@ func (s *Service) Resolve(ctx context.Context, idOrSlug string) (Team, error) {
 type Update struct {
 	Name           *string
 	AllowedOrigins *[]string
+	Widget         *Widget
+	// RequireTOTP is the team's (from live only, as the name).
+	RequireTOTP *bool
 }
 
 // errNameFromTest refuses a test key's change of the shared name: a test key
@@ -225,6 +297,29 @@ func (s *Service) Apply(ctx context.Context, sc scope.Scope, u Update) (Team, er
 		if err := s.store.RenameTeam(ctx, t.ID, n, now); err != nil {
 			return Team{}, fmt.Errorf("team: rename: %w", err)
 		}
+	}
+	if u.RequireTOTP != nil {
+		if sc.Mode != scope.Live {
+			return Team{}, errs.New(errs.Forbidden, "Two-factor sign-in is a rule of the whole team: change it in live mode")
+		}
+		if err := s.store.SetRequireTOTP(ctx, t.ID, *u.RequireTOTP, now); err != nil {
+			return Team{}, fmt.Errorf("team: require totp: %w", err)
+		}
+		t.RequireTOTP, t.UpdatedAt = *u.RequireTOTP, now
+	}
+	if u.Widget != nil {
+		w, err := u.Widget.clean()
+		if err != nil {
+			return Team{}, err
+		}
+		if err := s.store.SetWidget(ctx, sc, w, now); err != nil {
+			return Team{}, fmt.Errorf("team: widget: %w", err)
+		}
+		settings := maps.Clone(t.Settings)
+		set := settings[sc.Mode]
+		set.Widget = w
+		settings[sc.Mode] = set
+		t.Settings, t.UpdatedAt = settings, now
 	}
 	if u.AllowedOrigins != nil {
 		origins := make([]string, 0, len(*u.AllowedOrigins))
