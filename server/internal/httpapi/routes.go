@@ -16,11 +16,11 @@ import (
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
-// routes lists every route of the API, the widget API and the Library API,
-// so that "what are the endpoints?" is answered here.
 // readyzTimeout bounds /readyz's database ping.
 const readyzTimeout = 2 * time.Second
 
+// routes lists every route of the API, the widget API and the Library API,
+// so that "what are the endpoints?" is answered here.
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
