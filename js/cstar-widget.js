@@ -40,44 +40,58 @@
   var lang = (attr("locale", (navigator.language || "en")).toLowerCase().split("-")[0]);
   var T = L10N[lang] || L10N.en;
   var color = /^#[0-9a-fA-F]{6}$/.test(attr("color", "")) ? attr("color") : "#1f5fd6";
+  // Text on the site's colour: white where it reads at WCAG AA (4.5:1),
+  // black elsewhere (one of the two always does).
+  function luminance(hex) {
+    return [[1, 0.2126], [3, 0.7152], [5, 0.0722]].reduce(function (l, c) {
+      var v = parseInt(hex.substr(c[0], 2), 16) / 255;
+      return l + c[1] * (v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+    }, 0);
+  }
+  var ink = 1.05 / (luminance(color) + 0.05) >= 4.5 ? "#fff" : "#000";
   var left = attr("position", "right") === "left";
 
   var CSS = ":host{all:initial}" +
     "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}" +
     ".launcher{position:fixed;bottom:20px;" + (left ? "left" : "right") + ":20px;width:56px;height:56px;border-radius:50%;border:0;" +
-    "background:var(--c);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646;display:block}" +
-    ".launcher svg{width:28px;height:28px;fill:#fff}" +
+    "background:var(--c);color:var(--ct);cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646;display:block}" +
+    ".launcher svg{width:28px;height:28px;fill:var(--ct)}" +
     ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#b3261e;color:#fff;font-size:12px;line-height:20px;padding:0 6px}" +
     ".badge[hidden],.launcher[hidden],.panel[hidden],[hidden]{display:none!important}" +
     ".panel{position:fixed;bottom:88px;" + (left ? "left" : "right") + ":20px;width:370px;max-width:calc(100vw - 40px);height:560px;max-height:calc(100vh - 110px);" +
-    "background:#fff;color:#1d2433;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);display:flex;flex-direction:column;overflow:hidden;z-index:2147483647;font-size:15px;line-height:1.45}" +
-    "header{background:var(--c);color:#fff;padding:12px 14px;display:flex;gap:8px;align-items:flex-start}" +
+    "background:#fff;color:#1d2433;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);display:flex;flex-direction:column;overflow:hidden;z-index:2147483647;font-size:15px;line-height:1.45;" +
+    "animation:cstar-in .16s ease-out}" +
+    "@keyframes cstar-in{from{opacity:0;transform:translateY(12px)}}" +
+    "header{background:var(--c);color:var(--ct);padding:12px 14px;display:flex;gap:8px;align-items:flex-start}" +
     "header .t{flex:1}header h2{margin:0;font-size:17px}header p{margin:2px 0 0;font-size:13px}" +
-    ".state{font-size:12px;opacity:.95}" +
-    "header button{background:transparent;border:1px solid rgba(255,255,255,.7);color:#fff;border-radius:6px;padding:3px 8px;cursor:pointer;font-size:13px}" +
+    ".state{font-size:12px}" +
+    "header button{background:transparent;border:1px solid;color:inherit;border-radius:6px;padding:3px 8px;cursor:pointer;font-size:13px}" +
     ".body{flex:1;overflow:auto;padding:12px 14px;background:#f6f7fb}" +
     "form.auth{display:flex;flex-direction:column;gap:8px}" +
     "label{display:flex;flex-direction:column;font-size:13px;gap:3px;color:#1d2433}" +
     "input,textarea{font:inherit;padding:8px;border:1px solid #6b7488;border-radius:6px;color:#1d2433;background:#fff}" +
-    "button.primary{background:var(--c);color:#fff;border:0;border-radius:6px;padding:9px 12px;font:inherit;cursor:pointer}" +
+    "button.primary{background:var(--c);color:var(--ct);border:0;border-radius:6px;padding:9px 12px;font:inherit;cursor:pointer}" +
     "button.link{background:none;border:0;color:#1f4fb0;text-decoration:underline;cursor:pointer;font:inherit;padding:0}" +
     "button:disabled{opacity:.6;cursor:default}" +
-    ":focus-visible{outline:3px solid #f2a900;outline-offset:2px}" +
+    // Two rings, dark inside light: one of them stands out on any colour.
+    ":focus-visible{outline:3px solid #ffbf47;outline-offset:2px;box-shadow:0 0 0 2px #1d2433}" +
     ".err{color:#b3261e;font-size:13px;min-height:1em;margin:0}" +
     ".note{color:#4a5468;font-size:13px;margin:0}" +
     "ol{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:8px}" +
     "li{max-width:80%;padding:8px 11px;border-radius:12px;background:#fff;border:1px solid #dde2ec;align-self:flex-start}" +
-    "li.mine{align-self:flex-end;background:var(--c);color:#fff;border-color:var(--c)}" +
-    "li.mine a{color:#fff}li a{color:#1f4fb0}" +
+    "li.mine{align-self:flex-end;background:var(--c);color:var(--ct);border-color:var(--c)}" +
+    "li.mine a{color:var(--ct)}li a{color:#1f4fb0}" +
     "li .who{display:block;font-size:12px;font-weight:600}" +
     "li .text{white-space:pre-wrap;overflow-wrap:anywhere;margin:0}" +
-    "li .meta{display:block;font-size:11px;opacity:.85;margin-top:2px}" +
-    "li.pending{opacity:.7}li.failed{background:#fdecea;color:#1d2433;border-color:#b3261e}" +
+    "li .meta{display:block;font-size:11px;margin-top:2px}" +
+    "li.pending{background:#fff;color:#1d2433;border-style:dashed}li.pending a{color:#1f4fb0}li.failed{background:#fdecea;color:#1d2433;border-color:#b3261e}" +
     ".typing{font-size:13px;color:#4a5468;min-height:1.2em;margin:6px 0 0}" +
     ".composer{display:flex;gap:8px;padding:10px;border-top:1px solid #dde2ec;background:#fff}" +
     ".composer textarea{flex:1;resize:none;height:42px}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
-    "@media (max-width:480px){.panel{inset:0;width:100vw;max-width:none;height:100vh;max-height:none;border-radius:0}}";
+    // A phone, or a window zoomed to 200 %: the panel takes the screen.
+    "@media (max-width:480px),(max-height:520px){.panel{inset:0;width:100vw;max-width:none;height:100vh;max-height:none;border-radius:0}}" +
+    "@media (prefers-reduced-motion:reduce){.panel{animation:none}}";
 
   function el(tagName, props, kids) {
     var e = document.createElement(tagName);
@@ -117,6 +131,7 @@
     root.adoptedStyleSheets = [sheet];
   } catch (e) { /* very old browsers: unstyled, still usable */ }
   host.style.setProperty("--c", color); // a CSSOM property, not an inline style attribute
+  host.style.setProperty("--ct", ink);
 
   var icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   icon.setAttribute("viewBox", "0 0 24 24");
@@ -133,6 +148,8 @@
   var logoutBtn = el("button", { type: "button", text: T.logout, hidden: "" });
   var closeBtn = el("button", { type: "button", "aria-label": T.close, text: "✕" });
   var body = el("div", { cls: "body" });
+  // Written only when it changes: a screen reader hears it once as the
+  // agent starts typing, not at each of the agent's typing events.
   var typingLine = el("p", { cls: "typing", "aria-live": "polite" });
   var input = el("textarea", { "aria-label": T.placeholder, placeholder: T.placeholder, rows: "1", maxlength: "4000" });
   var sendBtn = el("button", { cls: "primary", type: "submit", text: T.send });
@@ -140,10 +157,21 @@
   var panel = el("div", { id: "cstar-panel", cls: "panel", role: "dialog", "aria-modal": "true", "aria-label": attr("title", T.title), hidden: "" }, [
     el("header", {}, [el("div", { cls: "t" }, [el("h2", { text: attr("title", T.title) }), el("p", { text: attr("greeting", T.greeting) }), state]), logoutBtn, closeBtn]),
     body, composer]);
+  // What a screen reader hears of the chat: each new message from the
+  // team, once, and a send that failed; not the history shown on opening.
+  // Outside the panel, so that it speaks while the panel is closed too.
+  var announcer = el("div", { cls: "sr", "aria-live": "polite" });
   root.appendChild(launcher);
   root.appendChild(panel);
+  root.appendChild(announcer);
+  function announce(text) {
+    announcer.appendChild(el("p", { text: text }));
+    while (announcer.children.length > 3) announcer.removeChild(announcer.firstChild);
+  }
 
-  var log = el("ol", { role: "log", "aria-live": "polite", "aria-label": T.messages });
+  // A plain list (a live region would speak the history and every change
+  // of a message, and role="log" on a list hides its items from it).
+  var log = el("ol", { "aria-label": T.messages });
   var items = {}; // message id or client key → li
   var mode = "signup";
   // The server could not serve the last request for the moment: the
@@ -268,6 +296,7 @@
       li.className = "mine failed";
       var meta = li.querySelector(".meta");
       meta.textContent = T.failed + " " + (x && x.message ? x.message : "") + " ";
+      announce(meta.textContent);
       meta.appendChild(el("button", { cls: "link", type: "button", text: T.retry, onclick: function () {
         li.className = "mine pending";
         meta.textContent = T.pending;
@@ -339,7 +368,9 @@
   chat.on("message", function (m) {
     if (!chat.isIdentified() || composer.hidden) return;
     var key = m.clientId && items["c-" + m.clientId] ? "c-" + m.clientId : undefined;
+    var fresh = !items[m.id] && !(m.author && m.author.type === "customer");
     show(m, key);
+    if (fresh) announce(m.author.name + ": " + m.body);
     typingLine.textContent = "";
     markRead();
     // An own message stored: the server answers again.
@@ -355,7 +386,8 @@
   chat.on("typing", function (ev) {
     if (!ev || (ev.author && ev.author.type === "customer")) return;
     // The SDK reports the expiry too (typing false).
-    typingLine.textContent = ev.typing ? fmt(T.typing, { name: ev.author.name }) : "";
+    var text = ev.typing ? fmt(T.typing, { name: ev.author.name }) : "";
+    if (typingLine.textContent !== text) typingLine.textContent = text;
   });
   chat.on("ticket", function (t) {
     if (!t || !(t.agentReadSeq > (agentRead[t.id] || 0))) return;
