@@ -173,6 +173,10 @@
   // of a message, and role="log" on a list hides its items from it).
   var log = el("ol", { "aria-label": T.messages });
   var items = {}; // message id or client key → li
+  // Messages of the team heard while the history loads: after a reload
+  // the SDK replays the history as message events too, so they are
+  // announced only if the history does not hold them.
+  var heard = null;
   var mode = "signup";
   // The server could not serve the last request for the moment: the
   // header says so until the chat works again.
@@ -230,7 +234,14 @@
     // Sent before a reload and not stored yet: pending until the server
     // acknowledges them (the message event replaces them).
     (chat.pendingMessages ? chat.pendingMessages() : []).forEach(function (p) { pending(p.body, "c-" + p.clientId); });
-    chat.getMessages().then(function (ms) { ms.forEach(function (m) { show(m); }); markRead(); }, function () {});
+    heard = [];
+    chat.getMessages().then(function (ms) {
+      var old = {};
+      ms.forEach(function (m) { old[m.id] = true; show(m); });
+      markRead();
+      (heard || []).forEach(function (m) { if (!old[m.id]) announce(m.author.name + ": " + m.body); });
+      heard = null;
+    }, function () { heard = null; });
   }
 
   // pending shows text as an own message waiting to be sent, under key.
@@ -370,7 +381,8 @@
     var key = m.clientId && items["c-" + m.clientId] ? "c-" + m.clientId : undefined;
     var fresh = !items[m.id] && !(m.author && m.author.type === "customer");
     show(m, key);
-    if (fresh) announce(m.author.name + ": " + m.body);
+    if (fresh && heard) heard.push(m);
+    else if (fresh) announce(m.author.name + ": " + m.body);
     typingLine.textContent = "";
     markRead();
     // An own message stored: the server answers again.
@@ -395,7 +407,8 @@
     Array.prototype.forEach.call(log.children, mark);
   });
   chat.on("identified", function () { conversation(); if (isOpen()) focusFirst(); });
-  chat.on("logout", function () { mode = "login"; authForm(); });
+  // The Log out button goes with the conversation: focus moves to the form.
+  chat.on("logout", function () { mode = "login"; authForm(); if (isOpen()) focusFirst(); });
 
   function start() {
     document.body.appendChild(host);
