@@ -223,6 +223,9 @@ func (e *env) siteHandler() http.Handler {
 		if r.URL.Query().Get("ui") == "1" {
 			ui = ""
 		}
+		if c := r.URL.Query().Get("color"); c != "" {
+			ui += ` data-color="` + html.EscapeString(c) + `"`
+		}
 		extra := ""
 		if r.URL.Query().Get("init") == "1" {
 			extra += "\n<script src=\"/init.js\"></script>"
