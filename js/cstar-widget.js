@@ -235,13 +235,19 @@
     // acknowledges them (the message event replaces them).
     (chat.pendingMessages ? chat.pendingMessages() : []).forEach(function (p) { pending(p.body, "c-" + p.clientId); });
     heard = [];
-    chat.getMessages().then(function (ms) {
-      var old = {};
-      ms.forEach(function (m) { old[m.id] = true; show(m); });
-      markRead();
-      (heard || []).forEach(function (m) { if (!old[m.id]) announce(m.author.name + ": " + m.body); });
-      heard = null;
-    }, function () { heard = null; });
+    (function load(tries) {
+      chat.getMessages().then(function (ms) {
+        var old = {};
+        ms.forEach(function (m) { old[m.id] = true; show(m); });
+        markRead();
+        (heard || []).forEach(function (m) { if (!old[m.id]) announce(m.author.name + ": " + m.body); });
+        heard = null;
+      }, function () {
+        // Right after a sign-in the SDK may not read yet: try again.
+        if (tries < 4 && chat.isIdentified()) setTimeout(function () { load(tries + 1); }, 250 << tries);
+        else heard = null;
+      });
+    })(0);
   }
 
   // pending shows text as an own message waiting to be sent, under key.
