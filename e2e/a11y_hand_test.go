@@ -78,20 +78,28 @@ const a11yJS = `window.__a11y = window.__a11y || (() => {
       walk(root);
       return out;
     },
-    // listen records the text that live regions under root receive.
+    // listen records what live regions under root say: per batch of
+    // changes (what one task did) and region, the text added, as a screen
+    // reader hears one change; a region that is not rendered says nothing.
     listen(root) {
       const said = window.__said = window.__said || [];
-      const live = n => { for (; n && n !== root; n = n.parentNode) {
+      const region = n => { for (; n && n !== root; n = n.parentNode) {
         if (n.nodeType !== 1) continue;
         const l = n.getAttribute("aria-live"), role = n.getAttribute("role");
-        if (l) return l !== "off";
-        if (role === "log" || role === "status" || role === "alert") return true;
-      } return false; };
-      new MutationObserver(ms => ms.forEach(m => {
-        if (!live(m.target)) return;
-        const text = m.type === "characterData" ? m.target.data : [...m.addedNodes].map(n => n.textContent).join("");
-        if (text.trim()) said.push(text.trim());
-      })).observe(root, { childList: true, subtree: true, characterData: true });
+        if (l) return l === "off" ? null : n;
+        if (role === "log" || role === "status" || role === "alert") return n;
+      } return null; };
+      new MutationObserver(ms => {
+        const added = new Set(), batch = new Map();
+        ms.forEach(m => { if (m.type === "characterData") added.add(m.target); else m.addedNodes.forEach(n => added.add(n)); });
+        for (const n of added) {
+          let inner = false;
+          for (let p = n.parentNode; p && !inner; p = p.parentNode) inner = added.has(p);
+          const r = !inner && n.isConnected && region(n), text = (n.textContent || "").trim();
+          if (r && text && r.checkVisibility()) batch.set(r, (batch.get(r) || []).concat(text));
+        }
+        batch.forEach(texts => said.push(texts.join(" ")));
+      }).observe(root, { childList: true, subtree: true, characterData: true });
     },
   };
 })(), true`
@@ -156,10 +164,12 @@ func (t *tab) tabCycle(tb testing.TB, where, controls string, limit int) []stop 
 	if s := t.focused(tb); s.Key != first {
 		tb.Fatalf("%s: after %d presses of Tab the focus had not come back to %s: a keyboard trap? (stops %v)", where, limit, stops[0], stops)
 	}
-	reached := map[string]bool{}
+	reached, least := map[string]bool{}, math.Inf(1)
 	for _, s := range stops {
 		reached[s.Key] = true
+		least = min(least, s.Ring)
 	}
+	tb.Logf("%s: %d Tab stops, %d controls, the faintest ring %.2f:1", where, len(stops), len(want), least)
 	for _, c := range want {
 		if !reached[c.Key] {
 			tb.Errorf("%s: %s is never reached with Tab", where, c)
@@ -499,6 +509,7 @@ func zoom(t *testing.T, e *env) {
 		if got["top"] < 0 || got["left"] < 0 || got["bottom"] > got["h"] || got["right"] > got["w"] {
 			t.Errorf("%s at 200 %%: the panel %v does not fit the window", state, got)
 		}
+		t.Logf("%s at 200 %%: the panel %v×%v px, %v px for the form or the messages", state, got["right"]-got["left"], got["bottom"]-got["top"], got["body"])
 		if got["body"] < 150 {
 			t.Errorf("%s at 200 %%: %v px left for the form or the messages, want 150 or more", state, got["body"])
 		}
@@ -533,8 +544,8 @@ func zoom(t *testing.T, e *env) {
 
 // announcements: what a screen reader hears of the widget's live regions.
 // A new message from the team is said once, whether the panel is open or
-// closed; the visitor's own messages and the history shown on opening are
-// not said; an agent who keeps typing is said once, not at each typing
+// closed; the visitor's own messages and the history (after a reload, on
+// logging in) are not said; an agent who keeps typing is said once, not at each typing
 // event; a failed send is said. In the dashboard, a customer's message is
 // said once and their typing once.
 func announcements(t *testing.T, e *env) {
@@ -608,6 +619,17 @@ func announcements(t *testing.T, e *env) {
 	for _, body := range []string{"My own words", "The first reply", "A reply while closed"} {
 		if n := said(body); n != 0 {
 			t.Errorf("after a reload, the history's %q was said %d times, want never", body, n)
+		}
+	}
+	// Logging in again with the panel open: the history is not said.
+	if r := tb.call(t, `CStarChat.logout()`); !r.OK {
+		t.Fatalf("logout: %+v", r)
+	}
+	tb.call(t, `CStarChat.login({email: "ann@example.com", password: "`+password+`"})`).customer(t)
+	tb.waitFor(t, sr+`.querySelectorAll("li").length >= 3`, 10*time.Second)
+	for _, body := range []string{"My own words", "The first reply", "A reply while closed"} {
+		if n := said(body); n != 0 {
+			t.Errorf("logging in with the panel open, the history's %q was said %d times, want never (said %q)", body, n, eval[[]string](t, tb, `window.__said`))
 		}
 	}
 
