@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
 
@@ -121,32 +122,51 @@ type teamJSON struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
 	// AllowedOrigins are the key's mode's; only secret keys see them.
-	AllowedOrigins []string  `json:"allowed_origins,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// Widget is the key's mode's widget settings; only secret keys see it.
+	Widget    *widgetJSON `json:"widget,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
+}
+
+// widgetJSON is what the widget shows of a team in one mode ("" is unset).
+type widgetJSON struct {
+	Availability string `json:"availability"`
+	ReplyTime    string `json:"reply_time"`
+	AvatarURL    string `json:"avatar_url"`
+}
+
+func teamOf(t team.Team, m scope.Mode) teamJSON {
+	set := t.Settings[m]
+	return teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name, AllowedOrigins: append([]string{}, set.AllowedOrigins...),
+		Widget:    &widgetJSON{Availability: set.Widget.Availability, ReplyTime: set.Widget.ReplyTime, AvatarURL: set.Widget.AvatarURL},
+		CreatedAt: t.CreatedAt}
 }
 
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r.Context())
-	out := teamJSON{ID: p.Team.ID, Slug: p.Team.Slug, Name: p.Team.Name, CreatedAt: p.Team.CreatedAt}
 	if p.Key.Type == apikey.Secret {
-		out.AllowedOrigins = append([]string{}, p.Team.Settings[p.Key.Mode].AllowedOrigins...)
+		return ok(w, http.StatusOK, teamOf(p.Team, p.Key.Mode))
 	}
-	return ok(w, http.StatusOK, out)
+	return ok(w, http.StatusOK, teamJSON{ID: p.Team.ID, Slug: p.Team.Slug, Name: p.Team.Name, CreatedAt: p.Team.CreatedAt})
 }
 
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Name           *string   `json:"name"`
-		AllowedOrigins *[]string `json:"allowed_origins"`
+		Name           *string     `json:"name"`
+		AllowedOrigins *[]string   `json:"allowed_origins"`
+		Widget         *widgetJSON `json:"widget"`
 	}
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
 	sc := principalOf(r.Context()).scope()
-	t, err := s.Teams.Apply(r.Context(), sc, team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins})
+	u := team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins}
+	if in.Widget != nil {
+		u.Widget = &team.Widget{Availability: in.Widget.Availability, ReplyTime: in.Widget.ReplyTime, AvatarURL: in.Widget.AvatarURL}
+	}
+	t, err := s.Teams.Apply(r.Context(), sc, u)
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name,
-		AllowedOrigins: append([]string{}, t.Settings[sc.Mode].AllowedOrigins...), CreatedAt: t.CreatedAt})
+	return ok(w, http.StatusOK, teamOf(t, sc.Mode))
 }

@@ -116,7 +116,7 @@ func (h *Hub) Publish(ev chat.Event) {
 
 func route(ev chat.Event) (toCustomer, toTeam bool) {
 	switch ev.Type {
-	case chat.TicketCreated, chat.TicketUpdated, chat.MessageCreated:
+	case chat.TicketCreated, chat.TicketUpdated, chat.MessageCreated, chat.CustomerMerged:
 		return true, true
 	case chat.Typing:
 		return ev.Author.Type != chat.AuthorCustomer, ev.Author.Type == chat.AuthorCustomer

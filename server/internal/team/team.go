@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +38,53 @@ type Settings struct {
 	// AllowedOrigins restricts where the mode's publishable keys may be used
 	// from; empty means any origin.
 	AllowedOrigins []string
+	// Widget is what the widget shows in its header.
+	Widget Widget
+}
+
+// Widget is what a team's widget shows of the team in one mode; "" fields
+// are unset (the widget then says nothing of them).
+type Widget struct {
+	// Availability is "online" (the team answers now) or "away" (later).
+	Availability string
+	// ReplyTime is how soon the team usually replies: "minutes", "hours"
+	// or "day".
+	ReplyTime string
+	// AvatarURL is an https URL with {name} in it, replaced by an agent's
+	// name (lowercased, URL-encoded) to show their picture; without it the
+	// widget shows initials.
+	AvatarURL string
+}
+
+// Widget choices.
+var (
+	WidgetAvailability = []string{"online", "away"}
+	WidgetReplyTimes   = []string{"minutes", "hours", "day"}
+)
+
+const maxAvatarURL = 500
+
+// clean trims and checks w.
+func (w Widget) clean() (Widget, error) {
+	w.Availability, w.ReplyTime = strings.TrimSpace(w.Availability), strings.TrimSpace(w.ReplyTime)
+	w.AvatarURL = strings.TrimSpace(w.AvatarURL)
+	switch {
+	case w.Availability != "" && !slices.Contains(WidgetAvailability, w.Availability):
+		return Widget{}, errs.Invalidf("availability", "availability must be online or away, or empty")
+	case w.ReplyTime != "" && !slices.Contains(WidgetReplyTimes, w.ReplyTime):
+		return Widget{}, errs.Invalidf("reply_time", "reply_time must be minutes, hours or day, or empty")
+	case w.AvatarURL != "" && !avatarURL(w.AvatarURL):
+		return Widget{}, errs.Invalidf("avatar_url", "avatar_url must be an https URL with {name} in it, at most %d characters", maxAvatarURL)
+	}
+	return w, nil
+}
+
+func avatarURL(s string) bool {
+	if len(s) > maxAvatarURL || !strings.Contains(s, "{name}") || text.Controls("avatar_url", s) != nil {
+		return false
+	}
+	u, err := url.Parse(strings.ReplaceAll(s, "{name}", "x"))
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil
 }
 
 // AllowsOrigin reports whether a browser page on origin may use the team's
@@ -72,6 +121,8 @@ type Store interface {
 	RenameTeam(ctx context.Context, id, name string, at time.Time) error
 	// SetAllowedOrigins writes the allowed origins of one mode of a team.
 	SetAllowedOrigins(ctx context.Context, sc scope.Scope, origins []string, at time.Time) error
+	// SetWidget writes the widget settings of one mode of a team.
+	SetWidget(ctx context.Context, sc scope.Scope, w Widget, at time.Time) error
 }
 
 // Service manages teams.
@@ -196,6 +247,8 @@ func (s *Service) Resolve(ctx context.Context, idOrSlug string) (Team, error) {
 type Update struct {
 	Name           *string
 	AllowedOrigins *[]string
+	// Widget replaces the mode's widget settings.
+	Widget *Widget
 }
 
 // errNameFromTest refuses a test key's change of the shared name: a test key
@@ -225,6 +278,20 @@ func (s *Service) Apply(ctx context.Context, sc scope.Scope, u Update) (Team, er
 		if err := s.store.RenameTeam(ctx, t.ID, n, now); err != nil {
 			return Team{}, fmt.Errorf("team: rename: %w", err)
 		}
+	}
+	if u.Widget != nil {
+		w, err := u.Widget.clean()
+		if err != nil {
+			return Team{}, err
+		}
+		if err := s.store.SetWidget(ctx, sc, w, now); err != nil {
+			return Team{}, fmt.Errorf("team: widget: %w", err)
+		}
+		settings := maps.Clone(t.Settings)
+		set := settings[sc.Mode]
+		set.Widget = w
+		settings[sc.Mode] = set
+		t.Settings, t.UpdatedAt = settings, now
 	}
 	if u.AllowedOrigins != nil {
 		origins := make([]string, 0, len(*u.AllowedOrigins))
