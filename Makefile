@@ -28,11 +28,10 @@ widget:
 	cp js/cstar-chat.js js/cstar-widget.js bin/widget/
 	$(GO) run ./server/cmd/precompress bin/widget/cstar.wasm bin/widget/wasm_exec.js bin/widget/cstar-widget.js
 
-## test: gofmt and go vet, then every test on SQLite and PostgreSQL (a throwaway cluster is started when CSTAR_TEST_DATABASE_URL is unset), the concurrent packages under the race detector, plus brief fuzzing
+## test: gofmt and go vet, then every test on SQLite and PostgreSQL (a throwaway cluster is started when CSTAR_TEST_DATABASE_URL is unset), the concurrent packages under the race detector, brief fuzzing, and a brief fault-injection run (chaos-brief)
 test: lint
 	CSTAR_REQUIRE_POSTGRES=1 CSTAR_REQUIRE_BROWSER=1 $(PGTEST) $(MAKE) --no-print-directory test-go fuzz
-# chaos-brief joins make test once database outages are handled (issue 16):
-# today it fails, as it should, on the messages typed while PostgreSQL is down.
+	$(MAKE) --no-print-directory chaos-brief
 
 test-go: wasm-test test-tools
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e github.com/cstar-chat/cstar/$(patsubst ./%,%,$(p))))

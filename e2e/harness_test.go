@@ -101,9 +101,16 @@ type env struct {
 // creates a team and serves the test pages from another origin.
 func newEnv(tb testing.TB, dialect string) *env {
 	tb.Helper()
+	return newEnvOn(tb, dialect, databaseURL(tb, dialect))
+}
+
+// newEnvOn is newEnv on the database at dbURL (a cluster the test stops
+// and starts, for one).
+func newEnvOn(tb testing.TB, dialect, dbURL string) *env {
+	tb.Helper()
 	// The harness's cheap hashing: the tests are about the browser, not
 	// argon2id's cost.
-	srv := apptest.Start(tb, databaseURL(tb, dialect), apptest.NoTeam,
+	srv := apptest.Start(tb, dbURL, apptest.NoTeam,
 		apptest.Config(func(c *config.Config) { c.WidgetDir = widgetDir }))
 	created := srv.CreateTeam(tb, "E2E "+dialect, "e2e-"+dialect)
 	e := &env{API: srv.URL, PKTest: created.Keys["pk_test"].Secret, PKLive: created.Keys["pk_live"].Secret,

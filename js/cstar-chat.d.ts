@@ -37,6 +37,12 @@ export interface Message {
   createdAt: string;
 }
 
+/** A message sent but not stored yet: it waits in the outbox and is sent again until it is. */
+export interface PendingMessage {
+  clientId: string;
+  body: string;
+}
+
 /** A chat ticket as the ticket event reports it. */
 export interface ChatTicket {
   id: string;
@@ -106,10 +112,15 @@ export interface CStarChatAPI {
   identify(input: { userId: string; email?: string; name?: string; userHash: string } | { token: string }): Promise<Customer>;
   /**
    * Sends a chat message (trimmed, 1 to 4000 characters; otherwise rejects
-   * with code "invalid"); resolves with the stored message. While offline it
-   * waits in an outbox that survives reloads and is sent on reconnect.
+   * with code "invalid"); resolves with the stored message, once. While
+   * offline, or while the server cannot store it (code "unavailable", also
+   * raised as an error event), it waits in an outbox that survives reloads
+   * and is sent again until it is stored. Only a refusal for good (such as
+   * "invalid", "forbidden" or "too_large") rejects it.
    */
   sendMessage(text: string): Promise<Message>;
+  /** Synchronous: the messages sent and not stored yet, oldest first (after a reload, those of the outbox). */
+  pendingMessages(): PendingMessage[];
   /** A page of history, oldest first: the newest, or those before beforeSeq. */
   getMessages(opts?: { beforeSeq?: number; limit?: number; ticketId?: string }): Promise<Message[]>;
   /** Synchronous: messages from others after the customer's read position (0 before ready). */

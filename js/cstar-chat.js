@@ -14,6 +14,8 @@
   // The module's sdk.Config.StorageKey, read before the module runs.
   var mode = key.indexOf("pk_test_") === 0 ? "test" : "live";
   var storageKey = "cstar.session.v1." + mode + "." + key.slice(8, 20);
+  // The module's sdk.Config.OutboxKey: messages sent and not stored yet.
+  var outboxKey = "cstar.outbox.v1." + mode + "." + key.slice(8, 20);
   var queue = [], pending = [], core = null, failed = null;
   var resolveReady, rejectReady;
   var ready = new Promise(function (res, rej) { resolveReady = res; rejectReady = rej; });
@@ -48,6 +50,17 @@
     isIdentified: function () { return core ? core.isIdentified() : !!saved(); },
     unreadCount: function () { return core ? core.unreadCount() : 0; },
     connectionState: function () { return core ? core.connectionState() : "closed"; },
+    // Read here, not in the module: every byte of the module is downloaded.
+    pendingMessages: function () {
+      var s = saved(), out = [];
+      try {
+        var v = JSON.parse(window.localStorage.getItem(outboxKey));
+        ((v && v.items) || []).forEach(function (m) {
+          if (s && s.customer && m.customer === s.customer.id) out.push({ clientId: m.client_id, body: m.body });
+        });
+      } catch (e) { /* storage blocked: nothing survives a reload */ }
+      return out;
+    },
     // Nothing is held before the module runs: nothing to mark or type in.
     markRead: function () { if (core) core.markRead(); },
     setTyping: function (on) { if (core) core.setTyping(on); },

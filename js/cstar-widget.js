@@ -20,19 +20,22 @@
       toSignup: "New here? Create an account", toLogin: "Have an account? Log in", logout: "Log out",
       send: "Send", placeholder: "Write a message…", typing: "{name} is typing…", pending: "Waiting to send",
       failed: "Not sent.", retry: "Retry", read: "Read", open_: "Online", connecting: "Connecting…",
-      closed: "Offline", messages: "Messages", you: "You", unread: "{n} unread" },
+      closed: "Offline", messages: "Messages", you: "You", unread: "{n} unread",
+      unavailable: "Temporarily unavailable, retrying…" },
     de: { open: "Chat öffnen", close: "Chat schließen", title: "Schreiben Sie uns", greeting: "Hallo! Wie können wir helfen?",
       login: "Anmelden", signup: "Registrieren", email: "E-Mail", name: "Name", password: "Passwort",
       toSignup: "Neu hier? Konto erstellen", toLogin: "Schon ein Konto? Anmelden", logout: "Abmelden",
       send: "Senden", placeholder: "Nachricht schreiben…", typing: "{name} schreibt…", pending: "Wird gesendet, sobald verbunden",
       failed: "Nicht gesendet.", retry: "Erneut senden", read: "Gelesen", open_: "Online", connecting: "Verbinde…",
-      closed: "Offline", messages: "Nachrichten", you: "Sie", unread: "{n} ungelesen" },
+      closed: "Offline", messages: "Nachrichten", you: "Sie", unread: "{n} ungelesen",
+      unavailable: "Vorübergehend nicht erreichbar, neuer Versuch läuft…" },
     es: { open: "Abrir chat", close: "Cerrar chat", title: "Escríbenos", greeting: "¡Hola! ¿En qué podemos ayudarte?",
       login: "Iniciar sesión", signup: "Registrarse", email: "Correo", name: "Nombre", password: "Contraseña",
       toSignup: "¿Nuevo? Crea una cuenta", toLogin: "¿Ya tienes cuenta? Inicia sesión", logout: "Cerrar sesión",
       send: "Enviar", placeholder: "Escribe un mensaje…", typing: "{name} está escribiendo…", pending: "Pendiente de envío",
       failed: "No enviado.", retry: "Reintentar", read: "Leído", open_: "En línea", connecting: "Conectando…",
-      closed: "Sin conexión", messages: "Mensajes", you: "Tú", unread: "{n} sin leer" }
+      closed: "Sin conexión", messages: "Mensajes", you: "Tú", unread: "{n} sin leer",
+      unavailable: "No disponible temporalmente, reintentando…" }
   };
   var lang = (attr("locale", (navigator.language || "en")).toLowerCase().split("-")[0]);
   var T = L10N[lang] || L10N.en;
@@ -61,6 +64,7 @@
     "button:disabled{opacity:.6;cursor:default}" +
     ":focus-visible{outline:3px solid #f2a900;outline-offset:2px}" +
     ".err{color:#b3261e;font-size:13px;min-height:1em;margin:0}" +
+    ".note{color:#4a5468;font-size:13px;margin:0}" +
     "ol{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:8px}" +
     "li{max-width:80%;padding:8px 11px;border-radius:12px;background:#fff;border:1px solid #dde2ec;align-self:flex-start}" +
     "li.mine{align-self:flex-end;background:var(--c);color:#fff;border-color:var(--c)}" +
@@ -142,29 +146,47 @@
   var log = el("ol", { role: "log", "aria-live": "polite", "aria-label": T.messages });
   var items = {}; // message id or client key → li
   var mode = "signup";
+  // The server could not serve the last request for the moment: the
+  // header says so until the chat works again.
+  var unavailable = false, retryTimer = 0;
+  function isUnavailable(x) { return x && x.code === "unavailable"; }
 
   function authForm() {
+    clearTimeout(retryTimer);
     body.textContent = "";
     composer.hidden = true;
     logoutBtn.hidden = true;
     var signup = mode === "signup";
     var err = el("p", { cls: "err", role: "alert" });
+    var note = el("p", { cls: "note", role: "status" });
     var fields = [el("label", { text: T.email }, [el("input", { name: "email", type: "email", autocomplete: "email", required: "" })])];
     if (signup) fields.unshift(el("label", { text: T.name }, [el("input", { name: "name", autocomplete: "name", required: "" })]));
     fields.push(el("label", { text: T.password }, [el("input", { name: "password", type: "password", required: "",
       autocomplete: signup ? "new-password" : "current-password" })]));
     var submit = el("button", { cls: "primary", type: "submit", text: signup ? T.signup : T.login });
+    var tries = 0;
+    function attempt() {
+      var f = form.elements, p = { email: f.email.value, password: f.password.value };
+      if (signup) p.name = f.name.value;
+      (signup ? chat.signup(p) : chat.login(p)).then(function () { note.textContent = ""; }, function (x) {
+        if (isUnavailable(x)) {
+          // Not the visitor's mistake: say so quietly and try again.
+          note.textContent = T.unavailable;
+          retryTimer = setTimeout(attempt, Math.min(30000, 1000 << Math.min(tries++, 5)) * (0.5 + Math.random() / 2));
+          return;
+        }
+        note.textContent = "";
+        err.textContent = x && x.message ? x.message : String(x);
+        submit.disabled = false;
+      });
+    }
     var form = el("form", { cls: "auth", "aria-label": signup ? T.signup : T.login, onsubmit: function (e) {
       e.preventDefault();
       err.textContent = "";
       submit.disabled = true;
-      var f = form.elements, p = { email: f.email.value, password: f.password.value };
-      if (signup) p.name = f.name.value;
-      (signup ? chat.signup(p) : chat.login(p)).then(null, function (x) {
-        err.textContent = x && x.message ? x.message : String(x);
-        submit.disabled = false;
-      });
-    } }, fields.concat([err, submit, el("button", { cls: "link", type: "button", text: signup ? T.toLogin : T.toSignup,
+      tries = 0;
+      attempt();
+    } }, fields.concat([note, err, submit, el("button", { cls: "link", type: "button", text: signup ? T.toLogin : T.toSignup,
       onclick: function () { mode = signup ? "login" : "signup"; authForm(); focusFirst(); } })]));
     body.appendChild(form);
   }
@@ -177,7 +199,20 @@
     body.appendChild(typingLine);
     composer.hidden = false;
     logoutBtn.hidden = false;
+    // Sent before a reload and not stored yet: pending until the server
+    // acknowledges them (the message event replaces them).
+    (chat.pendingMessages ? chat.pendingMessages() : []).forEach(function (p) { pending(p.body, "c-" + p.clientId); });
     chat.getMessages().then(function (ms) { ms.forEach(function (m) { show(m); }); markRead(); }, function () {});
+  }
+
+  // pending shows text as an own message waiting to be sent, under key.
+  function pending(text, key) {
+    var li = el("li", { cls: "mine pending", "data-seq": "Infinity" }, [el("span", { cls: "who", text: T.you }), el("p", { cls: "text", text: text }),
+      el("span", { cls: "meta", text: chat.connectionState() === "open" && !unavailable ? "…" : T.pending })]);
+    log.appendChild(li);
+    body.scrollTop = body.scrollHeight;
+    items[key] = li;
+    return li;
   }
 
   function time(iso) {
@@ -227,13 +262,8 @@
 
   function sendText(text, li) {
     var key = "pending-" + Math.random().toString(36).slice(2);
-    if (!li) {
-      li = el("li", { cls: "mine pending", "data-seq": "Infinity" }, [el("span", { cls: "who", text: T.you }), el("p", { cls: "text", text: text }),
-        el("span", { cls: "meta", text: chat.connectionState() === "open" ? "…" : T.pending })]);
-      log.appendChild(li);
-      body.scrollTop = body.scrollHeight;
-    }
-    items[key] = li;
+    if (li) items[key] = li;
+    else li = pending(text, key);
     return chat.sendMessage(text).then(function (m) { show(m, key); }, function (x) {
       li.className = "mine failed";
       var meta = li.querySelector(".meta");
@@ -297,12 +327,31 @@
     badge.textContent = n > 9 ? "9+" : String(n);
     launcher.setAttribute("aria-label", (isOpen() ? T.close : T.open) + (n > 0 ? ", " + fmt(T.unread, { n: n }) : ""));
   }
-  function setState(s) { state.textContent = s === "open" ? T.open_ : s === "connecting" ? T.connecting : T.closed; }
+  function setState(s) {
+    state.textContent = unavailable ? T.unavailable : s === "open" ? T.open_ : s === "connecting" ? T.connecting : T.closed;
+  }
+  function setUnavailable(on) {
+    unavailable = on;
+    setState(chat.connectionState());
+    if (on) Array.prototype.forEach.call(log.querySelectorAll("li.pending .meta"), function (m) { m.textContent = T.pending; });
+  }
 
-  chat.on("message", function (m) { if (chat.isIdentified() && !composer.hidden) { show(m); typingLine.textContent = ""; markRead(); } });
+  chat.on("message", function (m) {
+    if (!chat.isIdentified() || composer.hidden) return;
+    var key = m.clientId && items["c-" + m.clientId] ? "c-" + m.clientId : undefined;
+    show(m, key);
+    typingLine.textContent = "";
+    markRead();
+    // An own message stored: the server answers again.
+    if (m.author && m.author.type === "customer" && unavailable) setUnavailable(false);
+  });
+  // A send the server could not store for the moment stays pending and is
+  // sent again by the SDK: the header says it is waiting, not an error.
+  chat.on("error", function (x) { if (isUnavailable(x) && !composer.hidden) setUnavailable(true); });
   // A message that arrives while the panel is open is read at once.
   chat.on("unread", function (n) { if (n > 0 && isOpen()) markRead(); else setBadge(n); });
-  chat.on("connection", setState);
+  // A resumed connection means the server reads and writes again.
+  chat.on("connection", function (s) { if (s === "open") unavailable = false; setState(s); });
   chat.on("typing", function (ev) {
     if (!ev || (ev.author && ev.author.type === "customer")) return;
     // The SDK reports the expiry too (typing false).

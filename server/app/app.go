@@ -19,8 +19,10 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/assets"
 	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/httpapi"
+	"github.com/cstar-chat/cstar/server/internal/idempotency"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/library"
 	"github.com/cstar-chat/cstar/server/internal/metrics"
@@ -79,6 +81,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The store logs an outage of the database once, with its length; the
+	// work that fails meanwhile stays quiet about it (a.logErr).
+	db.SetLogger(opt.Log)
 	a := &App{cfg: cfg, log: opt.Log, db: db, stop: make(chan struct{}), served: make(chan error, 1)}
 	a.keys = apikey.NewService(db, opt.Now)
 	a.teams = team.NewService(db, opt.Now)
@@ -126,6 +131,13 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	sockets := socket.New(chatSvc, ident, a.hub, opt.ChatTimings, opt.Log, opt.Now)
 	reg.Gauge("cstar_chat_widget_connections", func() float64 { w, _ := a.hub.Counts(); return float64(w) })
 	reg.Gauge("cstar_chat_stream_connections", func() float64 { _, st := a.hub.Counts(); return float64(st) })
+	reg.Gauge("cstar_database_up", func() float64 {
+		if db.Health().Up {
+			return 1
+		}
+		return 0
+	})
+	reg.Counter("cstar_database_outages_total", func() float64 { return float64(db.Health().Outages) })
 	var widget http.Handler
 	if set, err := assets.Load(os.DirFS(cfg.WidgetDir)); err == nil {
 		widget = set
@@ -134,6 +146,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	} else {
 		opt.Log.Warn("widget not served: build it with make build", "dir", cfg.WidgetDir, "err", err)
 	}
+	// Idempotency records that an outage kept from being written are
+	// written once the database is back (a.every below).
+	idem := idempotency.NewRecords(db.Idempotency(), opt.Now)
 	handler := httpapi.New(httpapi.Deps{
 		Widget:   widget,
 		Auth:     a.keys,
@@ -144,7 +159,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		Library:  library.NewService(db, opt.Now),
 		Chat:     chatSvc,
 		Sockets:  sockets,
-		Idem:     db.Idempotency(),
+		Idem:     idem,
 		Limiter:  limiter,
 		Limits: httpapi.Limits{
 			Secret:        ratelimit.Limit{Count: cfg.SecretLimit, Period: hour},
@@ -201,9 +216,8 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	a.every(sockets.Timings().Sweep, sockets.Sweep)
 	a.every(time.Second, func(ctx context.Context) {
-		if err := a.keys.Flush(ctx); err != nil {
-			a.log.Error("flush key usage", "err", err)
-		}
+		a.logErr("flush key usage", a.keys.Flush(ctx))
+		a.logErr("finish idempotency records", idem.Retry(ctx))
 	})
 	a.every(time.Hour, func(ctx context.Context) {
 		if _, err := chatSvc.ExpireEvents(ctx, cfg.EventRetention); err != nil {
@@ -212,13 +226,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	})
 	a.every(time.Minute, func(ctx context.Context) {
 		mem.Sweep()
-		if err := ident.Sweep(ctx); err != nil {
-			a.log.Error("sweep sign-in throttles and token ids", "err", err)
-		}
+		a.logErr("sweep sign-in throttles and token ids", ident.Sweep(ctx))
 		if db.Dialect() == store.Postgres {
-			if err := db.RateLimiter().Sweep(ctx); err != nil {
-				a.log.Error("sweep rate limits", "err", err)
-			}
+			a.logErr("sweep rate limits", db.RateLimiter().Sweep(ctx))
 		}
 	})
 	return a, nil
@@ -235,6 +245,14 @@ func OpenDB(ctx context.Context, url string) (*store.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// logErr logs err unless it is nil or the database being unavailable,
+// which the store logs once per outage; the work is tried again anyway.
+func (a *App) logErr(msg string, err error) {
+	if err != nil && !errs.Is(err, errs.Unavailable) {
+		a.log.Error(msg, "err", err)
+	}
 }
 
 // Hub is the registry of live connections.

@@ -25,6 +25,7 @@ package protocol
 //	{"type":"read","ticket_id":"…","reader":"agent","seq":7}
 //	{"type":"ticket","ticket":{…}}
 //	{"type":"error","client_id":"…","code":"rate_limited","error":"…","retry_after_ms":1200}
+//	{"type":"error","client_id":"…","code":"unavailable","error":"…","retry_after_ms":2000}   the database could not store it yet
 //
 // The agents' stream is a websocket at GET /api/v1/teams/{teamId}/realtime,
 // authenticated by "Authorization: Bearer sk_…" on the upgrade request and
@@ -187,7 +188,10 @@ type TicketFrame struct {
 }
 
 // ErrorFrame refuses one frame; the connection stays open. ClientID is set
-// when the refused frame was a send.
+// when the refused frame was a send. Codes rate_limited and unavailable
+// (the database could not store it for the moment) come with RetryAfterMs
+// and mean "send it again then, with the same client id"; every other code
+// refuses the frame for good.
 type ErrorFrame struct {
 	Type         string `json:"type"` // error
 	ClientID     string `json:"client_id,omitempty"`

@@ -50,6 +50,10 @@ var frames = []struct {
 	{"server_ticket", &protocol.TicketFrame{Type: protocol.FrameTicket, Ticket: sampleTicket}},
 	{"server_error", &protocol.ErrorFrame{Type: protocol.FrameError, ClientID: "c-42", Code: "rate_limited",
 		Error: "Too many messages: wait a moment", RetryAfterMs: 1200}},
+	// A send the database could not store for the moment: the client keeps
+	// the message and sends it again (same client id) after retry_after_ms.
+	{"server_error_unavailable", &protocol.ErrorFrame{Type: protocol.FrameError, ClientID: "c-42", Code: "unavailable",
+		Error: protocol.MsgUnavailable, RetryAfterMs: 2000}},
 	// The agents' stream.
 	{"stream_message_created", &protocol.StreamEvent{Type: protocol.EventMessageCreated, Pos: 12, TicketID: sampleMsg.TicketID, Message: &sampleMsg}},
 	{"stream_ticket_updated", &protocol.StreamEvent{Type: protocol.EventTicketUpdated, Pos: 13, TicketID: sampleMsg.TicketID,

@@ -37,4 +37,8 @@ const (
 	MsgWrongTeam        = "This API key does not belong to this team"
 	MsgPublishableScope = "Publishable keys cannot access this resource"
 	MsgOriginNotAllowed = "Origin not allowed for this publishable key"
+	// MsgUnavailable answers a request (code unavailable, with
+	// Retry-After or retry_after_ms) that the database could not serve for
+	// the moment: the same request may be sent again.
+	MsgUnavailable = "Service temporarily unavailable, please retry"
 )

@@ -35,6 +35,7 @@ var methods = []method{
 	{"markRead", public, false},
 	{"setTyping", public, false},
 	{"connectionState", public, false},
+	{"pendingMessages", loaderOnly, false},
 	{"refresh", internal, true},
 	{"reload", internal, false},
 	{"wake", internal, false},

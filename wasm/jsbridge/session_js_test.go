@@ -55,3 +55,41 @@ func TestLoaderReadsTheModuleSession(t *testing.T) {
 		}
 	}
 }
+
+// TestLoaderReadsTheModuleOutbox proves that the loader's pendingMessages,
+// which the widget calls after a reload, reads the outbox the module
+// writes (sdk.Config.OutboxKey and its items): the signed-in customer's
+// messages waiting to be sent, and none of another key's page.
+func TestLoaderReadsTheModuleOutbox(t *testing.T) {
+	loadLoader(t)
+	g := js.Global()
+	g.Call("eval", `globalThis.localStorage = (() => { const m = new Map(); return {
+		getItem: k => m.has(k) ? m.get(k) : null, setItem: (k, v) => m.set(k, String(v)),
+		removeItem: k => m.delete(k), clear: () => m.clear() }; })()`)
+	defer g.Delete("localStorage")
+	defer func() { g.Delete("pageKey"); g.Call("runLoader") }()
+
+	key := "pk_test_abcdefghijklmnopqrstuvwxyz"
+	c := sdk.New(sdk.Config{PublishableKey: key}, signIn{}, LocalStorage())
+	if _, err := c.Login("jane@example.com", "securepass123"); err != nil {
+		t.Fatal(err)
+	}
+	ids := 0
+	ch := sdk.NewChat(c, sdk.ChatEnv{Dial: func(string, func(string, map[string]any, int)) sdk.Socket { return nil },
+		Clock: Clock{}, Random: func() float64 { return 0 }, NewID: func() string { ids++; return "cid-" + string(rune('0'+ids)) }})
+	ch.Start()
+	ch.Send("waiting", func(sdk.Message, error) {})
+
+	for page, want := range map[string]int{key: 1, "pk_test_0123456789ABCDEFGHIJ": 0} {
+		g.Set("pageKey", page)
+		g.Call("runLoader")
+		got := g.Get("CStarChat").Call("pendingMessages")
+		if got.Length() != want {
+			t.Errorf("page with key %q: pendingMessages() has %d items, want %d", page, got.Length(), want)
+			continue
+		}
+		if want == 1 && (got.Index(0).Get("clientId").String() != "cid-1" || got.Index(0).Get("body").String() != "waiting") {
+			t.Errorf("pendingMessages()[0]: got %v, want cid-1 \"waiting\"", got.Index(0))
+		}
+	}
+}

@@ -92,6 +92,11 @@ type Chat struct {
 	// outbox.go: the sends.
 	inflight map[string]bool // client ids sent on this connection
 	waiters  map[string]func(Message, error)
+	// mine are this follower's sends not yet acknowledged: only the leader
+	// writes the outbox (tabs writing it at once could drop an entry), so
+	// a follower hands them to each new leader.
+	mine    map[string]any // client id → outbox item
+	refusal int            // unavailable refusals since the last ack, for the backoff
 
 	// messages.go and unread.go: the customer's tickets.
 	seen    map[string]bool // message ids
@@ -108,7 +113,7 @@ type Chat struct {
 
 // NewChat returns the chat of client c; Start connects it.
 func NewChat(c *Client, env ChatEnv) *Chat {
-	ch := &Chat{c: c, env: env, state: StateClosed, waiters: map[string]func(Message, error){}}
+	ch := &Chat{c: c, env: env, state: StateClosed, waiters: map[string]func(Message, error){}, mine: map[string]any{}}
 	ch.forget()
 	return ch
 }
@@ -196,6 +201,12 @@ func (ch *Chat) fire(kind int, key string, gen int) {
 
 func (ch *Chat) lead() {
 	ch.leader = true
+	// What this tab sent as a follower goes to the outbox it now keeps.
+	for _, it := range ch.mine {
+		ch.editOutbox(it.(map[string]any), "", false)
+	}
+	ch.mine = map[string]any{}
+	ch.post("lead", nil)
 	if ch.wanted && ch.sock == nil {
 		ch.attempt = 0
 		ch.dial()
@@ -255,7 +266,9 @@ func (ch *Chat) handle(f map[string]any, own bool) {
 		if typ == protocol.FrameAck {
 			id := str(f, "client_id")
 			delete(ch.inflight, id)
+			delete(ch.mine, id)
 			if own {
+				ch.refusal = 0
 				ch.editOutbox(nil, id, false)
 			}
 			ch.settle(id, m, nil)

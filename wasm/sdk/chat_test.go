@@ -200,6 +200,7 @@ type tab struct {
 
 type world struct {
 	st    *MemoryStorage
+	store Storage // what the pages use: st unless a test wraps it
 	clock *fakeClock
 	rand  float64
 	newID func() string // the client ids of sends
@@ -217,7 +218,11 @@ func newWorld() *world {
 func (w *world) open(t *testing.T, tabs Tabs) *tab {
 	t.Helper()
 	srv := &fakeServer{sessions: map[string]bool{"cs_1": true}}
-	c := New(Config{PublishableKey: pkTest, APIBase: "https://api.example"}, srv, w.st)
+	var store Storage = w.st
+	if w.store != nil {
+		store = w.store
+	}
+	c := New(Config{PublishableKey: pkTest, APIBase: "https://api.example"}, srv, store)
 	p := &tab{t: t, c: c, net: &fakeNet{}, srv: srv, events: map[string][]any{}}
 	p.ch = NewChat(c, ChatEnv{Dial: p.net.Dial, Clock: w.clock, Random: func() float64 { return w.rand },
 		NewID: w.newID, Tabs: tabs})

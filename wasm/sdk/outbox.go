@@ -3,9 +3,10 @@ package sdk
 import "github.com/cstar-chat/cstar/server/protocol"
 
 // Send queues text and calls done once the server has stored it, or
-// refused it. The text is trimmed of ASCII white space (the JS bridge trims
-// Unicode's first) and must keep 1 to 4000 characters. It waits in the
-// outbox while disconnected, across reloads.
+// refused it for good. The text is trimmed of ASCII white space (the JS
+// bridge trims Unicode's first) and must keep 1 to 4000 characters. It
+// waits in the outbox while disconnected, or while the server cannot store
+// it (unavailable), across reloads, and is sent again until it is stored.
 func (ch *Chat) Send(text string, done func(Message, error)) {
 	for len(text) > 0 && text[0] <= ' ' {
 		text = text[1:]
@@ -29,10 +30,16 @@ func (ch *Chat) Send(text string, done func(Message, error)) {
 		ch.settle(id, Message{}, ch.fatal)
 	case !ch.wanted:
 		ch.settle(id, Message{}, &Error{Message: "Sign in before sending messages", Code: "unauthorized"})
-	default:
+	case ch.leader:
 		it := ch.outItem(id, text)
 		ch.editOutbox(it, "", false)
-		ch.out(sendFrame(it))
+		ch.sendNow(sendFrame(it))
+	default:
+		// The leader keeps the outbox; this tab keeps the message until
+		// it is acknowledged, for a leader that takes over meanwhile.
+		it := ch.outItem(id, text)
+		ch.mine[id] = it
+		ch.post("out", sendFrame(it))
 	}
 	ch.unlock()
 }
@@ -62,10 +69,12 @@ func sendFrame(it map[string]any) map[string]any {
 	return kv("type", protocol.FrameSend, "client_id", it["client_id"], "body", it["body"])
 }
 
-// editOutbox reads the outbox again (other tabs write it too), drops the
-// entry with client id drop and any another customer left behind on this
-// browser, appends add unless it is there, sends every entry when send is
-// set (after a resume), saves the result and returns it.
+// editOutbox reads the outbox again, drops the entry with client id drop
+// and any another customer left behind on this browser, appends add unless
+// it is there, sends every entry when send is set (after a resume), saves
+// the result and returns it. Only the leader calls it, so no two tabs read
+// and write it at once (without Web Locks every tab is a leader, and two
+// tabs' writes at once can still drop an entry).
 func (ch *Chat) editOutbox(add map[string]any, drop string, send bool) []any {
 	v, _ := ch.c.storage.Load(ch.c.cfg.OutboxKey())
 	list, _ := v["items"].([]any)
@@ -120,8 +129,21 @@ func (ch *Chat) sendNow(f map[string]any) {
 	ch.sock.Send(f)
 }
 
-// refused handles an error frame. A send refused for its rate is retried
-// when the server says; any other refusal is final.
+// mineList is this follower's unacknowledged sends as outbox items.
+func (ch *Chat) mineList() []any {
+	var l []any
+	for _, it := range ch.mine {
+		l = append(l, it)
+	}
+	return l
+}
+
+// refused handles an error frame. A send refused for its rate is sent
+// again when the server says; one the server could not store for the
+// moment (unavailable) stays pending, is sent again with the reconnect
+// backoff (at least the server's retry_after_ms) and raises an error event
+// in every tab, so that a page can say it is waiting; any other refusal is
+// final.
 func (ch *Chat) refused(f map[string]any, own bool) {
 	id := str(f, "client_id")
 	e := &Error{Message: str(f, "error"), Code: str(f, "code")}
@@ -129,11 +151,18 @@ func (ch *Chat) refused(f map[string]any, own bool) {
 	case id == "":
 		ch.emitLater("error", e)
 	case e.Code == "rate_limited" || e.Code == "unavailable":
+		if e.Code == "unavailable" {
+			ch.emitLater("error", e)
+		}
 		if !own {
 			return
 		}
 		delete(ch.inflight, id)
 		wait := num(f, "retry_after_ms")
+		if e.Code == "unavailable" {
+			wait = max(wait, Backoff(ch.refusal, ch.env.Random()))
+			ch.refusal++
+		}
 		if wait <= 0 {
 			wait = 1000
 		}
@@ -142,6 +171,7 @@ func (ch *Chat) refused(f map[string]any, own bool) {
 		if own {
 			ch.editOutbox(nil, id, false)
 		}
+		delete(ch.mine, id)
 		ch.settle(id, Message{}, e)
 	}
 }
@@ -158,4 +188,5 @@ func (ch *Chat) settleAll(err error) {
 	for id := range ch.waiters {
 		ch.settle(id, Message{}, err)
 	}
+	ch.mine = map[string]any{}
 }

@@ -25,6 +25,14 @@ func (ch *Chat) recv(msg map[string]any) {
 			if follow {
 				ch.setState(str(d, "state"))
 			}
+		case "lead":
+			// A tab took over: what this one sent may never have reached
+			// the one before.
+			if follow {
+				for _, it := range ch.mineList() {
+					ch.post("out", sendFrame(it.(map[string]any)))
+				}
+			}
 		case "snap":
 			if !follow {
 				return

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cstar-chat/cstar/server/protocol"
 )
 
 // Code is a stable, machine-readable error class. The HTTP layer owns the
@@ -82,13 +84,28 @@ var ErrNotFound = errors.New("not found")
 // is violated.
 var ErrConflict = errors.New("conflict")
 
-// CodeOf returns the code of err: the code of the first *Error in its chain,
-// NotFound or Conflict for the store's sentinels, Internal otherwise.
+// ErrUnavailable is the sentinel that the store wraps when the database
+// failed for a reason that passes by itself (it is down, restarting,
+// read-only or out of connections), so that the request may be retried as
+// it is. It outranks every other code in a chain: an answer built on a
+// database that did not answer is no answer.
+var ErrUnavailable = errors.New("database unavailable")
+
+// RetryDatabase is the Retry-After of a request refused because the
+// database was unavailable: about as long as a restart or a failover takes
+// to begin answering again.
+const RetryDatabase = 2 * time.Second
+
+// CodeOf returns the code of err: Unavailable when the store's
+// ErrUnavailable is in its chain, else the code of the first *Error in it,
+// NotFound or Conflict for the store's other sentinels, Internal otherwise.
 func CodeOf(err error) Code {
 	var e *Error
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, ErrUnavailable):
+		return Unavailable
 	case errors.As(err, &e):
 		return e.Code
 	case errors.Is(err, ErrNotFound):
@@ -102,11 +119,16 @@ func CodeOf(err error) Code {
 // Is reports whether err carries the given code.
 func Is(err error, code Code) bool { return CodeOf(err) == code }
 
-// Public is the *Error a client is answered with for err: the first *Error
-// in its chain; a plain "Not found" or "Conflict" for the store's sentinels;
-// else an Internal error wrapping err (whose text the client never sees).
-// The HTTP API and the sockets both render errors through it.
+// Public is the *Error a client is answered with for err: "temporarily
+// unavailable" with RetryDatabase when the store's ErrUnavailable is in its
+// chain; else the first *Error in it; a plain "Not found" or "Conflict" for
+// the store's other sentinels; else an Internal error wrapping err (whose
+// text the client never sees). The HTTP API and the sockets both render
+// errors through it.
 func Public(err error) *Error {
+	if errors.Is(err, ErrUnavailable) {
+		return &Error{Code: Unavailable, Message: protocol.MsgUnavailable, RetryAfter: RetryDatabase, Err: err}
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e

@@ -62,6 +62,13 @@ func bearer(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
+// publishableShaped tells whether the request's bearer token has a
+// publishable key's prefix (whether it is a key is for Authenticate).
+func publishableShaped(r *http.Request) bool {
+	tok, _ := bearer(r)
+	return strings.HasPrefix(tok, "pk_")
+}
+
 // setRateHeaders writes the classic and the IETF draft rate-limit headers.
 func (s *Server) setRateHeaders(w http.ResponseWriter, res ratelimit.Result, l ratelimit.Limit) {
 	h := w.Header()
@@ -218,8 +225,12 @@ func (s *Server) keyed(h handlerFunc, rules keyedRules) http.Handler {
 		}()
 		if err != nil {
 			// A browser may read why its publishable key was refused, unless
-			// the refusal is that its origin is not allowed.
-			if publishable && !corsDone && err != errOrigin {
+			// the refusal is that its origin is not allowed; and that a key
+			// shaped like a publishable one could not be checked at all, the
+			// database being unavailable, so that the page waits and retries
+			// rather than seeing a network error.
+			unchecked := keyID == "" && errs.Is(err, errs.Unavailable) && publishableShaped(r)
+			if (publishable || unchecked) && !corsDone && err != errOrigin {
 				s.allowCORS(sw, r)
 			}
 			renderError(sw, r, s.Log, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/idempotency"
 	"github.com/cstar-chat/cstar/server/internal/library"
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
 	"github.com/cstar-chat/cstar/server/internal/store"
@@ -86,7 +87,7 @@ func BenchmarkAuthOverhead(b *testing.B) {
 				InvalidKey:  ratelimit.Limit{Count: cfg.InvalidKeyLimit, Period: hour},
 			}
 			deps := Deps{Auth: keys, Keys: keys, Teams: teams, Helpdesk: hd, Library: library.NewService(db, time.Now),
-				Idem: db.Idempotency(), Limiter: limiter, DB: db, Limits: limits}
+				Idem: idempotency.NewRecords(db.Idempotency(), time.Now), Limiter: limiter, DB: db, Limits: limits}
 			full := New(deps)
 			deps.Auth, deps.Limiter = staticAuth{sk.Key}, unlimited{}
 			bare := New(deps)

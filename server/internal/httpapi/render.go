@@ -76,6 +76,9 @@ func renderError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err e
 		status = http.StatusInternalServerError
 	}
 	msg := e.Message
+	if e.Code == errs.Unavailable {
+		noteCause(r.Context(), err)
+	}
 	if e.Code == errs.Internal {
 		log.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "err", err)
 		msg = protocol.MsgInternal

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -31,8 +32,12 @@ func (s *Server) routes() {
 		ctx, cancel := context.WithTimeout(r.Context(), readyzTimeout)
 		defer cancel()
 		if err := s.DB.Ping(ctx); err != nil {
-			s.Log.ErrorContext(r.Context(), "readiness: database unreachable", "err", err)
-			renderError(w, r, s.Log, errs.New(errs.Unavailable, "Database unreachable"))
+			// An outage is the store's to log, once, not once per probe.
+			if !errs.Is(err, errs.Unavailable) && ctx.Err() == nil {
+				s.Log.ErrorContext(r.Context(), "readiness: database unreachable", "err", err)
+			}
+			renderError(w, r, s.Log, &errs.Error{Code: errs.Unavailable, Message: "Database unreachable",
+				RetryAfter: errs.RetryDatabase, Err: fmt.Errorf("%w: %w", errs.ErrUnavailable, err)})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ready"})
@@ -179,7 +184,8 @@ func (s *Server) idem(h handlerFunc) handlerFunc {
 		hash := sum.Sum(nil)
 
 		sc := principalOf(r.Context()).scope()
-		rec, fresh, err := s.Idem.Reserve(r.Context(), sc, key, hash, s.Now())
+		reserved := s.Now()
+		rec, fresh, err := s.Idem.Reserve(r.Context(), sc, key, hash, reserved)
 		if err != nil {
 			return err
 		}
@@ -188,7 +194,10 @@ func (s *Server) idem(h handlerFunc) handlerFunc {
 			case !bytes.Equal(rec.RequestHash, hash):
 				return errs.Conflictf("Idempotency-Key was already used with a different request")
 			case rec.Status == 0:
-				return errs.Conflictf("A request with this Idempotency-Key is still in progress")
+				// The first request's answer is on its way (or waits for
+				// the database to be recorded): a retry soon gets it.
+				return &errs.Error{Code: errs.Conflict, Message: "A request with this Idempotency-Key is still in progress",
+					RetryAfter: time.Second}
 			}
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			w.Header().Set("Idempotent-Replayed", "true")
@@ -197,12 +206,14 @@ func (s *Server) idem(h handlerFunc) handlerFunc {
 			return nil
 		}
 		// The record must be finished even when the client has gone away, or
-		// a retry would find it "in progress" and later run the POST twice.
+		// a retry would find it "in progress" and later run the POST twice;
+		// when the database is unavailable, Idem finishes it once it is
+		// back.
 		ctx := context.WithoutCancel(r.Context())
 		finished := false
 		defer func() {
 			if !finished {
-				s.Idem.Release(ctx, sc, key)
+				s.Idem.Finish(ctx, sc, key, reserved, 0, nil)
 			}
 		}()
 		rw := httptest.NewRecorder()
@@ -216,12 +227,12 @@ func (s *Server) idem(h handlerFunc) handlerFunc {
 		w.WriteHeader(rw.Code)
 		w.Write(rw.Body.Bytes())
 		// The response is out; a failure to record it is only logged. Only
-		// successes are replayed: a request refused for bad input may be
-		// corrected and retried under the same key, as Stripe allows.
+		// successes are replayed: a request refused for bad input, or for
+		// an outage, may be retried under the same key, as Stripe allows.
 		if rw.Code >= 400 {
-			err = s.Idem.Release(ctx, sc, key)
+			err = s.Idem.Finish(ctx, sc, key, reserved, 0, nil)
 		} else {
-			err = s.Idem.Complete(ctx, sc, key, rw.Code, rw.Body.Bytes())
+			err = s.Idem.Finish(ctx, sc, key, reserved, rw.Code, rw.Body.Bytes())
 		}
 		finished = true
 		if err != nil {

@@ -59,7 +59,7 @@ type Deps struct {
 	// Sockets runs the widget channel and the agents' stream once httpapi
 	// has authenticated and upgraded them.
 	Sockets *socket.Server
-	Idem    idempotency.Store
+	Idem    *idempotency.Records
 	Limiter ratelimit.Limiter
 	Limits  Limits
 	DB      Pinger
@@ -124,9 +124,18 @@ const (
 	ctxPrincipal
 )
 
+// reqInfo is what the layers of one request tell each other: its ID, and
+// why it was answered 503 (for the metrics).
+type reqInfo struct {
+	id    string
+	cause string
+}
+
 func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxRequestID).(string)
-	return id
+	if ri, _ := ctx.Value(ctxRequestID).(*reqInfo); ri != nil {
+		return ri.id
+	}
+	return ""
 }
 
 func newRequestID() string {
@@ -156,7 +165,7 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequestID, id)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequestID, &reqInfo{id: id})))
 	})
 }
 
@@ -219,6 +228,9 @@ func (s *Server) withLog(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		s.Metrics.Observe(metricMethod(r.Method), route, sw.status, d)
+		if sw.status == http.StatusServiceUnavailable {
+			s.Metrics.Unavailable(causeOf(r.Context()))
+		}
 		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),

@@ -29,11 +29,24 @@ type Registry struct {
 	requests map[series]uint64
 	latency  map[string]*histogram // by route
 	gauges   map[string]func() float64
+	counters map[string]func() float64
+	// unavailable counts 503 answers by cause (the database, sign-ins
+	// waiting for a hash, other).
+	unavailable map[string]uint64
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{requests: map[series]uint64{}, latency: map[string]*histogram{}, gauges: map[string]func() float64{}}
+	return &Registry{requests: map[series]uint64{}, latency: map[string]*histogram{}, gauges: map[string]func() float64{},
+		counters: map[string]func() float64{}, unavailable: map[string]uint64{}}
+}
+
+// Unavailable counts one 503 answer given for cause, one of a small fixed
+// set of words.
+func (m *Registry) Unavailable(cause string) {
+	m.mu.Lock()
+	m.unavailable[cause]++
+	m.mu.Unlock()
 }
 
 // Observe counts one request. route is the matched pattern, never the raw
@@ -61,6 +74,13 @@ func (m *Registry) Observe(method, route string, status int, d time.Duration) {
 func (m *Registry) Gauge(name string, f func() float64) {
 	m.mu.Lock()
 	m.gauges[name] = f
+	m.mu.Unlock()
+}
+
+// Counter registers a count that only grows, read at scrape time.
+func (m *Registry) Counter(name string, f func() float64) {
+	m.mu.Lock()
+	m.counters[name] = f
 	m.mu.Unlock()
 }
 
@@ -104,6 +124,16 @@ func (m *Registry) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(cw, "cstar_http_request_duration_seconds_sum{route=%q} %g\n", r, h.sum)
 		fmt.Fprintf(cw, "cstar_http_request_duration_seconds_count{route=%q} %d\n", r, h.total)
 	}
+	fmt.Fprintln(cw, "# HELP cstar_http_unavailable_total HTTP 503 answers by cause: database (unavailable), sign_in_busy (password hashes waiting), other.")
+	fmt.Fprintln(cw, "# TYPE cstar_http_unavailable_total counter")
+	causes := make([]string, 0, len(m.unavailable))
+	for c := range m.unavailable {
+		causes = append(causes, c)
+	}
+	sort.Strings(causes)
+	for _, c := range causes {
+		fmt.Fprintf(cw, "cstar_http_unavailable_total{cause=%q} %d\n", c, m.unavailable[c])
+	}
 	names := make([]string, 0, len(m.gauges))
 	for n := range m.gauges {
 		names = append(names, n)
@@ -111,6 +141,14 @@ func (m *Registry) WriteTo(w io.Writer) (int64, error) {
 	sort.Strings(names)
 	for _, n := range names {
 		fmt.Fprintf(cw, "# TYPE %s gauge\n%s %g\n", n, n, m.gauges[n]())
+	}
+	names = names[:0]
+	for n := range m.counters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(cw, "# TYPE %s counter\n%s %g\n", n, n, m.counters[n]())
 	}
 	return cw.n, cw.err
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/errs"
 )
 
 // Lender is a store of buckets that several processes share (PostgreSQL).
@@ -255,7 +257,9 @@ func (h *Holding) giveBack(key string, b *held, epoch int64) {
 		// The next request for key gives it back, if the lender has not
 		// lent the bucket to another process meanwhile; until then the
 		// reserve stays spent.
-		h.log.Warn("rate limit: give a held bucket back", "key", key, "err", err)
+		if !errs.Is(err, errs.Unavailable) {
+			h.log.Warn("rate limit: give a held bucket back", "key", key, "err", err)
+		}
 		return
 	}
 	b.epoch = 0

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
 
@@ -103,7 +104,9 @@ func (b *Bus) Publish(ctx context.Context, ev chat.Event) {
 		b.hub.Publish(ev)
 		return
 	}
-	if err := b.notify.Notify(ctx, Notice{Scope: ev.Scope(), Event: &ev}.Format()); err != nil {
+	// A hint lost to an outage is not worth a line per event: the store
+	// logs the outage.
+	if err := b.notify.Notify(ctx, Notice{Scope: ev.Scope(), Event: &ev}.Format()); err != nil && !errs.Is(err, errs.Unavailable) {
 		b.log.ErrorContext(ctx, "publish ephemeral event", "type", ev.Type, "err", err)
 	}
 }
@@ -183,7 +186,11 @@ func (b *Bus) loadRun(ctx context.Context, sc scope.Scope, lo, hi int64) {
 	for after < hi {
 		evs, err := b.load.EventsAfter(ctx, sc, after, int(min(hi-after, 500)))
 		if err != nil {
-			b.log.ErrorContext(ctx, "receive events", "from", after+1, "to", hi, "err", err)
+			// The clients' resume fills what was missed: the listener's
+			// return after an outage closes every socket with 4000.
+			if !errs.Is(err, errs.Unavailable) {
+				b.log.ErrorContext(ctx, "receive events", "from", after+1, "to", hi, "err", err)
+			}
 			return
 		}
 		if len(evs) == 0 {

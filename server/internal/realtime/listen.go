@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
@@ -41,7 +42,10 @@ func (b *Bus) Listen(l Listener, readyWait time.Duration) (stop func()) {
 			}
 			first = false
 		}, func(err error) {
-			b.log.Error("listen for events", "err", err)
+			// An outage is the store's to log, once.
+			if !errs.Is(err, errs.Unavailable) {
+				b.log.Error("listen for events", "err", err)
+			}
 		}, func(payload string) {
 			select {
 			case in <- payload:

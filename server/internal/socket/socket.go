@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/realtime"
@@ -54,6 +55,15 @@ type Server struct {
 // called every Timings().Sweep.
 func New(c Chat, s Sessions, h Hub, t Timings, log *slog.Logger, now func() time.Time) *Server {
 	return &Server{chat: c, sessions: s, hub: h, t: t.withDefaults(), log: log, now: now}
+}
+
+// logErr logs a failure that closes a connection with a reconnect code,
+// unless the database was unavailable: the store logs an outage once, and
+// the client's reconnect tries again.
+func (s *Server) logErr(ctx context.Context, msg string, err error) {
+	if !errs.Is(err, errs.Unavailable) {
+		s.log.ErrorContext(ctx, msg, "err", err)
+	}
 }
 
 // Timings are the server's heartbeat, deadlines and queue length.

@@ -70,7 +70,7 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, k apikey.K
 		if errs.Is(err, errs.Unauthorized) {
 			c.closeNow(protocol.CloseSessionInvalid, "session invalid: sign in again")
 		} else {
-			s.log.ErrorContext(ctx, "chat resume: session", "err", err)
+			s.logErr(ctx, "chat resume: session", err)
 			c.closeNow(protocol.CloseRestart, "try again")
 		}
 		return
@@ -86,7 +86,7 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, k apikey.K
 	res, err := s.chat.Resume(ctx, sc, cust.ID, f.Tickets)
 	if err != nil {
 		unsubscribe()
-		s.log.ErrorContext(ctx, "chat resume: replay", "err", err)
+		s.logErr(ctx, "chat resume: replay", err)
 		c.closeNow(protocol.CloseRestart, "try again")
 		return
 	}
@@ -264,7 +264,7 @@ func (wc *widget) deliver(m chat.Message, ackFor string) error {
 		var err error
 		cur, err = fillGap(ctx, cur, m.Seq-1, load, func(m chat.Message) int64 { return m.Seq }, wc.writeMessage)
 		if errors.Is(err, errLoad) {
-			wc.srv.log.Error("chat: fill a gap", "err", err)
+			wc.srv.logErr(context.Background(), "chat: fill a gap", err)
 			wc.Close(protocol.CloseRestart, "try again")
 		}
 		if err != nil {

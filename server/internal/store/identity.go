@@ -155,7 +155,7 @@ func (db *DB) DeleteSessions(ctx context.Context, s scope.Scope, customerID stri
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("store: delete sessions: %w", err)
+		return 0, fmt.Errorf("store: delete sessions: %w", mapErr(err))
 	}
 	return int(n), nil
 }

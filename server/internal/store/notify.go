@@ -16,7 +16,7 @@ func (db *DB) Notify(ctx context.Context, payload string) error {
 		return errors.New("store: notify needs PostgreSQL")
 	}
 	if _, err := db.bun.ExecContext(ctx, "SELECT pg_notify(?, ?)", NoticeChannel, payload); err != nil {
-		return fmt.Errorf("store: notify: %w", err)
+		return fmt.Errorf("store: notify: %w", mapErr(err))
 	}
 	return nil
 }
@@ -33,10 +33,12 @@ func (db *DB) Listen(ctx context.Context, listening func(), lost func(error), fn
 	var wait reconnectWait
 	for {
 		heard := false
-		err := db.listenOnce(ctx, func() { heard = true; listening() }, fn)
+		err := mapErr(db.listenOnce(ctx, func() { heard = true; listening() }, fn))
 		if ctx.Err() != nil {
 			return nil
 		}
+		// The LISTEN connection is usually the first to see PostgreSQL go.
+		db.outage.failed(err)
 		lost(err)
 		backoff := wait.next(heard)
 		select {

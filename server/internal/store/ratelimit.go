@@ -91,7 +91,7 @@ func (p *PGLimiter) Sweep(ctx context.Context) error {
 	_, err := p.db.bun.ExecContext(ctx, `DELETE FROM rate_limits
 		WHERE tat_us <= (extract(epoch FROM clock_timestamp()) * 1000000)::bigint`)
 	if err != nil {
-		return fmt.Errorf("store: sweep rate limits: %w", err)
+		return fmt.Errorf("store: sweep rate limits: %w", mapErr(err))
 	}
 	return nil
 }

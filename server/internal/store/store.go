@@ -48,15 +48,8 @@ type DB struct {
 	// busy handler (1 ms, 2 ms, 5 ms… 100 ms) instead of waiting its turn,
 	// which under concurrent chat traffic costs seconds at the tail.
 	writeMu sync.Mutex
-}
-
-// tx runs f in a transaction; on SQLite, one at a time.
-func (db *DB) tx(ctx context.Context, f func(ctx context.Context, tx bun.Tx) error) error {
-	if db.dialect == SQLite {
-		db.writeMu.Lock()
-		defer db.writeMu.Unlock()
-	}
-	return db.bun.RunInTx(ctx, nil, f)
+	// outage watches PostgreSQL's availability (nil on SQLite).
+	outage *outage
 }
 
 //go:embed migrations
@@ -77,11 +70,20 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// costs an extra round trip per query and fills its statement cache
 		// (512 per connection) with texts never seen again.
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-		sqldb := stdlib.OpenDB(*cfg)
+		// A database that does not answer at all (a host gone, packets
+		// dropped) fails a connection in seconds rather than after the
+		// system's TCP timeout of minutes; a connect_timeout in the URL
+		// still wins.
+		if cfg.ConnectTimeout == 0 {
+			cfg.ConnectTimeout = connectTimeout
+		}
+		db = &DB{dialect: Postgres, pgConfig: cfg}
+		db.outage = newOutage(db.Ping)
+		sqldb := sql.OpenDB(connector{Connector: stdlib.GetConnector(*cfg), db: db})
 		sqldb.SetMaxOpenConns(20)
 		sqldb.SetMaxIdleConns(20)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		db = &DB{bun: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres, pgConfig: cfg}
+		db.bun = bun.NewDB(sqldb, pgdialect.New())
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(url, "sqlite:")
 		if path == "" {
@@ -109,17 +111,24 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("store: unsupported database URL (want postgres://… or sqlite:<path>)")
 	}
 	if err := db.bun.PingContext(ctx); err != nil {
-		db.bun.Close()
+		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", db.dialect, err)
 	}
 	return db, nil
 }
 
+// connectTimeout bounds a new PostgreSQL connection unless the URL sets
+// connect_timeout.
+const connectTimeout = 5 * time.Second
+
 // Dialect tells which database db talks to.
 func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes the pool.
-func (db *DB) Close() error { return db.bun.Close() }
+func (db *DB) Close() error {
+	db.outage.close()
+	return db.bun.Close()
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.bun.PingContext(ctx) }
@@ -193,10 +202,16 @@ func (db *DB) MigrateTo(ctx context.Context, last string) error {
 }
 
 // mapErr turns driver errors into the errs sentinels, by code, never by
-// message text.
+// message text: a transient failure (see transient) wraps ErrUnavailable.
 func mapErr(err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, errs.ErrUnavailable) {
+		return err
+	}
+	if transient(err) {
+		return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: %w", errs.ErrNotFound, err)
