@@ -180,9 +180,12 @@ export interface CStarChatAPI {
    * offline, or while the server cannot store it (code "unavailable", also
    * raised as an error event), it waits in an outbox that survives reloads
    * and is sent again until it is stored. Only a refusal for good (such as
-   * "invalid", "forbidden" or "too_large") rejects it.
+   * "invalid", "forbidden" or "too_large") rejects it. Without a signed-in
+   * customer the first message creates an anonymous visitor (getVisitor()).
+   * articles: the ids of the Library articles opened before writing, which
+   * the agents see.
    */
-  sendMessage(text: string): Promise<Message>;
+  sendMessage(text: string, opts?: { articles?: string[] }): Promise<Message>;
   /** Synchronous: the messages sent and not stored yet, oldest first (after a reload, those of the outbox). */
   pendingMessages(): PendingMessage[];
   /** A page of history, oldest first: the newest, or those before beforeSeq. */
