@@ -43,6 +43,7 @@ func (c *console) close() { c.cancel() }
 func (c *console) routes(m *http.ServeMux) {
 	m.HandleFunc("GET /console/api/chats", c.chats)
 	m.HandleFunc("GET /console/api/chats/{id}/messages", c.messages)
+	m.HandleFunc("GET /console/api/chats/{id}/article-views", c.articleViews)
 	m.HandleFunc("POST /console/api/chats/{id}/messages", c.reply)
 	m.HandleFunc("POST /console/api/chats/{id}/typing", c.typing)
 	m.HandleFunc("POST /console/api/chats/{id}/read", c.read)
@@ -178,11 +179,23 @@ func (c *console) customerName(ctx context.Context, id string) string {
 	if err != nil {
 		return ""
 	}
-	var cu struct{ Name, Email string }
+	var cu struct {
+		Name, Email, Kind string
+		Unverified        string `json:"unverified_email"`
+	}
 	json.Unmarshal(data, &cu)
 	name = cu.Name
 	if name == "" {
 		name = cu.Email
+	}
+	if cu.Kind == "visitor" {
+		// An anonymous visitor: what it typed is shown as a claim.
+		if name == "" {
+			name = "Visitor"
+		}
+		if cu.Unverified != "" {
+			name += " · " + cu.Unverified + " (unverified)"
+		}
 	}
 	c.mu.Lock()
 	if len(c.names) > 10000 {
@@ -195,6 +208,12 @@ func (c *console) customerName(ctx context.Context, id string) string {
 
 func (c *console) messages(w http.ResponseWriter, r *http.Request) {
 	c.forward(w, r, "GET", "/tickets/"+url.PathEscape(r.PathValue("id"))+"/messages?limit=200", nil, http.StatusOK)
+}
+
+// articleViews lists the help articles the customer opened in the widget
+// before writing.
+func (c *console) articleViews(w http.ResponseWriter, r *http.Request) {
+	c.forward(w, r, "GET", "/tickets/"+url.PathEscape(r.PathValue("id"))+"/article-views", nil, http.StatusOK)
 }
 
 func (c *console) reply(w http.ResponseWriter, r *http.Request) {

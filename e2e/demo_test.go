@@ -17,10 +17,12 @@ import (
 )
 
 // TestDemoJourney walks the demo as a visitor and an agent would: on the
-// store page the visitor signs up in the widget and writes; in the agent
-// console the chat appears live, the agent replies with the keyboard, and
-// the reply reaches the visitor's widget; a reload shows the history, and so
-// does logging out and back in. On the account page a store user
+// store page the visitor opens the widget (help articles first) and writes
+// without an account; in the agent console the chat appears live under
+// "Visitor", the agent replies with the keyboard, and the reply reaches the
+// visitor's widget; the visitor signs up in the widget and keeps the
+// conversation, which the console then shows under their name; a reload
+// shows the history, and so does logging out and back in. On the account page a store user
 // signs in with the store's own login and chats under that identity.
 func TestDemoJourney(t *testing.T) {
 	requireBrowser(t)
@@ -73,26 +75,31 @@ func TestDemoJourney(t *testing.T) {
 		}
 	}
 
+	e.seedHelp(t)
 	visitor := newTab(t, nil)
 	desktop(visitor)
 	nav(visitor, srv.URL+"/")
 	visitor.waitFor(t, `document.getElementById("cstar-widget-host")`, 15*time.Second)
 	shot(visitor, "launcher")
+	// The visitor opens the widget (help articles first) and writes
+	// without an account.
 	eval[bool](t, visitor, sr+`.querySelector(".launcher").click(), true`)
-	visitor.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.name === "name"`, 5*time.Second)
-	shot(visitor, "signup-form")
-	key(visitor, "Grace"+kb.Tab+"grace@example.com"+kb.Tab+password+kb.Enter)
-	visitor.waitFor(t, `!`+sr+`.querySelector(".composer").hidden`, 15*time.Second)
-	eval[bool](t, visitor, sr+`.querySelector(".composer textarea").focus(), true`)
+	visitor.waitFor(t, sr+`.querySelectorAll("ul.arts li").length === 3`, 10*time.Second)
+	shot(visitor, "help")
+	clickButton(t, visitor, "Start a conversation")
+	visitor.waitFor(t, `!`+sr+`.querySelector(".composer").hidden && `+sr+`.activeElement === `+sr+`.querySelector(".composer textarea")`, 5*time.Second)
 	key(visitor, "Where is my order?"+kb.Enter)
-	visitor.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 10*time.Second)
+	visitor.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 15*time.Second)
+	if eval[bool](t, visitor, `CStarChat.isIdentified()`) || !eval[bool](t, visitor, `!!CStarChat.getVisitor()`) {
+		t.Error("after writing without an account: want a visitor, not identified")
+	}
 
 	agent := newTab(t, nil)
 	desktop(agent)
 	nav(agent, srv.URL+"/console")
 	agent.waitFor(t, `document.querySelector("#chats button.chat")`, 15*time.Second)
-	if got := eval[string](t, agent, `document.querySelector("#chats button.chat strong").textContent`); got != "Grace" {
-		t.Errorf("console chat list: got %q, want Grace", got)
+	if got := eval[string](t, agent, `document.querySelector("#chats button.chat strong").textContent`); got != "Visitor" {
+		t.Errorf("console chat list: got %q, want Visitor", got)
 	}
 	eval[bool](t, agent, `document.querySelector("#chats button.chat").click(), true`)
 	agent.waitFor(t, `document.querySelector("#messages li[data-seq='1']")`, 10*time.Second)
@@ -100,25 +107,38 @@ func TestDemoJourney(t *testing.T) {
 	key(agent, "It ships today."+kb.Enter)
 	visitor.waitFor(t, sr+`.querySelector("li.theirs") && `+sr+`.querySelector("li.theirs .text").textContent === "It ships today."`, 10*time.Second)
 	visitor.waitFor(t, sr+`.querySelector(".badge").hidden && CStarChat.unreadCount() === 0`, 5*time.Second)
+
+	// The visitor signs up in the widget: the conversation comes along.
+	clickButton(t, visitor, "Help")
+	clickButton(t, visitor, "Have an account? Log in")
+	clickButton(t, visitor, "New here? Create an account")
+	visitor.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.name === "name"`, 5*time.Second)
+	key(visitor, "Grace"+kb.Tab+"grace@example.com"+kb.Tab+password+kb.Enter)
+	visitor.waitFor(t, `CStarChat.isIdentified() && !`+sr+`.querySelector(".composer").hidden && `+sr+`.querySelectorAll("li[data-seq]").length === 2`, 15*time.Second)
+	if got := eval[string](t, visitor, sr+`.querySelector("li.theirs .text").textContent`); got != "It ships today." {
+		t.Errorf("after signing up: the agent's reply %q, want the visitor's conversation", got)
+	}
 	shot(visitor, "conversation")
+	agent.waitFor(t, `document.getElementById("chat-title").textContent.indexOf("Grace") === 0`, 10*time.Second)
 	agent.waitFor(t, `!document.querySelector("#chats .badge")`, 5*time.Second)
 	shot(agent, "console")
 
 	// A reload shows the history once.
 	nav(visitor, srv.URL+"/")
-	visitor.waitFor(t, `document.getElementById("cstar-widget-host") && `+sr+`.querySelectorAll("li").length >= 2`, 15*time.Second)
+	visitor.waitFor(t, `document.getElementById("cstar-widget-host")`, 15*time.Second)
+	eval[bool](t, visitor, sr+`.querySelector(".launcher").click(), true`)
+	visitor.waitFor(t, sr+`.querySelectorAll("li[data-seq]").length >= 2`, 15*time.Second)
 	time.Sleep(300 * time.Millisecond)
-	if n := eval[int](t, visitor, sr+`.querySelectorAll("li").length`); n != 2 {
+	if n := eval[int](t, visitor, sr+`.querySelectorAll("li[data-seq]").length`); n != 2 {
 		t.Errorf("after reload: %d messages, want the 2 of the history once", n)
 	}
 
 	// Log out in the widget and back in through its login form.
-	eval[bool](t, visitor, sr+`.querySelector(".launcher").click(), true`)
 	eval[bool](t, visitor, `[...`+sr+`.querySelectorAll("header button")].find(b => b.textContent === "Log out").click(), true`)
 	visitor.waitFor(t, `!CStarChat.isIdentified() && `+sr+`.querySelector("form.auth input[name=email]")`, 10*time.Second)
 	eval[bool](t, visitor, sr+`.querySelector("form.auth input[name=email]").focus(), true`)
 	key(visitor, "grace@example.com"+kb.Tab+password+kb.Enter)
-	visitor.waitFor(t, `CStarChat.isIdentified() && `+sr+`.querySelectorAll("li").length === 2`, 15*time.Second)
+	visitor.waitFor(t, `CStarChat.isIdentified() && `+sr+`.querySelectorAll("li[data-seq]").length === 2`, 15*time.Second)
 
 	// A phone: the open panel fills the screen.
 	phone := newTab(t, nil)
@@ -146,8 +166,9 @@ func TestDemoJourney(t *testing.T) {
 		t.Errorf("widget identity: external id %q, want store-user-1", got)
 	}
 	// Alex writes; the console shows the chat under Alex's name.
-	store.waitFor(t, `!`+sr+`.querySelector(".composer").hidden`, 10*time.Second)
+	store.waitFor(t, uiUp, 10*time.Second)
 	eval[bool](t, store, sr+`.querySelector(".launcher").click(), true`)
+	store.waitFor(t, `!`+sr+`.querySelector(".composer").hidden`, 10*time.Second)
 	eval[bool](t, store, sr+`.querySelector(".composer textarea").focus(), true`)
 	key(store, "Hi, Alex here"+kb.Enter)
 	store.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 10*time.Second)

@@ -162,7 +162,7 @@ export interface CStarChatAPI {
   setVisitorEmail(email: string): Promise<Visitor | null>;
   /** The team and what the widget's header shows of it (read once, when first asked). */
   getSettings(): Promise<WidgetSettings>;
-  /** Searches the team's published Library articles (the public Library API). */
+  /** Searches the team's published Library articles (the public Library API); an empty query lists the newest. */
   searchArticles(query: string): Promise<Article[]>;
   getArticle(slug: string): Promise<Article>;
   signup(input: { email: string; name: string; password: string }): Promise<Customer>;

@@ -129,9 +129,11 @@
       }
       return settings;
     },
+    // An empty query lists the newest articles.
     searchArticles: function (q) {
+      q = String(q || "").trim();
       return api.getSettings().then(function (s) {
-        return request("GET", "/api/library/" + s.team.id + "/search?limit=8&q=" + encodeURIComponent(String(q || "")));
+        return request("GET", "/api/library/" + s.team.id + (q ? "/search?limit=8&q=" + encodeURIComponent(q) : "/articles?limit=8"));
       }).then(function (hits) { return hits.map(article); });
     },
     getArticle: function (slug) {

@@ -49,6 +49,13 @@
   function loadChats() {
     return api("GET", "/chats").then(function (list) {
       chats = list;
+      // The open chat may have a new name: a visitor who signed up.
+      list.forEach(function (t) {
+        if (current && t.id === current.id) {
+          current = t;
+          $("chat-title").textContent = (t.customer_name || "Visitor") + ": " + t.subject;
+        }
+      });
       renderChats();
     }, showError);
   }
@@ -84,6 +91,13 @@
     $("reply").querySelector("button").disabled = false;
     $("close-chat").disabled = false;
     renderChats();
+    var rb = $("read-before");
+    rb.hidden = true;
+    api("GET", "/chats/" + t.id + "/article-views").then(function (vs) {
+      if (!vs.length || current !== t) return;
+      rb.textContent = "Read before writing: " + vs.map(function (v) { return v.title; }).join(", ");
+      rb.hidden = false;
+    }, function () {});
     api("GET", "/chats/" + t.id + "/messages").then(function (ms) {
       ms.forEach(addMessage);
       if (ms.length) markRead(ms[ms.length - 1].seq);
@@ -142,7 +156,8 @@
         if (ev.message.author.type === "customer") markRead(ev.message.seq);
       }
       loadChats();
-    } else if (ev.type === "ticket.created" || ev.type === "ticket.updated") {
+    } else if (ev.type === "ticket.created" || ev.type === "ticket.updated" || ev.type === "customer.merged") {
+      // A merge: a visitor's chat is now its customer's, under their name.
       loadChats();
     } else if (ev.type === "typing" && current && ev.ticket_id === current.id) {
       $("typing").textContent = ev.typing ? (ev.author.name + " is typing…") : "";
