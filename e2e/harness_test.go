@@ -175,6 +175,12 @@ const earlyJS = `"use strict";
   c.on("message", function (m) { window.__msgs.push(m); });
   c.on("connection", function (s) { window.__conn.push(s); });
   c.on("typing", function (t) { window.__typing.push(t); });
+  // The panel's events, and an open() before anything has loaded
+  // (?openearly=1).
+  window.__panel = [];
+  c.on("open", function (o) { window.__panel.push("open:" + (o && o.message || "")); });
+  c.on("close", function () { window.__panel.push("close"); });
+  if (/[?&]openearly=1/.test(location.search)) c.open({ message: "Hello from the page" });
   // ready() loads the module; a ?lazy=1 page only listens for it, as a
   // page that leaves the loading to the widget does.
   var atReady = function () {
