@@ -39,13 +39,14 @@ func TestWidgetBrowsingBudget(t *testing.T) {
 		}
 		s.Do(t, "GET", s.Path("/articles"), s.PKLive, nil).Want429(t)
 		// One session hammering the widget API is limited.
+		// Slow runs (the race detector) refill a few requests meanwhile.
 		n := 0
-		for ; n <= def.WidgetSessionLimit; n++ {
+		for ; n <= def.WidgetSessionLimit+def.WidgetSessionLimit/10; n++ {
 			if r := s.Do(t, "GET", wv1+"/me", s.PKLive, nil, protocol.SessionHeader, tok); r.Status == 429 {
 				break
 			}
 		}
-		if n > def.WidgetSessionLimit {
+		if n > def.WidgetSessionLimit+def.WidgetSessionLimit/10 {
 			t.Fatalf("%d /me calls of one session in a row: no 429", n)
 		}
 	})

@@ -32,10 +32,9 @@ func (s *Server) routes() {
 		ctx, cancel := context.WithTimeout(r.Context(), readyzTimeout)
 		defer cancel()
 		if err := s.DB.Ping(ctx); err != nil {
-			// An outage is the store's to log, once, not once per probe.
-			if !errs.Is(err, errs.Unavailable) && ctx.Err() == nil {
-				s.Log.ErrorContext(r.Context(), "readiness: database unreachable", "err", err)
-			}
+			// An outage is the store's to log, once, not once per probe
+			// (make chaos counts ERROR lines).
+			s.Log.DebugContext(r.Context(), "readiness: database unreachable", "err", err)
 			renderError(w, r, s.Log, &errs.Error{Code: errs.Unavailable, Message: "Database unreachable",
 				RetryAfter: errs.RetryDatabase, Err: fmt.Errorf("%w: %w", errs.ErrUnavailable, err)})
 			return
