@@ -674,7 +674,6 @@
     notice.hidden = !text;
   }
   function connection(s) {
-    if (s === "open") { wasOpen = true; unavailable = false; }
     // Only a connection that was up and went is trouble worth a word;
     // the first connect is quiet.
     setNotice(loadFailed ? T.loadFailed : unavailable ? T.unavailable : wasOpen && s !== "open" ? T.reconnecting : "");
@@ -708,7 +707,11 @@
   });
   // A message that arrives while the panel is open is read at once.
   chat.on("unread", function (n) { if (n > 0 && isOpen() && view === "chat") markRead(); else setBadge(n); });
-  chat.on("connection", connection);
+  // A resumed connection means the server reads and writes again.
+  chat.on("connection", function (s) {
+    if (s === "open") { wasOpen = true; unavailable = false; }
+    connection(s);
+  });
   chat.on("typing", function (ev) {
     if (!ev || (ev.author && ev.author.type === "customer")) return;
     // The SDK reports the expiry too (typing false).
@@ -723,6 +726,8 @@
   chat.on("logout", function () { if (view) { auth("login"); } });
 
   document.body.appendChild(host);
+  // The module may have connected before this script ran.
+  if (chat.connectionState() === "open") wasOpen = true;
   setBadge(chat.unreadCount());
   if (chat.isOpen()) render(true, chat.__openOpts);
 })();
