@@ -20,7 +20,7 @@ const wasmRequests = `performance.getEntriesByType("resource").filter(r => /\.wa
 // anonymous visitor's page downloads no module until the panel opens (and
 // one then), the panel is usable at once, the visitor writes without an
 // account, an agent replies, and the visitor signs up and keeps the
-// conversation; a second browser that signs up with the email the first
+// conversation, and a later page view costs no API request but the socket; a second browser that signs up with the email the first
 // typed sees none of it; identify with a token merges too; the panel
 // opens and closes from the page (data-launcher="none", open({message}),
 // close, toggle, and their events, also before anything has loaded); the
@@ -80,6 +80,16 @@ func TestVisitor(t *testing.T) {
 				}
 				a.waitFor(t, `CStarChat.connectionState() === "open"`, 15*time.Second)
 				a.noViolations(t)
+
+				// A page view of the signed-in visitor costs one request to the
+				// API before they do anything: the socket (no /me, no
+				// settings, no history until the panel opens).
+				a.visit(t, lazy)
+				a.waitFor(t, `CStarChat.connectionState() === "open"`, 15*time.Second)
+				time.Sleep(500 * time.Millisecond)
+				if got := eval[[]string](t, a, `performance.getEntriesByType("resource").map(r => r.name).filter(n => n.indexOf("/api/") >= 0)`); len(got) != 0 {
+					t.Errorf("a signed-in page view: API requests besides the socket %q, want none", got)
+				}
 			})
 
 			t.Run("second_browser_same_email_sees_nothing", func(t *testing.T) {

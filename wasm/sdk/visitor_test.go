@@ -122,3 +122,40 @@ func TestSendCarriesArticles(t *testing.T) {
 		t.Errorf("a send without articles: got %v", f)
 	}
 }
+
+// TestVisitorInAFollowerTab: a visitor made in a tab that does not hold the
+// socket (the loader of that tab stored it; the leader hears of it through
+// the storage event later) writes, and its message is sent once by the
+// leader when that learns of the visitor: the follower's send is posted again
+// to it then.
+func TestVisitorInAFollowerTab(t *testing.T) {
+	w := newWorld()
+	w.st.Delete(Config{PublishableKey: pkTest}.StorageKey())
+	bus := &fakeBus{}
+	ta, tb := bus.tab(), bus.tab()
+	a := w.open(t, ta)
+	b := w.open(t, tb)
+	v := map[string]any{"v": float64(1), "token": "cs_v", "visitor": map[string]any{"id": "v1"}}
+	b.c.Reload(v) // the follower's loader made the visitor
+	r := send(b.ch, "From the second tab")
+	bus.deliver() // the leader does not know the visitor yet: it drops the send
+	if len(a.net.socks) != 0 {
+		t.Fatalf("leader without a visitor dialled: %d sockets", len(a.net.socks))
+	}
+	a.c.Reload(nil) // the storage event reaches the leader
+	bus.deliver()
+	s := a.net.last(t)
+	s.open()
+	if s.sent[0]["session"] != "cs_v" {
+		t.Fatalf("leader's resume: got %v, want the visitor's token", s.sent[0])
+	}
+	s.frame(readyFrame(t))
+	if f := s.of("send"); len(f) != 1 || f[0]["body"] != "From the second tab" {
+		t.Fatalf("leader's sends: got %v, want the follower's message once", f)
+	}
+	s.frame(ackFrame(t, "cid-1", "t1", 1))
+	bus.deliver()
+	if r.n != 1 || r.err != nil {
+		t.Fatalf("follower's send: got %+v, want resolved once", r)
+	}
+}
