@@ -8,7 +8,7 @@ WASM_OUT  := bin/cstar.wasm
 # RACE_PKGS are the packages with concurrency: make test runs their tests
 # with the race detector (instead of a second, plain run), the rest without.
 RACE_PKGS := ./server/internal/realtime ./server/internal/socket ./server/internal/ratelimit \
-	./server/internal/store ./server/internal/httpapi ./server/internal/chat ./server/app
+	./server/internal/store ./server/internal/httpapi ./server/internal/chat ./server/app ./server/internal/dashboard
 
 .PHONY: run build widget test test-go test-tools lint wasm-test fuzz bench bench-chat check wasm clean screenshots
 
@@ -84,10 +84,10 @@ chaos:
 chaos-brief:
 	$(GO) run ./server/cmd/chaos -duration 20s -clients 4 -pg-down 1500ms -stall 2s -settle 10s
 
-## screenshots: the README's pictures (demo/screenshots/*.png), taken by TestDemoJourney in headless Chromium
+## screenshots: the README's pictures (demo/screenshots/*.png), taken by TestDemoJourney and TestDashboardJourney in headless Chromium
 screenshots:
 	mkdir -p demo/screenshots
-	CSTAR_SCREENSHOTS=$(CURDIR)/demo/screenshots CSTAR_REQUIRE_BROWSER=1 $(GO) test -count=1 -run '^TestDemoJourney$$' ./e2e
+	CSTAR_SCREENSHOTS=$(CURDIR)/demo/screenshots CSTAR_REQUIRE_BROWSER=1 $(GO) test -count=1 -run '^(TestDemoJourney|TestDashboardJourney)$$/^sqlite$$' ./e2e
 
 ## check: lint, every test with -race, and the wasm build
 check: lint

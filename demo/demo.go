@@ -1,9 +1,8 @@
 // Package demo is the sample store that `make run` serves on its own origin:
-// a product page that embeds the widget with one script tag, a page where
-// the store's own login vouches for its user to cStar (bring your own auth:
-// the store's backend signs the identity token), and an agent console that
-// reaches cStar through this backend with the secret key, never from the
-// browser.
+// a product page that embeds the widget with one script tag, and a page
+// where the store's own login vouches for its user to cStar (bring your own
+// auth: the store's backend signs the identity token). Agents answer in
+// cStar's own dashboard (/app/ on the API's origin).
 package demo
 
 import (
@@ -34,7 +33,6 @@ type Config struct {
 	Team           string // the team's id or slug
 	TeamName       string
 	PublishableKey string // pk_test_…: in the pages
-	SecretKey      string // sk_test_…: only in this process
 	IdentitySecret string // the team's test-mode identity secret: only in this process
 	Log            *slog.Logger
 	Now            func() time.Time
@@ -42,11 +40,10 @@ type Config struct {
 
 // Site is the demo store's HTTP handler.
 type Site struct {
-	cfg     Config
-	mux     *http.ServeMux
-	users   *users
-	console *console
-	csp     string
+	cfg   Config
+	mux   *http.ServeMux
+	users *users
+	csp   string
 }
 
 // New returns the demo site.
@@ -55,8 +52,8 @@ func New(cfg Config) (*Site, error) {
 	if err != nil || (api.Scheme != "http" && api.Scheme != "https") || api.Host == "" {
 		return nil, fmt.Errorf("demo: API must be an http(s) URL, got %q", cfg.API)
 	}
-	if !strings.HasPrefix(cfg.PublishableKey, "pk_test_") || !strings.HasPrefix(cfg.SecretKey, "sk_test_") {
-		return nil, fmt.Errorf("demo: needs the team's test-mode publishable and secret keys")
+	if !strings.HasPrefix(cfg.PublishableKey, "pk_test_") {
+		return nil, fmt.Errorf("demo: needs the team's test-mode publishable key")
 	}
 	if cfg.IdentitySecret == "" {
 		return nil, fmt.Errorf("demo: needs the team's test-mode identity secret")
@@ -69,7 +66,7 @@ func New(cfg Config) (*Site, error) {
 	}
 	cfg.API = strings.TrimRight(cfg.API, "/")
 	ws := "ws" + strings.TrimPrefix(api.Scheme, "http") + "://" + api.Host
-	s := &Site{cfg: cfg, mux: http.NewServeMux(), users: newUsers(cfg.Now), console: newConsole(cfg),
+	s := &Site{cfg: cfg, mux: http.NewServeMux(), users: newUsers(cfg.Now),
 		// The widget under a strict policy: no inline script or style anywhere.
 		csp: fmt.Sprintf("default-src 'self'; script-src 'self' %s 'wasm-unsafe-eval'; connect-src 'self' %s %s; "+
 			"style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -78,19 +75,17 @@ func New(cfg Config) (*Site, error) {
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(sub)))
 	s.mux.HandleFunc("GET /{$}", s.page("store"))
 	s.mux.HandleFunc("GET /account", s.page("account"))
-	s.mux.HandleFunc("GET /console", s.page("console"))
 	s.mux.HandleFunc("POST /account/login", s.login)
 	s.mux.HandleFunc("POST /account/logout", s.logout)
 	s.mux.HandleFunc("GET /account/me", s.me)
 	s.mux.HandleFunc("POST /account/identity-token", s.identityToken)
-	s.console.routes(s.mux)
 	return s, nil
 }
 
 // ServeHTTP serves the demo with a few security headers on every answer.
-// Only loopback host names are served: the console acts with the team's
-// secret key, and a page on another site whose name an attacker points at
-// 127.0.0.1 (DNS rebinding) must not reach it.
+// Only loopback host names are served: the store's backend signs identity
+// tokens with the team's identity secret, and a page on another site whose
+// name an attacker points at 127.0.0.1 (DNS rebinding) must not reach it.
 func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !loopbackHost(r.Host) {
 		http.Error(w, "this demo answers only on localhost", http.StatusMisdirectedRequest)
@@ -102,8 +97,8 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Close stops the console's connection to cStar's realtime stream.
-func (s *Site) Close() { s.console.close() }
+// Close releases the site (nothing today; kept for the server's shutdown).
+func (s *Site) Close() {}
 
 func (s *Site) page(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +106,7 @@ func (s *Site) page(name string) http.HandlerFunc {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		err := pages.ExecuteTemplate(w, name, map[string]string{
-			"API": s.cfg.API, "Key": s.cfg.PublishableKey, "Team": s.cfg.TeamName,
+			"API": s.cfg.API, "Key": s.cfg.PublishableKey, "Team": s.cfg.TeamName, "Dashboard": s.cfg.API + "/app/test/inbox",
 		})
 		if err != nil {
 			s.cfg.Log.Error("demo page", "page", name, "err", err)

@@ -14,21 +14,24 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/cstar-chat/cstar/demo"
+	"github.com/cstar-chat/cstar/server/apptest"
 )
 
 // TestDemoJourney walks the demo as a visitor and an agent would: on the
 // store page the visitor opens the widget (help articles first) and writes
-// without an account; in the agent console the chat appears live under
-// "Visitor", the agent replies with the keyboard, and the reply reaches the
+// without an account; in the agents' dashboard (test mode) the chat appears
+// live, the agent replies with the keyboard, and the reply reaches the
 // visitor's widget; the visitor signs up in the widget and keeps the
-// conversation, which the console then shows under their name; a reload
-// shows the history, and so does logging out and back in. On the account page a store user
-// signs in with the store's own login and chats under that identity.
+// conversation, which the dashboard then shows under their name; a reload
+// shows the history, and so does logging out and back in. On the account
+// page a store user signs in with the store's own login and chats under
+// that identity.
 func TestDemoJourney(t *testing.T) {
 	requireBrowser(t)
 	e := newEnv(t, "sqlite")
+	e.Server.CreateAgent(t, "owner@demo.example", "Demo Owner", "owner")
 	site, err := demo.New(demo.Config{API: e.API, Team: e.TeamID, TeamName: "Demo Store",
-		PublishableKey: e.PKTest, SecretKey: e.SKTest, IdentitySecret: e.IdentityTest})
+		PublishableKey: e.PKTest, IdentitySecret: e.IdentityTest})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,14 +99,16 @@ func TestDemoJourney(t *testing.T) {
 
 	agent := newTab(t, nil)
 	desktop(agent)
-	nav(agent, srv.URL+"/console")
-	agent.waitFor(t, `document.querySelector("#chats button.chat")`, 15*time.Second)
-	if got := eval[string](t, agent, `document.querySelector("#chats button.chat strong").textContent`); got != "Visitor" {
-		t.Errorf("console chat list: got %q, want Visitor", got)
+	nav(agent, e.API+"/app/login?next=/app/test/inbox")
+	agent.waitFor(t, `document.activeElement && document.activeElement.id === "email"`, 10*time.Second)
+	key(agent, "owner@demo.example"+kb.Tab+apptest.AgentPassword+kb.Enter)
+	agent.waitFor(t, `location.pathname === "/app/test/inbox" && document.querySelector("#conversations .who")`, 15*time.Second)
+	if got := eval[string](t, agent, `document.querySelector("#conversations .who").textContent`); got == "Grace" {
+		t.Errorf("dashboard inbox before the signup: got %q, want the anonymous visitor", got)
 	}
-	eval[bool](t, agent, `document.querySelector("#chats button.chat").click(), true`)
+	eval[bool](t, agent, `document.querySelector("#conversations li a").click(), true`)
 	agent.waitFor(t, `document.querySelector("#messages li[data-seq='1']")`, 10*time.Second)
-	agent.waitFor(t, `document.activeElement && document.activeElement.id === "reply-body"`, 5*time.Second)
+	agent.waitFor(t, `document.activeElement && document.activeElement.id === "body" && document.body.getAttribute("data-live") === "ready"`, 10*time.Second)
 	key(agent, "It ships today."+kb.Enter)
 	visitor.waitFor(t, sr+`.querySelector("li.theirs") && `+sr+`.querySelector("li.theirs .text").textContent === "It ships today."`, 10*time.Second)
 	visitor.waitFor(t, sr+`.querySelector(".badge").hidden && CStarChat.unreadCount() === 0`, 5*time.Second)
@@ -119,9 +124,9 @@ func TestDemoJourney(t *testing.T) {
 		t.Errorf("after signing up: the agent's reply %q, want the visitor's conversation", got)
 	}
 	shot(visitor, "conversation")
-	agent.waitFor(t, `document.getElementById("chat-title").textContent.indexOf("Grace") === 0`, 10*time.Second)
-	agent.waitFor(t, `!document.querySelector("#chats .badge")`, 5*time.Second)
-	shot(agent, "console")
+	// Back in the inbox, the conversation is Grace's and has nothing unread.
+	nav(agent, e.API+"/app/test/inbox")
+	agent.waitFor(t, `document.querySelector("#conversations .who") && document.querySelector("#conversations .who").textContent === "Grace" && !document.querySelector("#conversations .unread-count")`, 10*time.Second)
 
 	// A reload shows the history once.
 	nav(visitor, srv.URL+"/")
@@ -165,13 +170,13 @@ func TestDemoJourney(t *testing.T) {
 	if got := eval[string](t, store, `CStarChat.getCustomer().externalId`); got != "store-user-1" {
 		t.Errorf("widget identity: external id %q, want store-user-1", got)
 	}
-	// Alex writes; the console shows the chat under Alex's name.
+	// Alex writes; the dashboard shows the chat under Alex's name.
 	store.waitFor(t, uiUp, 10*time.Second)
 	eval[bool](t, store, sr+`.querySelector(".launcher").click(), true`)
 	store.waitFor(t, `!`+sr+`.querySelector(".composer").hidden`, 10*time.Second)
 	eval[bool](t, store, sr+`.querySelector(".composer textarea").focus(), true`)
 	key(store, "Hi, Alex here"+kb.Enter)
 	store.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 10*time.Second)
-	agent.waitFor(t, `[...document.querySelectorAll("#chats button.chat strong")].some(s => s.textContent === "Alex Rivera")`, 10*time.Second)
+	agent.waitFor(t, `[...document.querySelectorAll("#conversations .who")].some(s => s.textContent === "Alex Rivera")`, 10*time.Second)
 	store.noViolations(t)
 }

@@ -113,6 +113,7 @@ func newEnvOn(tb testing.TB, dialect, dbURL string) *env {
 	srv := apptest.Start(tb, dbURL, apptest.NoTeam,
 		apptest.Config(func(c *config.Config) { c.WidgetDir = widgetDir }))
 	created := srv.CreateTeam(tb, "E2E "+dialect, "e2e-"+dialect)
+	srv.Team = created // the team of srv.CreateAgent
 	e := &env{API: srv.URL, PKTest: created.Keys["pk_test"].Secret, PKLive: created.Keys["pk_live"].Secret,
 		SKTest: created.Keys["sk_test"].Secret, TeamID: created.ID, Server: srv}
 	for mode, s := range created.IdentitySecrets {

@@ -16,9 +16,12 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"github.com/cstar-chat/cstar/server/config"
+	"github.com/cstar-chat/cstar/server/internal/agent"
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/assets"
+	"github.com/cstar-chat/cstar/server/internal/audit"
 	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/dashboard"
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/httpapi"
@@ -43,8 +46,11 @@ type App struct {
 	keys  *apikey.Service
 	teams *team.Service
 	hub   *realtime.Hub
-	http  *http.Server
-	ln    net.Listener
+	// agents is the agents' service, for start-up tasks and tests.
+	agents *agent.Service
+	chat   *chat.Service
+	http   *http.Server
+	ln     net.Listener
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -125,10 +131,30 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	db.OnEvents(bus.Committed)
 	chatSvc := chat.NewService(db, bus, opt.Now)
+	a.chat = chatSvc
 	// A revoked or rolled key closes the sockets opened with it, on every
 	// process.
 	a.keys.OnEnd(chatSvc)
 	sockets := socket.New(chatSvc, ident, a.hub, opt.ChatTimings, opt.Log, opt.Now)
+	// Agents sign in with the customers' hasher (one bound on the memory of
+	// every hash) and throttles; their ended sessions close their
+	// dashboards on every process.
+	agentOpts := []agent.Option{agent.WithLogger(opt.Log), agent.WithEnder(chatSvc)}
+	if db.Dialect() == store.Postgres {
+		agentOpts = append(agentOpts, agent.WithCounter(db.ThrottleCounter()))
+	}
+	agents := agent.NewService(db, hasher, opt.Now, agentOpts...)
+	a.agents = agents
+	auditLog := audit.NewService(db, opt.Now)
+	helpdeskSvc := helpdesk.NewService(chat.LogTicketChanges(db, db), opt.Now)
+	librarySvc := library.NewService(db, opt.Now)
+	dash, err := dashboard.New(dashboard.Deps{Agents: agents, Keys: a.keys, Teams: a.teams, Identity: ident,
+		Helpdesk: helpdeskSvc, Chat: chatSvc, Library: librarySvc, Audit: auditLog, Sockets: sockets, Log: opt.Log,
+		Now: opt.Now, TrustedProxies: cfg.TrustedProxies, TLS: cfg.TLSCert != ""})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	reg.Gauge("cstar_chat_widget_connections", func() float64 { w, _ := a.hub.Counts(); return float64(w) })
 	reg.Gauge("cstar_chat_stream_connections", func() float64 { _, st := a.hub.Counts(); return float64(st) })
 	reg.Gauge("cstar_database_up", func() float64 {
@@ -154,9 +180,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		Auth:     a.keys,
 		Keys:     a.keys,
 		Teams:    a.teams,
-		Helpdesk: helpdesk.NewService(chat.LogTicketChanges(db, db), opt.Now),
+		Helpdesk: helpdeskSvc,
 		Identity: ident,
-		Library:  library.NewService(db, opt.Now),
+		Library:  librarySvc,
 		Chat:     chatSvc,
 		Sockets:  sockets,
 		Idem:     idem,
@@ -177,6 +203,8 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		TLS:            cfg.TLSCert != "",
 		RequireHTTPS:   cfg.RequireHTTPS,
 		TrustedProxies: cfg.TrustedProxies,
+		Dashboard:      dash,
+		Audit:          auditLog,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -227,6 +255,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.every(time.Minute, func(ctx context.Context) {
 		mem.Sweep()
 		a.logErr("sweep sign-in throttles and token ids", ident.Sweep(ctx))
+		a.logErr("sweep agents' throttles and sessions", agents.Sweep(ctx))
 		if db.Dialect() == store.Postgres {
 			a.logErr("sweep rate limits", db.RateLimiter().Sweep(ctx))
 		}
@@ -289,6 +318,13 @@ func (a *App) URL() string {
 
 // Teams is the team service, for start-up tasks such as the demo team.
 func (a *App) Teams() *team.Service { return a.teams }
+
+// Agents is the agents' service, for start-up tasks such as the demo
+// team's owner, and for tests.
+func (a *App) Agents() *agent.Service { return a.agents }
+
+// Chat is the chat service, for tests and benchmarks.
+func (a *App) Chat() *chat.Service { return a.chat }
 
 // DB is the database handle.
 func (a *App) DB() *store.DB { return a.db }

@@ -98,7 +98,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env CSTAR_LOG_LEVEL)")
 	fs.StringVar(&c.WidgetDir, "widget-dir", c.WidgetDir, "directory of the built widget (cstar-chat.js, wasm_exec.js, cstar.wasm); served under /widget/ (env CSTAR_WIDGET_DIR)")
 	fs.BoolVar(&c.DemoTeam, "demo", c.DemoTeam, `create a "demo" team on first start and print its keys (env CSTAR_DEMO)`)
-	fs.StringVar(&c.DemoAddr, "demo-addr", c.DemoAddr, `with --demo, the address of the demo store, BYO-auth page and agent console; "" for none (env CSTAR_DEMO_ADDR)`)
+	fs.StringVar(&c.DemoAddr, "demo-addr", c.DemoAddr, `with --demo, the address of the demo store and BYO-auth page; "" for none (env CSTAR_DEMO_ADDR)`)
 }
 
 // FromEnv overlays CSTAR_* environment variables on c.

@@ -110,6 +110,9 @@ type Message struct {
 	Body      string  `json:"body"`
 	ClientID  *string `json:"client_id"`
 	CreatedAt string  `json:"created_at"` // RFC 3339 with milliseconds
+	// Internal marks an internal note, which only agents see (their REST
+	// history, stream and dashboard); a widget never gets one.
+	Internal bool `json:"internal,omitempty"`
 }
 
 // ChatTicket is a conversation as the widget sees it.

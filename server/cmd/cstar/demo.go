@@ -22,8 +22,7 @@ type demoSite struct {
 // browsers and the store's backend reach the API.
 func startDemo(addr, apiURL string, team teamJSON, log *slog.Logger) (*demoSite, error) {
 	site, err := demo.New(demo.Config{API: apiURL, Team: team.ID, TeamName: team.Name,
-		PublishableKey: team.Keys["pk_test"], SecretKey: team.Keys["sk_test"],
-		IdentitySecret: team.IdentitySecrets["test"], Log: log})
+		PublishableKey: team.Keys["pk_test"], IdentitySecret: team.IdentitySecrets["test"], Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
@@ -67,7 +65,7 @@ func call(t *testing.T, c *http.Client, method, url string, hdr map[string]strin
 // the identity secret.
 func TestDemoPages(t *testing.T) {
 	e := newDemoEnv(t, testdb.SQLite(t))
-	for _, path := range []string{"/", "/account", "/console", "/static/account.js", "/static/console.js", "/static/style.css"} {
+	for _, path := range []string{"/", "/account", "/static/account.js", "/static/style.css"} {
 		res, err := http.Get(e.site + path)
 		if err != nil {
 			t.Fatal(err)
@@ -89,7 +87,7 @@ func TestDemoPages(t *testing.T) {
 		if !strings.Contains(csp, "script-src 'self' "+e.api+" 'wasm-unsafe-eval'") || strings.Contains(csp, "unsafe-inline") {
 			t.Errorf("GET %s: CSP %q, want the API in script-src and no unsafe-inline", path, csp)
 		}
-		if path != "/console" && !strings.Contains(string(body), `data-publishable-key="`+e.team.Keys["pk_test"]+`"`) {
+		if !strings.Contains(string(body), `data-publishable-key="`+e.team.Keys["pk_test"]+`"`) {
 			t.Errorf("GET %s: no widget tag with the test publishable key", path)
 		}
 		if strings.Contains(string(body), "<script>") || strings.Contains(string(body), "style=") {
@@ -142,98 +140,10 @@ func TestDemoBringYourOwnAuth(t *testing.T) {
 	})
 }
 
-// TestDemoConsole: the console lists open chats with the customer's name,
-// replies through the secret key, streams the reply as a server-sent event,
-// passes cStar's errors on, and closes a ticket.
-func TestDemoConsole(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, dbURL string) {
-		e := newDemoEnv(t, dbURL)
-		sk := map[string]string{"Authorization": "Bearer " + e.team.Keys["sk_test"]}
-		var cu struct{ Data struct{ ID string } }
-		call(t, http.DefaultClient, "POST", e.api+"/api/v1/teams/"+e.team.ID+"/customers", sk,
-			map[string]string{"email": "grace@example.com", "name": "Grace"}, &cu)
-		var tk struct{ Data struct{ ID string } }
-		call(t, http.DefaultClient, "POST", e.api+"/api/v1/teams/"+e.team.ID+"/tickets", sk,
-			map[string]string{"subject": "Where is my order?", "channel": "chat", "customer_id": cu.Data.ID}, &tk)
-		call(t, http.DefaultClient, "POST", e.api+"/api/v1/teams/"+e.team.ID+"/tickets", sk,
-			map[string]string{"subject": "Not a chat"}, nil)
-
-		var chats []struct {
-			ID           string `json:"id"`
-			CustomerName string `json:"customer_name"`
-		}
-		if st := call(t, http.DefaultClient, "GET", e.site+"/console/api/chats", nil, nil, &chats); st != 200 ||
-			len(chats) != 1 || chats[0].ID != tk.Data.ID || chats[0].CustomerName != "Grace" {
-			t.Fatalf("chats: %d %+v, want Grace's chat only", st, chats)
-		}
-
-		// The event stream, then a reply: the reply comes back as an event.
-		res, err := http.Get(e.site + "/console/events")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		lines := make(chan string, 16)
-		go func() {
-			sc := bufio.NewScanner(res.Body)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-		if l := <-lines; l != ": connected" {
-			t.Fatalf("first event line %q", l)
-		}
-		time.Sleep(300 * time.Millisecond) // the relay's stream connects
-		var m struct {
-			Seq    int    `json:"seq"`
-			Body   string `json:"body"`
-			Author struct{ Type, Name string }
-		}
-		if st := call(t, http.DefaultClient, "POST", e.site+"/console/api/chats/"+tk.Data.ID+"/messages", nil,
-			map[string]string{"body": "On its way!"}, &m); st != 201 || m.Seq != 1 || m.Author.Type != "agent" || m.Author.Name != "Demo Agent" {
-			t.Fatalf("reply: %d %+v", st, m)
-		}
-		deadline := time.After(10 * time.Second)
-	wait:
-		for {
-			select {
-			case l := <-lines:
-				if strings.HasPrefix(l, "data: ") && strings.Contains(l, `"message.created"`) && strings.Contains(l, "On its way!") {
-					break wait
-				}
-			case <-deadline:
-				t.Fatal("no message.created event for the reply")
-			}
-		}
-
-		var errOut struct{ Error string }
-		if st := call(t, http.DefaultClient, "POST", e.site+"/console/api/chats/"+tk.Data.ID+"/messages", nil,
-			map[string]string{"body": "   "}, &errOut); st != 400 || !strings.Contains(errOut.Error, "body") {
-			t.Fatalf("blank reply: %d %q, want cStar's 400", st, errOut.Error)
-		}
-		if st := call(t, http.DefaultClient, "POST", e.site+"/console/api/chats/0195f3c2-0000-7000-8000-000000000000/messages", nil,
-			map[string]string{"body": "hi"}, &errOut); st != 404 {
-			t.Fatalf("unknown ticket: %d, want 404", st)
-		}
-		req, _ := http.NewRequest("POST", e.site+"/console/api/chats/"+tk.Data.ID+"/close", strings.NewReader("{}"))
-		req.Header.Set("Content-Type", "text/plain") // what a cross-site form could send
-		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 415 {
-			t.Fatalf("close without JSON: %v %v, want 415", res, err)
-		}
-		if st := call(t, http.DefaultClient, "POST", e.site+"/console/api/chats/"+tk.Data.ID+"/close", nil, map[string]string{}, nil); st != 200 {
-			t.Fatalf("close: %d", st)
-		}
-		call(t, http.DefaultClient, "GET", e.site+"/console/api/chats", nil, nil, &chats)
-		if len(chats) != 0 {
-			t.Fatalf("chats after close: %+v, want none", chats)
-		}
-	})
-}
-
-// TestDemoRefusesForeignHosts: the demo (whose console acts with the secret
-// key) answers only loopback host names, so a page whose domain an attacker
-// re-points at 127.0.0.1 (DNS rebinding) cannot use the console's API.
+// TestDemoRefusesForeignHosts: the demo (whose backend signs identity
+// tokens with the team's identity secret) answers only loopback host names,
+// so a page whose domain an attacker re-points at 127.0.0.1 (DNS rebinding)
+// cannot get a token.
 func TestDemoRefusesForeignHosts(t *testing.T) {
 	e := newDemoEnv(t, testdb.SQLite(t))
 	for _, c := range []struct {
@@ -247,7 +157,7 @@ func TestDemoRefusesForeignHosts(t *testing.T) {
 		{"127.0.0.1", http.StatusOK},
 		{"[::1]:8081", http.StatusOK},
 	} {
-		req, _ := http.NewRequest("GET", e.site+"/console/api/chats", nil)
+		req, _ := http.NewRequest("GET", e.site+"/", nil)
 		req.Host = c.host
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/cstar-chat/cstar/server/app"
 	"github.com/cstar-chat/cstar/server/config"
+	"github.com/cstar-chat/cstar/server/internal/agent"
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
@@ -29,6 +31,8 @@ Usage:
   cstar migrate [--db URL]                                 apply database migrations
   cstar teams create --name NAME --slug SLUG [--db URL]    create a team and print its keys as JSON
   cstar keys create --team SLUG --type T --mode M [--db URL]  issue an API key (secret or publishable, live or test)
+  cstar agents create --team SLUG --email E --name N --role R --password-stdin [--db URL]
+                                                           add an agent (owner, admin or agent) to a team
   cstar identity sign --secret S --user-id U [flags]       print a signed identity token, for testing
 
 The database URL is postgres://… or sqlite:<path> (default sqlite:./.cstar/cstar.db),
@@ -73,6 +77,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 		err = keysCreate(args[2:], stdout, stderr)
+	case "agents":
+		if len(args) < 2 || args[1] != "create" {
+			w, code := stderr, 2
+			if len(args) >= 2 && (args[1] == "-h" || args[1] == "--help") {
+				w, code = stdout, 0
+			}
+			fmt.Fprintf(w, "Usage: %s\n", agentsCreateUsage)
+			return code
+		}
+		err = agentsCreate(args[2:], os.Stdin, stdout, stderr)
 	case "identity":
 		err = identity(args[1:], stdout, stderr)
 	default:
@@ -148,7 +162,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			defer site.close()
 			fmt.Fprintf(stdout, "demo store (widget):           %s/\n", site.url)
 			fmt.Fprintf(stdout, "demo bring-your-own-auth page: %s/account\n", site.url)
-			fmt.Fprintf(stdout, "demo agent console:            %s/console\n\n", site.url)
+			fmt.Fprintf(stdout, "agents' dashboard (test mode): %s/app/test/inbox\n\n", a.URL())
 		}
 	}
 	a.Start()
@@ -203,6 +217,15 @@ type teamJSON struct {
 	// IdentitySecrets are the identity-verification secrets ("live",
 	// "test") that the team's backend signs identity tokens with.
 	IdentitySecrets map[string]string `json:"identity_secrets,omitempty"`
+	// Owner is the demo team's first owner, for the dashboard (make run
+	// only; never printed by teams create).
+	Owner *demoOwner `json:"owner,omitempty"`
+}
+
+// demoOwner is the demo team's owner and the password it was made with.
+type demoOwner struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
 }
 
 func createdJSON(c team.Created) teamJSON {
@@ -280,6 +303,18 @@ func demoTeam(ctx context.Context, a *app.App, cfg config.Config, stdout io.Writ
 			return nil, err
 		}
 	}
+	if out.Owner == nil {
+		// Teams made before the dashboard have no owner in the file yet.
+		owner, err := demoOwnerFor(ctx, a, out)
+		if err != nil {
+			return nil, err
+		}
+		out.Owner = owner
+		data, _ := json.MarshalIndent(out, "", "  ")
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			return nil, err
+		}
+	}
 	fmt.Fprintf(stdout, "\ncStar demo team %q (%s)\n", out.Slug, out.ID)
 	for _, k := range []string{"sk_live", "sk_test", "pk_live", "pk_test"} {
 		fmt.Fprintf(stdout, "  %-8s %s\n", k, out.Keys[k])
@@ -289,6 +324,25 @@ func demoTeam(ctx context.Context, a *app.App, cfg config.Config, stdout io.Writ
 			fmt.Fprintf(stdout, "  identity secret (%s) %s\n", m, sec)
 		}
 	}
+	fmt.Fprintf(stdout, "\ndashboard: %s/app/  (owner %s, password %s; development only)\n", a.URL(), out.Owner.Email, out.Owner.Password)
 	fmt.Fprintln(stdout)
 	return &out, nil
+}
+
+// demoOwnerFor makes the demo team's owner with a random password (the
+// password policy refuses anything guessable, and this one is printed).
+func demoOwnerFor(ctx context.Context, a *app.App, tj teamJSON) (*demoOwner, error) {
+	t, err := a.Teams().Resolve(ctx, tj.ID)
+	if err != nil {
+		return nil, err
+	}
+	o := &demoOwner{Email: "owner@demo.example", Password: rand.Text()}
+	_, err = createAgent(ctx, a.DB(), t, agent.NewAgent{Email: o.Email, Name: "Demo Owner", Role: agent.Owner, Password: o.Password})
+	if errs.Is(err, errs.Conflict) {
+		return nil, fmt.Errorf("the demo owner %s exists but its password is not in the keys file: remove the database to start afresh", o.Email)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create the demo owner: %w", err)
+	}
+	return o, nil
 }

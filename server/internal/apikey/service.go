@@ -61,7 +61,7 @@ type UsageHour struct {
 	RateLimited int64
 }
 
-// Usage is a key's traffic over the last 24 hours.
+// Usage is a key's traffic over the last hours, hour by hour.
 type Usage struct {
 	KeyID      string
 	LastUsedAt *time.Time
@@ -346,6 +346,19 @@ func (s *Service) Flush(ctx context.Context) error {
 // Usage returns the last 24 hours of traffic of key id, hour by hour, oldest
 // first, with hours without traffic included as zeros.
 func (s *Service) Usage(ctx context.Context, sc scope.Scope, id string) (Usage, error) {
+	return s.UsageHours(ctx, sc, id, 24)
+}
+
+// MaxUsageHours is the longest stretch of usage that UsageHours returns:
+// the dashboard's charts show 7 days.
+const MaxUsageHours = 7 * 24
+
+// UsageHours returns the last hours hours of traffic of key id (the current
+// hour included), as Usage does.
+func (s *Service) UsageHours(ctx context.Context, sc scope.Scope, id string, hours int) (Usage, error) {
+	if hours < 1 || hours > MaxUsageHours {
+		return Usage{}, errs.Invalidf("hours", "hours must be between 1 and %d", MaxUsageHours)
+	}
 	if err := s.Flush(ctx); err != nil {
 		return Usage{}, err
 	}
@@ -354,7 +367,7 @@ func (s *Service) Usage(ctx context.Context, sc scope.Scope, id string) (Usage, 
 		return Usage{}, err
 	}
 	end := s.now().UTC().Truncate(time.Hour)
-	start := end.Add(-23 * time.Hour)
+	start := end.Add(-time.Duration(hours-1) * time.Hour)
 	rows, err := s.store.KeyUsage(ctx, k.ID, start)
 	if err != nil {
 		return Usage{}, fmt.Errorf("apikey: usage: %w", err)
@@ -363,7 +376,7 @@ func (s *Service) Usage(ctx context.Context, sc scope.Scope, id string) (Usage, 
 	for _, r := range rows {
 		byHour[r.Hour.Unix()] = r
 	}
-	u := Usage{KeyID: k.ID, LastUsedAt: k.LastUsedAt, Hours: make([]UsageHour, 0, 24)}
+	u := Usage{KeyID: k.ID, LastUsedAt: k.LastUsedAt, Hours: make([]UsageHour, 0, hours)}
 	for h := start; !h.After(end); h = h.Add(time.Hour) {
 		r := byHour[h.Unix()]
 		r.Hour = h

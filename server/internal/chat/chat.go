@@ -32,6 +32,9 @@ const (
 	Read           = "read"
 	SessionRevoked = "session.revoked"
 	KeyEnded       = "key.ended"
+	// AgentEnded closes an agent's open dashboards: one session's
+	// (SessionID), or all of the agent's (Author.ID) when SessionID is "".
+	AgentEnded = "agent.ended"
 )
 
 // Readers of a ticket.
@@ -60,6 +63,11 @@ type Message struct {
 	Body      string
 	ClientID  string
 	CreatedAt time.Time
+	// Internal marks an internal note: agents see it, the customer never
+	// receives it (not live, not in a resume, not in their history). It
+	// takes a seq like any message, so the customer's seqs have a gap
+	// where a note is.
+	Internal bool
 }
 
 // Event is something that happened in a team and mode. Durable events have
@@ -105,6 +113,8 @@ type Append struct {
 	Author     Author
 	Body       string
 	ClientID   string
+	// Internal makes the message an internal note.
+	Internal bool
 	// DedupKey is unique per author and client id; a message with the same
 	// key already stored is returned instead of a new one.
 	DedupKey string
@@ -122,8 +132,9 @@ type Store interface {
 	AppendMessage(ctx context.Context, in Append) (Message, []Event, error)
 	// Messages returns up to limit messages of a ticket in seq order: the
 	// first ones after seq after when after >= 0, else the last ones before
-	// seq before (before <= 0 means the end).
-	Messages(ctx context.Context, sc scope.Scope, ticketID string, after, before int64, limit int) ([]Message, error)
+	// seq before (before <= 0 means the end); internal notes only with
+	// notes.
+	Messages(ctx context.Context, sc scope.Scope, ticketID string, after, before int64, limit int, notes bool) ([]Message, error)
 	TicketByID(ctx context.Context, sc scope.Scope, id string) (helpdesk.Ticket, error)
 	// LatestChatTicket is the customer's open chat ticket, or else their
 	// most recent one; errs.ErrNotFound when they have none.
@@ -146,6 +157,8 @@ type Store interface {
 	RecordArticleViews(ctx context.Context, sc scope.Scope, ticketID string, articleIDs []string, at time.Time) error
 	// ArticleViews lists the articles noted for a ticket, oldest first.
 	ArticleViews(ctx context.Context, sc scope.Scope, ticketID string) ([]ArticleView, error)
+
+	InboxStore
 }
 
 // ArticleView is a Library article a customer opened in the widget before

@@ -215,7 +215,7 @@ func (s *Service) History(ctx context.Context, sc scope.Scope, ticketID string, 
 	if err != nil {
 		return Page{}, err
 	}
-	return s.history(ctx, sc, t, before, limit)
+	return s.history(ctx, sc, t, before, limit, true)
 }
 
 // CustomerHistory is History for a customer's own tickets; an empty ticket
@@ -225,23 +225,35 @@ func (s *Service) CustomerHistory(ctx context.Context, sc scope.Scope, customerI
 	if err != nil || !found {
 		return Page{Messages: []Message{}}, err
 	}
-	return s.history(ctx, sc, t, before, limit)
+	return s.history(ctx, sc, t, before, limit, false)
 }
 
-func (s *Service) history(ctx context.Context, sc scope.Scope, t helpdesk.Ticket, before int64, limit int) (Page, error) {
+func (s *Service) history(ctx context.Context, sc scope.Scope, t helpdesk.Ticket, before int64, limit int, notes bool) (Page, error) {
 	if limit <= 0 || limit > MaxPage {
 		limit = 50
 	}
-	ms, err := s.store.Messages(ctx, sc, t.ID, -1, before, limit)
+	ms, err := s.store.Messages(ctx, sc, t.ID, -1, before, limit, notes)
 	if err != nil {
 		return Page{}, fmt.Errorf("chat: history: %w", err)
 	}
 	return Page{Messages: ms, HasMore: len(ms) > 0 && ms[0].Seq > 1}, nil
 }
 
-// After returns up to limit messages of a ticket after seq after.
+// After returns up to limit messages of a ticket after seq after, internal
+// notes included (for agents).
 func (s *Service) After(ctx context.Context, sc scope.Scope, ticketID string, after int64, limit int) ([]Message, error) {
-	ms, err := s.store.Messages(ctx, sc, ticketID, after, 0, limit)
+	ms, err := s.store.Messages(ctx, sc, ticketID, after, 0, limit, true)
+	if err != nil {
+		return nil, fmt.Errorf("chat: messages after %d: %w", after, err)
+	}
+	return ms, nil
+}
+
+// CustomerAfter returns up to limit of the messages after seq after that
+// the customer may see: never an internal note. (A ticket's owner is the
+// caller's to check.)
+func (s *Service) CustomerAfter(ctx context.Context, sc scope.Scope, ticketID string, after int64, limit int) ([]Message, error) {
+	ms, err := s.store.Messages(ctx, sc, ticketID, after, 0, limit, false)
 	if err != nil {
 		return nil, fmt.Errorf("chat: messages after %d: %w", after, err)
 	}
@@ -304,7 +316,7 @@ func (s *Service) Resume(ctx context.Context, sc scope.Scope, customerID string,
 		out.Tickets = append(out.Tickets, t)
 		seq = max(seq, 0)
 		for seq < t.LastSeq {
-			ms, err := s.After(ctx, sc, t.ID, seq, MaxPage)
+			ms, err := s.CustomerAfter(ctx, sc, t.ID, seq, MaxPage)
 			if err != nil {
 				return Resume{}, err
 			}
@@ -314,7 +326,9 @@ func (s *Service) Resume(ctx context.Context, sc scope.Scope, customerID string,
 			out.Messages = append(out.Messages, ms...)
 			seq = ms[len(ms)-1].Seq
 		}
-		out.Cursors[t.ID] = seq
+		// Every message the customer may see up to LastSeq has been sent:
+		// internal notes at the end leave no gap to fill later.
+		out.Cursors[t.ID] = max(seq, t.LastSeq)
 	}
 	return out, nil
 }
@@ -402,6 +416,16 @@ func (s *Service) AgentTyping(ctx context.Context, sc scope.Scope, ticketID, aut
 func (s *Service) SessionEnded(ctx context.Context, sc scope.Scope, customerID, sessionID string) {
 	s.pub.Publish(ctx, Event{Type: SessionRevoked, TeamID: sc.TeamID, Mode: sc.Mode, CustomerID: customerID,
 		SessionID: sessionID, CreatedAt: s.clock()})
+}
+
+// AgentEnded closes, on every process, the open dashboards of an agent's
+// session (or of all its sessions when sessionID is empty), in both modes
+// (implements agent.Ender).
+func (s *Service) AgentEnded(ctx context.Context, teamID, agentID, sessionID string) {
+	for _, m := range []scope.Mode{scope.Live, scope.Test} {
+		s.pub.Publish(ctx, Event{Type: AgentEnded, TeamID: teamID, Mode: m, Author: Author{Type: AuthorAgent, ID: agentID},
+			SessionID: sessionID, CreatedAt: s.clock()})
+	}
 }
 
 // KeyEnded closes, on every process, the live connections opened with API

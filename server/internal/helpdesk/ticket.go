@@ -77,6 +77,9 @@ type Ticket struct {
 	LastSeq         int64
 	CustomerReadSeq int64
 	AgentReadSeq    int64
+	// AssigneeID is the agent the conversation is assigned to; "" when
+	// none (also after the agent was removed).
+	AssigneeID string
 }
 
 // TicketInput carries the fields to set on create or update; nil fields are
@@ -153,6 +156,31 @@ func (s *Service) UpdateTicket(ctx context.Context, sc scope.Scope, id string, i
 	}
 	if err != nil {
 		return Ticket{}, ticketWriteErr("update ticket", err)
+	}
+	return t, nil
+}
+
+// Assign gives ticket id to agent agentID ("" unassigns it). The help desk
+// does not know agents: the caller checks that agentID is one of the team's
+// (the database refuses an id that is no agent at all).
+func (s *Service) Assign(ctx context.Context, sc scope.Scope, id, agentID string) (Ticket, error) {
+	t, err := s.Ticket(ctx, sc, id)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if agentID != "" {
+		var ok bool
+		if agentID, ok = ids.Canonical(agentID); !ok {
+			return Ticket{}, errs.Invalidf("assignee", "assignee does not name an agent")
+		}
+	}
+	t.AssigneeID, t.UpdatedAt = agentID, s.clock()
+	err = s.store.UpdateTicket(ctx, t)
+	if errors.Is(err, errs.ErrNotFound) {
+		return Ticket{}, errs.NotFoundf("Ticket not found")
+	}
+	if err != nil {
+		return Ticket{}, fmt.Errorf("helpdesk: assign ticket: %w", err)
 	}
 	return t, nil
 }

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/cstar-chat/cstar/server/internal/audit"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 )
 
@@ -30,6 +32,7 @@ func (s *Server) rollIdentitySecret(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	s.audit(r, sec.Mode, audit.IdentitySecretRolled, "", fmt.Sprintf("the old secret works %d s more", in.ExpiresIn))
 	return ok(w, http.StatusOK, identitySecretJSON{Secret: sec.Current, Mode: string(sec.Mode), PreviousExpiresAt: sec.PreviousExpiresAt})
 }
 
@@ -47,6 +50,7 @@ func (s *Server) identitySettings(w http.ResponseWriter, r *http.Request) error 
 		if err := s.Identity.SetUserHashEnabled(r.Context(), sc, *in.UserHashEnabled); err != nil {
 			return err
 		}
+		s.audit(r, sc.Mode, audit.UserHashChanged, "", fmt.Sprintf("user hash enabled: %v", *in.UserHashEnabled))
 	}
 	on, err := s.Identity.UserHashEnabled(r.Context(), sc)
 	if err != nil {

@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/apikey"
+	"github.com/cstar-chat/cstar/server/internal/audit"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
@@ -54,6 +57,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.audit(r, k.Mode, audit.KeyCreated, k.Redacted, string(k.Type))
 	return ok(w, http.StatusCreated, issuedOut(k))
 }
 
@@ -67,10 +71,16 @@ func (s *Server) rollKey(w http.ResponseWriter, r *http.Request) error {
 	if in.ExpiresIn < 0 || in.ExpiresIn > int64(apikey.MaxRollGrace/time.Second) {
 		in.ExpiresIn = -1 // let the service name the rule
 	}
-	k, err := s.Keys.Roll(r.Context(), principalOf(r.Context()).scope(), r.PathValue("keyId"), time.Duration(in.ExpiresIn)*time.Second)
+	sc := principalOf(r.Context()).scope()
+	old, err := s.Keys.Get(r.Context(), sc, r.PathValue("keyId"))
 	if err != nil {
 		return err
 	}
+	k, err := s.Keys.Roll(r.Context(), sc, old.ID, time.Duration(in.ExpiresIn)*time.Second)
+	if err != nil {
+		return err
+	}
+	s.audit(r, k.Mode, audit.KeyRolled, old.Redacted, fmt.Sprintf("new key %s; the old one works %d s more", k.Redacted, in.ExpiresIn))
 	return ok(w, http.StatusCreated, issuedOut(k))
 }
 
@@ -83,6 +93,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Keys.Revoke(r.Context(), sc, k.ID); err != nil {
 		return err
 	}
+	s.audit(r, k.Mode, audit.KeyRevoked, k.Redacted, string(k.Type))
 	now := s.Now().UTC()
 	k.RevokedAt = &now
 	return ok(w, http.StatusOK, struct {
@@ -167,6 +178,12 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.Teams.Apply(r.Context(), sc, u)
 	if err != nil {
 		return err
+	}
+	if in.Name != nil {
+		s.audit(r, "", audit.TeamRenamed, t.Name, "")
+	}
+	if in.AllowedOrigins != nil {
+		s.audit(r, sc.Mode, audit.OriginsChanged, "", strings.Join(t.Settings[sc.Mode].AllowedOrigins, " "))
 	}
 	return ok(w, http.StatusOK, teamOf(t, sc.Mode))
 }

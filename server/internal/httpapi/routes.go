@@ -16,11 +16,11 @@ import (
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
-// routes lists every route of the API, the widget API and the Library API,
-// so that "what are the endpoints?" is answered here.
 // readyzTimeout bounds /readyz's database ping.
 const readyzTimeout = 2 * time.Second
 
+// routes lists every route of the API, the widget API and the Library API,
+// so that "what are the endpoints?" is answered here.
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -64,6 +64,8 @@ func (s *Server) routes() {
 	m.Handle("POST "+t+"/api-keys/{keyId}/roll", s.api(secretOnly, s.rollKey))
 	m.Handle("DELETE "+t+"/api-keys/{keyId}", s.api(secretOnly, s.revokeKey))
 	m.Handle("GET "+t+"/api-keys/{keyId}/usage", s.api(secretOnly, s.keyUsage))
+
+	m.Handle("GET "+t+"/audit-log", s.api(secretOnly, s.auditLog))
 
 	m.Handle("POST "+t+"/identity-secret/roll", s.api(secretOnly, s.rollIdentitySecret))
 	m.Handle("PATCH "+t+"/identity-settings", s.api(secretOnly, s.identitySettings))
@@ -122,6 +124,11 @@ func (s *Server) routes() {
 	m.Handle("PATCH "+w+"/visitor", s.widget(s.widgetUpdateVisitor))
 	m.Handle("GET "+w+"/settings", s.widget(s.widgetSettings))
 	m.HandleFunc("GET "+protocol.ChatPath, s.widgetChat)
+
+	// The agents' dashboard, on this origin (its routes: package dashboard).
+	if s.Dashboard != nil {
+		m.Handle("/app/", s.Dashboard)
+	}
 }
 
 // envelopeMux turns the mux's own plain-text 404 (unknown path) and 405

@@ -73,6 +73,13 @@ type Deps struct {
 	TLS            bool
 	RequireHTTPS   bool
 	TrustedProxies []netip.Prefix
+
+	// Dashboard serves /app/, the agents' pages (package dashboard), with
+	// its own sessions and CSRF checks: the API's keys never work there,
+	// nor its session cookie here.
+	Dashboard http.Handler
+	// Audit reads the team's audit log for GET …/audit-log.
+	Audit AuditLog
 }
 
 // Server is the HTTP handler of the whole API.

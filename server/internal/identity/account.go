@@ -187,8 +187,8 @@ func rateLimited(d time.Duration) error {
 // the policies in throttle.go. No block falls on an account as a whole.
 func (s *Service) Login(ctx context.Context, sc scope.Scope, email, pw, ip string) (helpdesk.Customer, Issued, error) {
 	email = helpdesk.NormalizeEmail(email)
-	acct, pair, src := accountKey(sc, email), pairKey(sc, email, ip), sourceKey(ip)
-	d, err := s.throttle.Blocked(ctx, s.now(), src, pair)
+	thr, acct := NewSignInThrottle(s.throttle, ""), customerAccount(sc, email)
+	d, err := thr.Blocked(ctx, s.now(), acct, ip)
 	if err != nil {
 		return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: login throttle: %w", err)
 	}
@@ -196,24 +196,11 @@ func (s *Service) Login(ctx context.Context, sc scope.Scope, email, pw, ip strin
 		return helpdesk.Customer{}, Issued{}, rateLimited(d)
 	}
 	fail := func() error {
-		now := s.now()
-		n, _, err := s.throttle.Fail(ctx, acct, AccountPolicy, now)
+		d, err := thr.Fail(ctx, s.now(), acct, ip)
 		if err != nil {
 			return fmt.Errorf("identity: login throttle: %w", err)
 		}
-		p := AccountSourcePolicy
-		if n >= AccountPolicy.Free {
-			p = UnderAttackPolicy
-		}
-		_, d1, err := s.throttle.Fail(ctx, pair, p, now)
-		if err != nil {
-			return fmt.Errorf("identity: login throttle: %w", err)
-		}
-		_, d2, err := s.throttle.Fail(ctx, src, IPPolicy, now)
-		if err != nil {
-			return fmt.Errorf("identity: login throttle: %w", err)
-		}
-		if d := max(d1, d2); d > 0 {
+		if d > 0 {
 			return rateLimited(d)
 		}
 		return errCredentials
@@ -239,9 +226,7 @@ func (s *Service) Login(ctx context.Context, sc scope.Scope, email, pw, ip strin
 	if !match {
 		return helpdesk.Customer{}, Issued{}, fail()
 	}
-	// The account's own count stays: the owner signing in does not end an
-	// attack on the account.
-	if err := s.throttle.Reset(ctx, pair); err != nil {
+	if err := thr.Succeeded(ctx, acct, ip); err != nil {
 		return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: login throttle: %w", err)
 	}
 	if rehash {

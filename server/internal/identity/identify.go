@@ -159,7 +159,7 @@ type identified struct {
 // customer returned, which the browser that sent the claims sees, shows
 // them back: its Email is the proven email or else the claimed one.
 func (s *Service) Identify(ctx context.Context, sc scope.Scope, in IdentifyInput, ip string) (helpdesk.Customer, Issued, error) {
-	src := sourceKey(ip)
+	src := NewSignInThrottle(s.throttle, "").sourceKey(ip)
 	d, err := s.throttle.Blocked(ctx, s.now(), src)
 	if err != nil {
 		return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: identify throttle: %w", err)
@@ -367,6 +367,16 @@ func (s *Service) RollSecret(ctx context.Context, sc scope.Scope, grace time.Dur
 	sec, err := s.store.IdentitySecret(ctx, sc)
 	if err != nil {
 		return Secret{}, fmt.Errorf("identity: roll secret: %w", err)
+	}
+	return sec, nil
+}
+
+// Secret returns the identity secret of sc (errs.ErrNotFound, wrapped,
+// when the team has none).
+func (s *Service) Secret(ctx context.Context, sc scope.Scope) (Secret, error) {
+	sec, err := s.store.IdentitySecret(ctx, sc)
+	if err != nil {
+		return Secret{}, fmt.Errorf("identity: secret: %w", err)
 	}
 	return sec, nil
 }

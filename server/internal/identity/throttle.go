@@ -71,16 +71,70 @@ type Counter interface {
 	Sweep(ctx context.Context, now time.Time) error
 }
 
-// The throttle keys. The address of an IPv6 client counts by its /64, which
-// one subscriber usually holds whole.
-func accountKey(sc scope.Scope, email string) string {
-	return "acct\x00" + sc.TeamID + "/" + string(sc.Mode) + "/" + email
+// SignInThrottle applies the three sign-in throttles (the account with the
+// client, the account, the client) to one kind of account: customers of a
+// team and mode, or agents, whose counts never mix with the customers'.
+// Accounts are named by the caller (an email, with whatever makes it unique
+// for the kind); an IPv6 client counts by its /64, which one subscriber
+// usually holds whole.
+type SignInThrottle struct {
+	c Counter
+	// realm keeps the kinds apart; "" is the customers' (their keys are as
+	// before agents existed, so that counts survive an upgrade).
+	realm string
 }
 
-func sourceKey(ip string) string { return "ip\x00" + clientNet(ip) }
+// NewSignInThrottle returns the throttles of the accounts of realm, counted
+// in c.
+func NewSignInThrottle(c Counter, realm string) SignInThrottle {
+	return SignInThrottle{c: c, realm: realm}
+}
 
-func pairKey(sc scope.Scope, email, ip string) string {
-	return "pair\x00" + sc.TeamID + "/" + string(sc.Mode) + "/" + email + "\x00" + clientNet(ip)
+func (t SignInThrottle) accountKey(account string) string { return "acct\x00" + t.realm + account }
+
+func (t SignInThrottle) sourceKey(ip string) string { return "ip\x00" + t.realm + clientNet(ip) }
+
+func (t SignInThrottle) pairKey(account, ip string) string {
+	return "pair\x00" + t.realm + account + "\x00" + clientNet(ip)
+}
+
+// Blocked is how long a sign-in to account from ip must still wait (0: it
+// may try now).
+func (t SignInThrottle) Blocked(ctx context.Context, now time.Time, account, ip string) (time.Duration, error) {
+	return t.c.Blocked(ctx, now, t.sourceKey(ip), t.pairKey(account, ip))
+}
+
+// Fail counts a failed sign-in to account from ip and returns the wait it
+// now owes (0: none).
+func (t SignInThrottle) Fail(ctx context.Context, now time.Time, account, ip string) (time.Duration, error) {
+	n, _, err := t.c.Fail(ctx, t.accountKey(account), AccountPolicy, now)
+	if err != nil {
+		return 0, err
+	}
+	p := AccountSourcePolicy
+	if n >= AccountPolicy.Free {
+		p = UnderAttackPolicy
+	}
+	_, d1, err := t.c.Fail(ctx, t.pairKey(account, ip), p, now)
+	if err != nil {
+		return 0, err
+	}
+	_, d2, err := t.c.Fail(ctx, t.sourceKey(ip), IPPolicy, now)
+	if err != nil {
+		return 0, err
+	}
+	return max(d1, d2), nil
+}
+
+// Succeeded forgets the failures of account from ip. The account's own
+// count stays: the owner signing in does not end an attack on the account.
+func (t SignInThrottle) Succeeded(ctx context.Context, account, ip string) error {
+	return t.c.Reset(ctx, t.pairKey(account, ip))
+}
+
+// customerAccount names a customer's password account for the throttles.
+func customerAccount(sc scope.Scope, email string) string {
+	return sc.TeamID + "/" + string(sc.Mode) + "/" + email
 }
 
 func clientNet(ip string) string {

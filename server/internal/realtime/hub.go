@@ -20,17 +20,21 @@ type Subscriber interface {
 type subKey struct {
 	team     string
 	mode     scope.Mode
-	customer string // "" for a team's agent streams
+	customer string // "" for a team's agent streams, agentsKey for its dashboards
 }
 
-// Hub knows the live connections of this process: customers' widgets and
-// agents' streams.
+// agentsKey marks the dashboards of a team and mode in subKey; no customer
+// id looks like it.
+const agentsKey = "\x00dashboards"
+
+// Hub knows the live connections of this process: customers' widgets,
+// agents' streams (secret keys) and agents' dashboards (signed-in agents).
 type Hub struct {
 	mu sync.RWMutex
 	// subs holds a slice per key: most customers have one connection, and
 	// a slice of one costs far less than a map of one.
 	subs map[subKey][]Subscriber
-	n    [2]int // widgets, streams
+	n    [2]int // widgets, streams and dashboards
 }
 
 // NewHub returns an empty hub.
@@ -38,7 +42,7 @@ func NewHub() *Hub { return &Hub{subs: map[subKey][]Subscriber{}} }
 
 func (h *Hub) add(k subKey, s Subscriber) func() {
 	kind := 0
-	if k.customer == "" {
+	if k.customer == "" || k.customer == agentsKey {
 		kind = 1
 	}
 	h.mu.Lock()
@@ -74,7 +78,15 @@ func (h *Hub) SubscribeTeam(sc scope.Scope, s Subscriber) func() {
 	return h.add(subKey{sc.TeamID, sc.Mode, ""}, s)
 }
 
-// Counts returns the number of widget connections and agent streams.
+// SubscribeAgents adds a dashboard of a team and mode: it gets what the
+// streams get, and also the customers' read positions and the end of
+// agents' sessions.
+func (h *Hub) SubscribeAgents(sc scope.Scope, s Subscriber) func() {
+	return h.add(subKey{sc.TeamID, sc.Mode, agentsKey}, s)
+}
+
+// Counts returns the number of widget connections, and of agents' streams
+// and dashboards.
 func (h *Hub) Counts() (widgets, streams int) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -82,12 +94,14 @@ func (h *Hub) Counts() (widgets, streams int) {
 }
 
 // Publish hands ev to the connections it concerns. A customer's widgets
-// get their tickets' events, agents' typing, read positions and the end of
-// their sessions; a team's streams get ticket and message events and
-// customers' typing; the end of an API key reaches every connection of its
-// team and mode. Test and live never meet: the mode is in every key.
+// get their tickets' events (never an internal note), agents' typing, read
+// positions and the end of their sessions; a team's streams get ticket and
+// message events and customers' typing; its dashboards get those, read
+// positions and the end of agents' sessions; the end of an API key reaches
+// every connection of its team and mode. Test and live never meet: the mode
+// is in every key.
 func (h *Hub) Publish(ev chat.Event) {
-	toCustomer, toTeam := route(ev)
+	toCustomer, toTeam, toAgents := route(ev)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if ev.Type == chat.KeyEnded {
@@ -112,18 +126,30 @@ func (h *Hub) Publish(ev chat.Event) {
 			s.Offer(&ev)
 		}
 	}
+	if toAgents {
+		for _, s := range h.subs[subKey{ev.TeamID, ev.Mode, agentsKey}] {
+			s.Offer(&ev)
+		}
+	}
 }
 
-func route(ev chat.Event) (toCustomer, toTeam bool) {
+func route(ev chat.Event) (toCustomer, toTeam, toAgents bool) {
 	switch ev.Type {
-	case chat.TicketCreated, chat.TicketUpdated, chat.MessageCreated, chat.CustomerMerged:
-		return true, true
+	case chat.TicketCreated, chat.TicketUpdated, chat.CustomerMerged:
+		return true, true, true
+	case chat.MessageCreated:
+		return ev.Message == nil || !ev.Message.Internal, true, true
 	case chat.Typing:
-		return ev.Author.Type != chat.AuthorCustomer, ev.Author.Type == chat.AuthorCustomer
-	case chat.Read, chat.SessionRevoked:
-		return true, false
+		byCustomer := ev.Author.Type == chat.AuthorCustomer
+		return !byCustomer, byCustomer, byCustomer
+	case chat.Read:
+		return true, false, true
+	case chat.SessionRevoked:
+		return true, false, false
+	case chat.AgentEnded:
+		return false, false, true
 	}
-	return false, false
+	return false, false, false
 }
 
 // CloseAll closes every connection with code: at shutdown (so clients

@@ -69,9 +69,12 @@ func TestHubRoutes(t *testing.T) {
 	add := func(name string, sc scope.Scope, customer string) {
 		s := &sub{name: name}
 		subs[name] = s
-		if customer == "" {
+		switch customer {
+		case "":
 			h.SubscribeTeam(sc, s)
-		} else {
+		case "dashboard":
+			h.SubscribeAgents(sc, s)
+		default:
 			h.SubscribeCustomer(sc, customer, s)
 		}
 	}
@@ -83,24 +86,37 @@ func TestHubRoutes(t *testing.T) {
 	add("agentsTest", aTest, "")
 	add("otherTeam", bLive, "")
 	add("otherAnn", bLive, ann)
-	if w, st := h.Counts(); w != 5 || st != 3 {
-		t.Fatalf("counts: got %d widgets %d streams, want 5 and 3", w, st)
+	add("dash", aLive, "dashboard")
+	add("dashTest", aTest, "dashboard")
+	if w, st := h.Counts(); w != 5 || st != 5 {
+		t.Fatalf("counts: got %d widgets %d streams and dashboards, want 5 and 5", w, st)
 	}
+	note := ev(aLive, chat.MessageCreated, ann, chat.AuthorAgent)
+	note.Message = &chat.Message{Internal: true, Body: "a note"}
+	reply := ev(aLive, chat.MessageCreated, ann, chat.AuthorAgent)
+	reply.Message = &chat.Message{Body: "a reply"}
+	customerRead := ev(aLive, chat.Read, ann, "")
+	customerRead.Reader = chat.ReaderCustomer
+	ended := ev(aLive, chat.AgentEnded, "", chat.AuthorAgent)
 
 	cases := []struct {
 		name string
 		ev   chat.Event
 		want []string
 	}{
-		{"message", ev(aLive, chat.MessageCreated, ann, chat.AuthorAgent), []string{"agents", "ann", "ann2"}},
-		{"ticket created", ev(aLive, chat.TicketCreated, ann, ""), []string{"agents", "ann", "ann2"}},
-		{"ticket updated", ev(aLive, chat.TicketUpdated, bob, ""), []string{"agents", "bob"}},
-		{"ticket without a customer", ev(aLive, chat.TicketUpdated, "", ""), []string{"agents"}},
+		{"message", ev(aLive, chat.MessageCreated, ann, chat.AuthorAgent), []string{"agents", "ann", "ann2", "dash"}},
+		{"reply", reply, []string{"agents", "ann", "ann2", "dash"}},
+		{"internal note", note, []string{"agents", "dash"}},
+		{"ticket created", ev(aLive, chat.TicketCreated, ann, ""), []string{"agents", "ann", "ann2", "dash"}},
+		{"ticket updated", ev(aLive, chat.TicketUpdated, bob, ""), []string{"agents", "bob", "dash"}},
+		{"ticket without a customer", ev(aLive, chat.TicketUpdated, "", ""), []string{"agents", "dash"}},
 		{"agent typing", ev(aLive, chat.Typing, ann, chat.AuthorAgent), []string{"ann", "ann2"}},
-		{"customer typing", ev(aLive, chat.Typing, ann, chat.AuthorCustomer), []string{"agents"}},
-		{"read", ev(aLive, chat.Read, ann, ""), []string{"ann", "ann2"}},
+		{"customer typing", ev(aLive, chat.Typing, ann, chat.AuthorCustomer), []string{"agents", "dash"}},
+		{"read", ev(aLive, chat.Read, ann, ""), []string{"ann", "ann2", "dash"}},
+		{"customer read", customerRead, []string{"ann", "ann2", "dash"}},
 		{"session revoked", ev(aLive, chat.SessionRevoked, ann, ""), []string{"ann", "ann2"}},
-		{"test message", ev(aTest, chat.MessageCreated, ann, chat.AuthorCustomer), []string{"agentsTest", "annTest"}},
+		{"agent ended", ended, []string{"dash"}},
+		{"test message", ev(aTest, chat.MessageCreated, ann, chat.AuthorCustomer), []string{"agentsTest", "annTest", "dashTest"}},
 		{"other team", ev(bLive, chat.MessageCreated, ann, chat.AuthorCustomer), []string{"otherAnn", "otherTeam"}},
 		{"unknown type", ev(aLive, "something.else", ann, ""), nil},
 	}

@@ -23,7 +23,9 @@ type Chat interface {
 	RecordArticleViews(ctx context.Context, sc scope.Scope, customerID, ticketID string, articleIDs []string) error
 	CustomerTyping(ctx context.Context, sc scope.Scope, c helpdesk.Customer, typing bool) error
 	CustomerRead(ctx context.Context, sc scope.Scope, customerID, ticketID string, seq int64) (helpdesk.Ticket, error)
-	After(ctx context.Context, sc scope.Scope, ticketID string, after int64, limit int) ([]chat.Message, error)
+	// CustomerAfter reads what a customer may see (never an internal note).
+	CustomerAfter(ctx context.Context, sc scope.Scope, ticketID string, after int64, limit int) ([]chat.Message, error)
+	AgentTyping(ctx context.Context, sc scope.Scope, ticketID, authorName string, typing bool) error
 	EventsAfter(ctx context.Context, sc scope.Scope, after int64, limit int) ([]chat.Event, error)
 	Head(ctx context.Context, sc scope.Scope) (int64, error)
 	Oldest(ctx context.Context, sc scope.Scope) (int64, error)
@@ -38,6 +40,7 @@ type Sessions interface {
 type Hub interface {
 	SubscribeCustomer(sc scope.Scope, customerID string, s realtime.Subscriber) func()
 	SubscribeTeam(sc scope.Scope, s realtime.Subscriber) func()
+	SubscribeAgents(sc scope.Scope, s realtime.Subscriber) func()
 }
 
 // Server runs the sessions of upgraded connections.

@@ -219,7 +219,9 @@ func (wc *widget) handle(it outItem) error {
 	ev := it.ev
 	switch ev.Type {
 	case chat.MessageCreated:
-		if ev.Message == nil {
+		// An internal note never reaches a customer (the hub does not route
+		// one here either).
+		if ev.Message == nil || ev.Message.Internal {
 			return nil
 		}
 		return wc.deliver(*ev.Message, "")
@@ -259,7 +261,7 @@ func (wc *widget) deliver(m chat.Message, ackFor string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		load := func(ctx context.Context, after int64, limit int) ([]chat.Message, error) {
-			return wc.srv.chat.After(ctx, wc.sc, m.TicketID, after, limit)
+			return wc.srv.chat.CustomerAfter(ctx, wc.sc, m.TicketID, after, limit)
 		}
 		var err error
 		cur, err = fillGap(ctx, cur, m.Seq-1, load, func(m chat.Message) int64 { return m.Seq }, wc.writeMessage)

@@ -35,12 +35,20 @@ type messageRow struct {
 	ClientID   *string   `bun:"client_id"`
 	DedupKey   *string   `bun:"dedup_key"`
 	CreatedAt  time.Time `bun:"created_at"`
+	// Kind is "message", or "note" for an internal note (migration 0010).
+	Kind string `bun:"kind"`
 }
+
+// Message kinds.
+const (
+	kindMessage = "message"
+	kindNote    = "note"
+)
 
 func (r messageRow) message() chat.Message {
 	return chat.Message{ID: r.ID, TeamID: r.TeamID, Mode: scope.Mode(r.Mode), TicketID: r.TicketID, Seq: r.Seq,
 		Author: chat.Author{Type: r.AuthorType, ID: deref(r.AuthorID), Name: r.AuthorName}, Body: r.Body,
-		ClientID: deref(r.ClientID), CreatedAt: r.CreatedAt.UTC()}
+		ClientID: deref(r.ClientID), CreatedAt: r.CreatedAt.UTC(), Internal: r.Kind == kindNote}
 }
 
 type eventRow struct {
@@ -110,8 +118,10 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.IDB, evs []chat.Event) er
 // AppendMessage implements chat.Store. The ticket's row lock (taken by the
 // seq increment) and the team's event counter keep seq and positions free
 // of gaps and in commit order.
+// An internal note takes this path on PostgreSQL too: notes are few, and
+// the stored function knows only messages.
 func (db *DB) AppendMessage(ctx context.Context, in chat.Append) (chat.Message, []chat.Event, error) {
-	if db.dialect == Postgres {
+	if db.dialect == Postgres && !in.Internal {
 		return db.appendMessagePG(ctx, in)
 	}
 	var msg chat.Message
@@ -171,7 +181,10 @@ func (db *DB) AppendMessage(ctx context.Context, in chat.Append) (chat.Message, 
 		}
 		row := &messageRow{ID: id, TeamID: sc.TeamID, Mode: string(sc.Mode), TicketID: tr.ID, Seq: seq,
 			AuthorType: in.Author.Type, AuthorID: nullable(in.Author.ID), AuthorName: in.Author.Name, Body: in.Body,
-			ClientID: nullable(in.ClientID), DedupKey: nullable(in.DedupKey), CreatedAt: in.Now}
+			ClientID: nullable(in.ClientID), DedupKey: nullable(in.DedupKey), CreatedAt: in.Now, Kind: kindMessage}
+		if in.Internal {
+			row.Kind = kindNote
+		}
 		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
@@ -238,9 +251,12 @@ func (db *DB) appendMessagePG(ctx context.Context, in chat.Append) (chat.Message
 }
 
 // Messages implements chat.Store.
-func (db *DB) Messages(ctx context.Context, sc scope.Scope, ticketID string, after, before int64, limit int) ([]chat.Message, error) {
+func (db *DB) Messages(ctx context.Context, sc scope.Scope, ticketID string, after, before int64, limit int, notes bool) ([]chat.Message, error) {
 	var rows []messageRow
 	q := db.bun.NewSelect().Model(&rows).Where("ticket_id = ? AND team_id = ? AND mode = ?", ticketID, sc.TeamID, sc.Mode)
+	if !notes {
+		q = q.Where("kind = ?", kindMessage)
+	}
 	if after >= 0 {
 		q = q.Where("seq > ?", after).Order("seq ASC")
 	} else {

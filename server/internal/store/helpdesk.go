@@ -96,6 +96,8 @@ type ticketRow struct {
 	LastSeq         int64 `bun:"last_seq"`
 	CustomerReadSeq int64 `bun:"customer_read_seq"`
 	AgentReadSeq    int64 `bun:"agent_read_seq"`
+	// AssigneeID is migration 0010's.
+	AssigneeID *string `bun:"assignee_id"`
 }
 
 func (r ticketRow) ticket() helpdesk.Ticket {
@@ -106,7 +108,8 @@ func (r ticketRow) ticket() helpdesk.Ticket {
 	return helpdesk.Ticket{ID: r.ID, TeamID: r.TeamID, Mode: scope.Mode(r.Mode), Subject: r.Subject,
 		Status: r.Status, Priority: r.Priority, Channel: r.Channel, CustomerID: deref(r.CustomerID), Tags: tags,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utcPtr(r.ClosedAt),
-		MergedFrom: deref(r.MergedFrom), LastSeq: r.LastSeq, CustomerReadSeq: r.CustomerReadSeq, AgentReadSeq: r.AgentReadSeq}
+		MergedFrom: deref(r.MergedFrom), LastSeq: r.LastSeq, CustomerReadSeq: r.CustomerReadSeq, AgentReadSeq: r.AgentReadSeq,
+		AssigneeID: deref(r.AssigneeID)}
 }
 
 func ticketToRow(t helpdesk.Ticket) *ticketRow {
@@ -117,7 +120,7 @@ func ticketToRow(t helpdesk.Ticket) *ticketRow {
 	return &ticketRow{ID: t.ID, TeamID: t.TeamID, Mode: string(t.Mode), Subject: t.Subject, Status: t.Status,
 		Priority: t.Priority, Channel: t.Channel, CustomerID: nullable(t.CustomerID), Tags: tags,
 		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(), ClosedAt: utcPtr(t.ClosedAt),
-		LastSeq: t.LastSeq, CustomerReadSeq: t.CustomerReadSeq, AgentReadSeq: t.AgentReadSeq}
+		LastSeq: t.LastSeq, CustomerReadSeq: t.CustomerReadSeq, AgentReadSeq: t.AgentReadSeq, AssigneeID: nullable(t.AssigneeID)}
 }
 
 func nullable(s string) *string {
@@ -262,7 +265,7 @@ func (db *DB) UpdateTicketLogged(ctx context.Context, t helpdesk.Ticket, events 
 	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		evs = nil
 		res, err := tx.NewUpdate().Model(ticketToRow(t)).
-			Column("subject", "status", "priority", "channel", "customer_id", "tags", "updated_at", "closed_at").
+			Column("subject", "status", "priority", "channel", "customer_id", "tags", "updated_at", "closed_at", "assignee_id").
 			Where(inScope, t.ID, t.TeamID, t.Mode).Returning("last_seq, customer_read_seq, agent_read_seq").
 			Exec(ctx, &t.LastSeq, &t.CustomerReadSeq, &t.AgentReadSeq)
 		if err != nil {

@@ -58,7 +58,7 @@ func TestOutageOnPostgres(t *testing.T) {
 		if _, err := db.HeadPos(ctx, sc); !errs.Is(err, errs.Unavailable) {
 			t.Fatalf("query %d during the outage: got %v (code %s), want unavailable", i, err, errs.CodeOf(err))
 		}
-		if _, err := db.Messages(ctx, sc, "00000000-0000-7000-8000-000000000001", 0, 0, 10); !errs.Is(err, errs.Unavailable) {
+		if _, err := db.Messages(ctx, sc, "00000000-0000-7000-8000-000000000001", 0, 0, 10, true); !errs.Is(err, errs.Unavailable) {
 			t.Fatalf("query %d during the outage: got %v (code %s), want unavailable", i, err, errs.CodeOf(err))
 		}
 	}

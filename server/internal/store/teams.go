@@ -22,6 +22,8 @@ type teamRow struct {
 	Name      string    `bun:"name"`
 	CreatedAt time.Time `bun:"created_at"`
 	UpdatedAt time.Time `bun:"updated_at"`
+	// RequireTOTP is migration 0010's.
+	RequireTOTP bool `bun:"require_totp"`
 }
 
 // teamSettingsRow is one mode's settings of a team (migration 0008).
@@ -32,14 +34,20 @@ type teamSettingsRow struct {
 	Mode            string   `bun:"mode,pk"`
 	AllowedOrigins  []string `bun:"allowed_origins"`
 	UserHashEnabled bool     `bun:"user_hash_enabled"`
-	// The widget's header (migration 0012).
+	// The widget's settings (migrations 0010 and 0012).
+	WidgetTitle        string `bun:"widget_title"`
+	WidgetGreeting     string `bun:"widget_greeting"`
+	WidgetColor        string `bun:"widget_color"`
+	WidgetPosition     string `bun:"widget_position"`
+	WidgetLocale       string `bun:"widget_locale"`
 	WidgetAvailability string `bun:"widget_availability"`
 	WidgetReplyTime    string `bun:"widget_reply_time"`
 	WidgetAvatarURL    string `bun:"widget_avatar_url"`
 }
 
 func teamToRow(t team.Team) *teamRow {
-	return &teamRow{ID: t.ID, Slug: t.Slug, Name: t.Name, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+	return &teamRow{ID: t.ID, Slug: t.Slug, Name: t.Name, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
+		RequireTOTP: t.RequireTOTP}
 }
 
 // teamWithSettings reads the settings of team row r.
@@ -49,10 +57,12 @@ func (db *DB) teamWithSettings(ctx context.Context, r teamRow) (team.Team, error
 		return team.Team{}, fmt.Errorf("store: team settings: %w", mapErr(err))
 	}
 	t := team.Team{ID: r.ID, Slug: r.Slug, Name: r.Name, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-		Settings: map[scope.Mode]team.Settings{scope.Live: {}, scope.Test: {}}}
+		RequireTOTP: r.RequireTOTP, Settings: map[scope.Mode]team.Settings{scope.Live: {}, scope.Test: {}}}
 	for _, sr := range rows {
 		t.Settings[scope.Mode(sr.Mode)] = team.Settings{AllowedOrigins: sr.AllowedOrigins, Widget: team.Widget{
-			Availability: sr.WidgetAvailability, ReplyTime: sr.WidgetReplyTime, AvatarURL: sr.WidgetAvatarURL}}
+			Title: sr.WidgetTitle, Greeting: sr.WidgetGreeting, Color: sr.WidgetColor, Position: sr.WidgetPosition,
+			Locale: sr.WidgetLocale, Availability: sr.WidgetAvailability, ReplyTime: sr.WidgetReplyTime,
+			AvatarURL: sr.WidgetAvatarURL}}
 	}
 	return t, nil
 }
@@ -160,24 +170,6 @@ func (db *DB) SetAllowedOrigins(ctx context.Context, sc scope.Scope, origins []s
 			return fmt.Errorf("store: set allowed origins: %w", mapErr(err))
 		}
 		if err := mustAffect(res, "set allowed origins"); err != nil {
-			return err
-		}
-		_, err = tx.NewUpdate().Table("teams").Set("updated_at = ?", at.UTC()).Where("id = ?", sc.TeamID).Exec(ctx)
-		return mapErr(err)
-	})
-}
-
-// SetWidget implements team.Store.
-func (db *DB) SetWidget(ctx context.Context, sc scope.Scope, w team.Widget, at time.Time) error {
-	return db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		row := &teamSettingsRow{TeamID: sc.TeamID, Mode: string(sc.Mode), WidgetAvailability: w.Availability,
-			WidgetReplyTime: w.ReplyTime, WidgetAvatarURL: w.AvatarURL}
-		res, err := tx.NewUpdate().Model(row).
-			Column("widget_availability", "widget_reply_time", "widget_avatar_url").WherePK().Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("store: set widget: %w", mapErr(err))
-		}
-		if err := mustAffect(res, "set widget"); err != nil {
 			return err
 		}
 		_, err = tx.NewUpdate().Table("teams").Set("updated_at = ?", at.UTC()).Where("id = ?", sc.TeamID).Exec(ctx)

@@ -25,12 +25,15 @@ import (
 // modes; its settings are per mode, since test and live are completely
 // separate.
 type Team struct {
-	ID        string
-	Slug      string
-	Name      string
-	Settings  map[scope.Mode]Settings // one entry per mode
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID       string
+	Slug     string
+	Name     string
+	Settings map[scope.Mode]Settings // one entry per mode
+	// RequireTOTP makes every agent of the team sign in with a second
+	// factor (agents without one set it up at their next sign-in).
+	RequireTOTP bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Settings are a team's settings in one mode.
@@ -38,14 +41,22 @@ type Settings struct {
 	// AllowedOrigins restricts where the mode's publishable keys may be used
 	// from; empty means any origin.
 	AllowedOrigins []string
-	// Widget is what the widget shows in its header.
+	// Widget is how the widget looks and what its header says of the team,
+	// as the dashboard's embed snippet and settings write it.
 	Widget Widget
 }
 
-// Widget is what a team's widget shows of the team in one mode; "" fields
-// are unset (the widget then says nothing of them).
+// Widget is the look of a team's widget in one mode; "" fields leave the
+// widget's default (its own title and greeting in the visitor's language,
+// blue, on the right) or say nothing (availability, reply time, avatars).
 type Widget struct {
-	// Availability is "online" (the team answers now) or "away" (later).
+	Title    string
+	Greeting string
+	Color    string // #rrggbb
+	Position string // "right" or "left"
+	Locale   string // a language the widget speaks, or "" for the visitor's
+	// Availability is "online" or "away": whether the team answers now or
+	// later; the widget's header shows it.
 	Availability string
 	// ReplyTime is how soon the team usually replies: "minutes", "hours"
 	// or "day".
@@ -58,23 +69,53 @@ type Widget struct {
 
 // Widget choices.
 var (
+	WidgetPositions    = []string{"right", "left"}
+	WidgetLocales      = []string{"en", "de", "es"}
 	WidgetAvailability = []string{"online", "away"}
 	WidgetReplyTimes   = []string{"minutes", "hours", "day"}
+	widgetColor        = regexp.MustCompile(`^#[0-9a-f]{6}$`)
+	maxWidgetTitle     = 60
+	maxWidgetGreeting  = 200
+	errWidgetColor     = errs.Invalidf("color", "color must be a colour such as #1f5fd6")
+	errWidgetPosition  = errs.Invalidf("position", "position must be right or left")
+	errWidgetLocale    = errs.Invalidf("locale", "locale must be one of en, de, es, or empty for the visitor's language")
+	errWidgetAvailable = errs.Invalidf("availability", "availability must be online or away")
+	errWidgetTitleLen  = errs.Invalidf("title", "title must be at most 60 characters")
+	errWidgetGreetLen  = errs.Invalidf("greeting", "greeting must be at most 200 characters")
+	errWidgetReplyTime = errs.Invalidf("reply_time", "reply_time must be minutes, hours or day, or empty")
+	errWidgetAvatar    = errs.Invalidf("avatar_url", "avatar_url must be an https URL with {name} in it, at most %d characters", maxAvatarURL)
 )
 
 const maxAvatarURL = 500
 
 // clean trims and checks w.
 func (w Widget) clean() (Widget, error) {
-	w.Availability, w.ReplyTime = strings.TrimSpace(w.Availability), strings.TrimSpace(w.ReplyTime)
-	w.AvatarURL = strings.TrimSpace(w.AvatarURL)
+	w.Title, w.Greeting = strings.TrimSpace(w.Title), strings.TrimSpace(w.Greeting)
+	w.Color = strings.ToLower(strings.TrimSpace(w.Color))
+	w.ReplyTime, w.AvatarURL = strings.TrimSpace(w.ReplyTime), strings.TrimSpace(w.AvatarURL)
+	if err := text.Line("title", w.Title); err != nil {
+		return Widget{}, err
+	}
+	if err := text.Line("greeting", w.Greeting); err != nil {
+		return Widget{}, err
+	}
 	switch {
+	case utf8.RuneCountInString(w.Title) > maxWidgetTitle:
+		return Widget{}, errWidgetTitleLen
+	case utf8.RuneCountInString(w.Greeting) > maxWidgetGreeting:
+		return Widget{}, errWidgetGreetLen
+	case w.Color != "" && !widgetColor.MatchString(w.Color):
+		return Widget{}, errWidgetColor
+	case w.Position != "" && !slices.Contains(WidgetPositions, w.Position):
+		return Widget{}, errWidgetPosition
+	case w.Locale != "" && !slices.Contains(WidgetLocales, w.Locale):
+		return Widget{}, errWidgetLocale
 	case w.Availability != "" && !slices.Contains(WidgetAvailability, w.Availability):
-		return Widget{}, errs.Invalidf("availability", "availability must be online or away, or empty")
+		return Widget{}, errWidgetAvailable
 	case w.ReplyTime != "" && !slices.Contains(WidgetReplyTimes, w.ReplyTime):
-		return Widget{}, errs.Invalidf("reply_time", "reply_time must be minutes, hours or day, or empty")
+		return Widget{}, errWidgetReplyTime
 	case w.AvatarURL != "" && !avatarURL(w.AvatarURL):
-		return Widget{}, errs.Invalidf("avatar_url", "avatar_url must be an https URL with {name} in it, at most %d characters", maxAvatarURL)
+		return Widget{}, errWidgetAvatar
 	}
 	return w, nil
 }
@@ -123,6 +164,7 @@ type Store interface {
 	SetAllowedOrigins(ctx context.Context, sc scope.Scope, origins []string, at time.Time) error
 	// SetWidget writes the widget settings of one mode of a team.
 	SetWidget(ctx context.Context, sc scope.Scope, w Widget, at time.Time) error
+	SetRequireTOTP(ctx context.Context, id string, on bool, at time.Time) error
 }
 
 // Service manages teams.
@@ -249,6 +291,8 @@ type Update struct {
 	AllowedOrigins *[]string
 	// Widget replaces the mode's widget settings.
 	Widget *Widget
+	// RequireTOTP is the team's (from live only, as the name).
+	RequireTOTP *bool
 }
 
 // errNameFromTest refuses a test key's change of the shared name: a test key
@@ -278,6 +322,15 @@ func (s *Service) Apply(ctx context.Context, sc scope.Scope, u Update) (Team, er
 		if err := s.store.RenameTeam(ctx, t.ID, n, now); err != nil {
 			return Team{}, fmt.Errorf("team: rename: %w", err)
 		}
+	}
+	if u.RequireTOTP != nil {
+		if sc.Mode != scope.Live {
+			return Team{}, errs.New(errs.Forbidden, "Two-factor sign-in is a rule of the whole team: change it in live mode")
+		}
+		if err := s.store.SetRequireTOTP(ctx, t.ID, *u.RequireTOTP, now); err != nil {
+			return Team{}, fmt.Errorf("team: require totp: %w", err)
+		}
+		t.RequireTOTP, t.UpdatedAt = *u.RequireTOTP, now
 	}
 	if u.Widget != nil {
 		w, err := u.Widget.clean()

@@ -87,7 +87,7 @@ func TicketOf(t helpdesk.Ticket) Ticket {
 func Message(m chat.Message) protocol.Message {
 	a := protocol.Author{Type: m.Author.Type, ID: NilIfEmpty(m.Author.ID), Name: m.Author.Name}
 	return protocol.Message{ID: m.ID, TicketID: m.TicketID, Seq: m.Seq, Author: a, Body: m.Body,
-		ClientID: NilIfEmpty(m.ClientID), CreatedAt: m.CreatedAt.UTC().Format(rfc3339Milli)}
+		ClientID: NilIfEmpty(m.ClientID), CreatedAt: m.CreatedAt.UTC().Format(rfc3339Milli), Internal: m.Internal}
 }
 
 // ChatTicket renders a ticket for the customer's widget: the fields a

@@ -19,10 +19,9 @@ ALTER TABLE customers ADD COLUMN merged_into uuid REFERENCES customers (id) ON D
 -- key: the record outlives the visitor).
 ALTER TABLE tickets ADD COLUMN merged_from uuid;
 
--- The widget's header, per mode: whether the team answers now ('online') or
--- later ('away'), how soon it usually replies ('minutes', 'hours', 'day'),
--- and an https URL of agents' pictures with {name} in it; '' is unset.
-ALTER TABLE team_settings ADD COLUMN widget_availability text NOT NULL DEFAULT '';
+-- The widget's header, per mode, beside its availability (widget_availability,
+-- migration 0010): how soon the team usually replies ('minutes', 'hours',
+-- 'day'), and an https URL of agents' pictures with {name} in it; '' is unset.
 ALTER TABLE team_settings ADD COLUMN widget_reply_time text NOT NULL DEFAULT '';
 ALTER TABLE team_settings ADD COLUMN widget_avatar_url text NOT NULL DEFAULT '';
 

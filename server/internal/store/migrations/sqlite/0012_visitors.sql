@@ -11,7 +11,6 @@ UPDATE customers SET kind = 'identified' WHERE password_hash IS NULL
 ALTER TABLE customers ADD COLUMN merged_into TEXT REFERENCES customers (id) ON DELETE SET NULL;
 ALTER TABLE tickets ADD COLUMN merged_from TEXT;
 
-ALTER TABLE team_settings ADD COLUMN widget_availability TEXT NOT NULL DEFAULT '';
 ALTER TABLE team_settings ADD COLUMN widget_reply_time TEXT NOT NULL DEFAULT '';
 ALTER TABLE team_settings ADD COLUMN widget_avatar_url TEXT NOT NULL DEFAULT '';
 
