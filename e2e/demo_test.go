@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,7 +90,9 @@ func TestDemoJourney(t *testing.T) {
 	eval[bool](t, visitor, sr+`.querySelector(".launcher").click(), true`)
 	visitor.waitFor(t, sr+`.querySelectorAll("ul.arts li").length === 3`, 10*time.Second)
 	shot(visitor, "help")
-	clickButton(t, visitor, "Start a conversation")
+	// An article first, then "still need help?".
+	eval[bool](t, visitor, `[...`+sr+`.querySelectorAll("ul.arts button")].find(b => b.querySelector("strong").textContent === "Shipping times").click(), true`)
+	clickButton(t, visitor, "Chat with us")
 	visitor.waitFor(t, `!`+sr+`.querySelector(".composer").hidden && `+sr+`.activeElement === `+sr+`.querySelector(".composer textarea")`, 5*time.Second)
 	key(visitor, "Where is my order?"+kb.Enter)
 	visitor.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 15*time.Second)
@@ -108,6 +111,9 @@ func TestDemoJourney(t *testing.T) {
 	}
 	eval[bool](t, agent, `document.querySelector("#conversations li a").click(), true`)
 	agent.waitFor(t, `document.querySelector("#messages li[data-seq='1']")`, 10*time.Second)
+	if got := eval[string](t, agent, `(document.getElementById("read-before") || {}).textContent || ""`); !strings.Contains(got, "Shipping times") {
+		t.Errorf("dashboard's conversation: read before writing %q, want Shipping times", got)
+	}
 	agent.waitFor(t, `document.activeElement && document.activeElement.id === "body" && document.body.getAttribute("data-live") === "ready"`, 10*time.Second)
 	key(agent, "It ships today."+kb.Enter)
 	visitor.waitFor(t, sr+`.querySelector("li.theirs") && `+sr+`.querySelector("li.theirs .text").textContent === "It ships today."`, 10*time.Second)
@@ -127,6 +133,8 @@ func TestDemoJourney(t *testing.T) {
 	// Back in the inbox, the conversation is Grace's and has nothing unread.
 	nav(agent, e.API+"/app/test/inbox")
 	agent.waitFor(t, `document.querySelector("#conversations .who") && document.querySelector("#conversations .who").textContent === "Grace" && !document.querySelector("#conversations .unread-count")`, 10*time.Second)
+	eval[bool](t, agent, `document.querySelector("#conversations li a").click(), true`)
+	agent.waitFor(t, `document.querySelector("aside.customer") && document.querySelector("aside.customer").textContent.indexOf("Started as an anonymous visitor") >= 0`, 10*time.Second)
 
 	// A reload shows the history once.
 	nav(visitor, srv.URL+"/")
@@ -177,6 +185,7 @@ func TestDemoJourney(t *testing.T) {
 	eval[bool](t, store, sr+`.querySelector(".composer textarea").focus(), true`)
 	key(store, "Hi, Alex here"+kb.Enter)
 	store.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 10*time.Second)
+	nav(agent, e.API+"/app/test/inbox")
 	agent.waitFor(t, `[...document.querySelectorAll("#conversations .who")].some(s => s.textContent === "Alex Rivera")`, 10*time.Second)
 	store.noViolations(t)
 }

@@ -91,6 +91,9 @@ type Chat interface {
 	AgentRead(ctx context.Context, sc scope.Scope, ticketID string, seq int64) (helpdesk.Ticket, error)
 	SessionEnded(ctx context.Context, sc scope.Scope, customerID, sessionID string)
 	Head(ctx context.Context, sc scope.Scope) (int64, error)
+	// ArticleViews lists the Library articles the customer opened in the
+	// widget before writing.
+	ArticleViews(ctx context.Context, sc scope.Scope, ticketID string) ([]chat.ArticleView, error)
 }
 
 // Library manages the help centre (library.Service).
