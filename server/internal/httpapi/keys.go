@@ -16,6 +16,7 @@ type keyJSON struct {
 	ID         string     `json:"id"`
 	Type       string     `json:"type"`
 	Mode       string     `json:"mode"`
+	Name       string     `json:"name"`
 	Redacted   string     `json:"redacted"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
@@ -24,7 +25,7 @@ type keyJSON struct {
 }
 
 func keyOut(k apikey.Key) keyJSON {
-	return keyJSON{ID: k.ID, Type: string(k.Type), Mode: string(k.Mode), Redacted: k.Redacted,
+	return keyJSON{ID: k.ID, Type: string(k.Type), Mode: string(k.Mode), Name: k.Name, Redacted: k.Redacted,
 		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt}
 }
 
@@ -49,11 +50,12 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Type apikey.Type `json:"type"`
+		Name string      `json:"name"`
 	}
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
-	k, err := s.Keys.Create(r.Context(), principalOf(r.Context()).scope(), in.Type)
+	k, err := s.Keys.CreateNamed(r.Context(), principalOf(r.Context()).scope(), in.Type, in.Name)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,7 @@ type keyRow struct {
 	Mode       string     `bun:"mode"`
 	Hash       []byte     `bun:"hash"`
 	Redacted   string     `bun:"redacted"`
+	Name       string     `bun:"name"`
 	CreatedAt  time.Time  `bun:"created_at"`
 	LastUsedAt *time.Time `bun:"last_used_at"`
 	ExpiresAt  *time.Time `bun:"expires_at"`
@@ -92,13 +93,13 @@ func utcPtr(t *time.Time) *time.Time {
 
 func (r keyRow) key() apikey.Key {
 	return apikey.Key{ID: r.ID, TeamID: r.TeamID, Type: apikey.Type(r.Type), Mode: scope.Mode(r.Mode),
-		Hash: r.Hash, Redacted: r.Redacted, CreatedAt: r.CreatedAt.UTC(), LastUsedAt: utcPtr(r.LastUsedAt),
+		Hash: r.Hash, Redacted: r.Redacted, Name: r.Name, CreatedAt: r.CreatedAt.UTC(), LastUsedAt: utcPtr(r.LastUsedAt),
 		ExpiresAt: utcPtr(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt)}
 }
 
 func keyToRow(k apikey.Key) *keyRow {
 	return &keyRow{ID: k.ID, TeamID: k.TeamID, Type: string(k.Type), Mode: string(k.Mode), Hash: k.Hash,
-		Redacted: k.Redacted, CreatedAt: k.CreatedAt.UTC(), LastUsedAt: utcPtr(k.LastUsedAt),
+		Redacted: k.Redacted, Name: k.Name, CreatedAt: k.CreatedAt.UTC(), LastUsedAt: utcPtr(k.LastUsedAt),
 		ExpiresAt: utcPtr(k.ExpiresAt), RevokedAt: utcPtr(k.RevokedAt)}
 }
 
