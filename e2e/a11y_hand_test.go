@@ -184,6 +184,7 @@ func (t *tab) tabCycle(tb testing.TB, where, controls string, limit int) []stop 
 func TestAccessibilityByHand(t *testing.T) {
 	requireBrowser(t)
 	e := newEnv(t, "sqlite")
+	e.seedHelp(t)
 	t.Run("keyboard/widget", func(t *testing.T) { keyboardWidget(t, e) })
 	t.Run("keyboard/dashboard", func(t *testing.T) { keyboardDashboard(t, e) })
 	t.Run("keyboard/demo", func(t *testing.T) { keyboardDemo(t, e) })
@@ -198,16 +199,26 @@ func TestAccessibilityByHand(t *testing.T) {
 const panel = sr + `.querySelector(".panel")`
 
 // keyboardWidget uses the widget with the keyboard alone: from the page to
-// the launcher, signup, a message, a link in a reply, a failed send's
-// Retry, Escape, and logging out; Tab stays inside the open panel (the
-// documented trap: it is a modal dialog, and Escape leaves it).
+// the launcher, the help articles and an article, a message, signing up
+// from the chat (the conversation kept), a link in a reply, a failed
+// send's Retry, Escape, and logging out; Tab stays inside the open panel
+// (the documented trap: it is a modal dialog, and Escape leaves it).
 func keyboardWidget(t *testing.T, e *env) {
 	tb := newTab(t, nil)
 	if err := chromedp.Do(tb.ctx, chromedp.EmulateViewport(1100, 760)); err != nil {
 		t.Fatal(err)
 	}
-	tb.open(t, e.page("test")+"&ui=1")
-	tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+	tb.visit(t, e.page("test")+"&ui=1&lazy=1")
+	tb.waitFor(t, uiUp, 10*time.Second)
+	tabTo := func(label string) {
+		t.Helper()
+		for i := 0; !strings.HasPrefix(tb.focused(t).Label, label); i++ {
+			if i > 30 {
+				t.Fatalf("%q is not reached with Tab", label)
+			}
+			tb.press(t, kb.Tab)
+		}
+	}
 	tb.press(t, kb.Tab) // the product page has nothing else to focus
 	s := tb.focused(t)
 	if s.Label != "Open chat" {
@@ -215,32 +226,49 @@ func keyboardWidget(t *testing.T, e *env) {
 	}
 	checkStop(t, "launcher", s)
 	tb.press(t, kb.Enter)
-	tb.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.name === "name"`, 5*time.Second)
-	stops := tb.tabCycle(t, "signup form", panel, 20)
-	if len(stops) != 6 {
-		t.Errorf("signup form: %d stops %v, want 6 (close, name, email, password, sign up, log in instead)", len(stops), stops)
+	tb.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.type === "search" && `+sr+`.querySelectorAll("ul.arts li").length === 3`, 10*time.Second)
+	stops := tb.tabCycle(t, "help", panel, 20)
+	if len(stops) != 7 {
+		t.Errorf("help: %d stops %v, want 7 (close, search, 3 articles, start, log in)", len(stops), stops)
 	}
-	for tb.focused(t).Label != "Name" {
-		tb.press(t, kb.Tab)
-	}
+	tabTo("Shipping times")
+	tb.press(t, kb.Enter)
+	tb.waitFor(t, sr+`.querySelector("article")`, 5*time.Second)
+	tb.tabCycle(t, "an article", panel, 20)
+	tabTo("Chat with us")
+	tb.press(t, kb.Enter)
+	tb.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.tagName === "TEXTAREA"`, 10*time.Second)
+	tb.press(t, "Where is my order?"+kb.Enter)
+	tb.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']") && `+sr+`.querySelector("li.card input[type=email]")`, 15*time.Second)
+	tb.tabCycle(t, "conversation of a visitor, email asked", panel, 20)
+
+	// Sign up from the chat: Help, log in, create an account.
+	tabTo("Help")
+	tb.press(t, kb.Enter)
+	tabTo("Have an account? Log in")
+	tb.press(t, kb.Enter)
+	tb.waitFor(t, tb.activeIs(`"email"`), 5*time.Second)
+	tb.tabCycle(t, "login form", panel, 20)
+	tabTo("New here? Create an account")
+	tb.press(t, kb.Enter)
+	tb.waitFor(t, tb.activeIs(`"name"`), 5*time.Second)
+	tb.tabCycle(t, "signup form", panel, 20)
+	tabTo("Name")
 	tb.press(t, "Grace"+kb.Tab+"grace@example.com"+kb.Tab+password+kb.Enter)
 	tb.waitFor(t, `CStarChat.isIdentified() && `+sr+`.activeElement && `+sr+`.activeElement.tagName === "TEXTAREA"`, 15*time.Second)
-	tb.press(t, "Where is my order?"+kb.Enter)
-	tb.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']")`, 10*time.Second)
 	ticket := tb.call(t, `CStarChat.getMessages()`).messages(t)[0].TicketID
 	e.agentPost(t, ticket, "Here: https://example.com/track")
 	tb.waitFor(t, sr+`.querySelector("li.theirs a")`, 10*time.Second)
 	// A refused send: its Retry button is reachable too.
 	tb.do(t, `const ta = `+sr+`.querySelector(".composer textarea"); ta.value = "x".repeat(4001); ta.focus()`)
 	tb.press(t, kb.Enter)
-	tb.waitFor(t, sr+`.querySelector("li.failed .meta button") && !`+sr+`.querySelector(".composer textarea").disabled`, 10*time.Second)
-	tb.do(t, sr+`.querySelector(".composer textarea").value = ""`)
+	tb.waitFor(t, sr+`.querySelector("li.failed .meta button")`, 10*time.Second)
 	stops = tb.tabCycle(t, "conversation", panel, 20)
 	labels := make([]string, len(stops))
 	for i, s := range stops {
 		labels[i] = s.Label
 	}
-	for _, want := range []string{"Log out", "Close chat", "https://example.com/track", "Retry", "Send"} {
+	for _, want := range []string{"Help", "Log out", "Close chat", "https://example.com/track", "Retry", "Send"} {
 		if !strings.Contains(strings.Join(labels, "|"), want) {
 			t.Errorf("conversation: Tab stops %q, want %q among them", labels, want)
 		}
@@ -248,12 +276,12 @@ func keyboardWidget(t *testing.T, e *env) {
 	// Shift+Tab stays inside too.
 	for range len(stops) + 2 {
 		tb.press(t, kb.Tab, chromedp.KeyModifiers(kb.ModifierShift))
-		if !eval[bool](t, tb, sr+`.querySelector(".panel").contains(`+sr+`.activeElement)`) {
+		if !eval[bool](t, tb, panel+`.contains(`+sr+`.activeElement)`) {
 			t.Fatal("Shift+Tab left the open panel")
 		}
 	}
 	tb.press(t, kb.Escape)
-	tb.waitFor(t, sr+`.querySelector(".panel").hidden`, 5*time.Second)
+	tb.waitFor(t, panel+`.hidden`, 5*time.Second)
 	if s := tb.focused(t); s.Label != "Open chat" {
 		t.Errorf("after Escape: focus on %s, want the launcher", s)
 	} else {
@@ -261,15 +289,10 @@ func keyboardWidget(t *testing.T, e *env) {
 	}
 	// Open again with Space, log out with Enter: the login form has the focus.
 	tb.press(t, " ")
-	tb.waitFor(t, `!`+sr+`.querySelector(".panel").hidden && `+sr+`.activeElement && `+sr+`.activeElement.tagName === "TEXTAREA"`, 5*time.Second)
-	for i := 0; tb.focused(t).Label != "Log out"; i++ {
-		if i > 20 {
-			t.Fatal("Log out: not reached with Tab")
-		}
-		tb.press(t, kb.Tab)
-	}
+	tb.waitFor(t, `!`+panel+`.hidden && `+sr+`.activeElement && `+sr+`.activeElement.tagName === "TEXTAREA"`, 5*time.Second)
+	tabTo("Log out")
 	tb.press(t, kb.Enter)
-	tb.waitFor(t, `!CStarChat.isIdentified() && `+sr+`.activeElement && `+sr+`.activeElement.name === "email"`, 10*time.Second)
+	tb.waitFor(t, `!CStarChat.isIdentified() && `+tb.activeIs(`"email"`), 10*time.Second)
 	tb.noViolations(t)
 }
 
@@ -415,16 +438,16 @@ func widgetColours(t *testing.T, e *env) {
 				t.Fatalf("%s: the better of white and black reads at %.2f:1, want 4.5:1", c.color, ratio)
 			}
 			tb.open(t, e.page("test")+"&ui=1&color="+strings.ReplaceAll(c.color, "#", "%23"))
-			tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+			tb.waitFor(t, uiUp, 10*time.Second)
 			tb.do(t, sr+`.querySelector(".launcher").click()`)
 			tb.waitFor(t, sr+`.querySelector("li.mine .text")`, 10*time.Second)
 			eval[bool](t, tb, a11yJS)
 			got := eval[map[string]string](t, tb, `(() => { const q = s => getComputedStyle(`+sr+`.querySelector(s));
 				return {launcher: q(".launcher").color, icon: q(".launcher svg").fill, header: q("header h2").color,
-					greeting: q("header p").color, state: q(".state").color, logout: q("header button").color,
+					status: q("header p").color, help: q("header .hl").color, close: q("header .hb:not([hidden]) svg").fill,
 					send: q(".composer button.primary").color, mine: q("li.mine .text").color, time: q("li.mine .meta").color,
 					bg: q("header").backgroundColor}; })()`)
-			for _, part := range []string{"launcher", "icon", "header", "greeting", "state", "logout", "send", "mine", "time"} {
+			for _, part := range []string{"launcher", "icon", "header", "status", "help", "close", "send", "mine", "time"} {
 				if got[part] != want {
 					t.Errorf("%s (%s): %s is %s, want %s", c.color, c.why, part, got[part], want)
 				}
@@ -447,8 +470,8 @@ func widgetColours(t *testing.T, e *env) {
 // the dashboard's new inbox rows stop flashing too.
 func reducedMotion(t *testing.T, e *env) {
 	tb := newTab(t, nil)
-	tb.open(t, e.page("test")+"&ui=1")
-	tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+	tb.visit(t, e.page("test")+"&ui=1&lazy=1")
+	tb.waitFor(t, uiUp, 10*time.Second)
 	animated := func() (string, int) {
 		t.Helper()
 		tb.do(t, sr+`.querySelector(".launcher").click()`)
@@ -498,8 +521,8 @@ func zoom(t *testing.T, e *env) {
 	if err := chromedp.Do(tb.ctx, chromedp.EmulateViewport(640, 360, chromedp.EmulateScale(2))); err != nil {
 		t.Fatal(err)
 	}
-	tb.open(t, e.page("test")+"&ui=1")
-	tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+	tb.visit(t, e.page("test")+"&ui=1&lazy=1")
+	tb.waitFor(t, uiUp, 10*time.Second)
 	fits := func(state string) {
 		t.Helper()
 		tb.waitFor(t, panel+`.getAnimations().length === 0`, 5*time.Second)
@@ -518,7 +541,12 @@ func zoom(t *testing.T, e *env) {
 		}
 	}
 	tb.do(t, sr+`.querySelector(".launcher").click()`)
-	tb.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.name === "name"`, 5*time.Second)
+	tb.waitFor(t, sr+`.querySelectorAll("ul.arts li").length === 3`, 10*time.Second)
+	fits("the help articles")
+	tb.tabCycle(t, "help at 200 %", panel, 20)
+	clickButton(t, tb, "Have an account? Log in")
+	clickButton(t, tb, "New here? Create an account")
+	tb.waitFor(t, tb.activeIs(`"name"`), 5*time.Second)
 	fits("the signup form")
 	tb.tabCycle(t, "signup form at 200 %", panel, 20)
 	for tb.focused(t).Label != "Name" {
@@ -551,7 +579,7 @@ func zoom(t *testing.T, e *env) {
 func announcements(t *testing.T, e *env) {
 	tb := newTab(t, nil)
 	tb.open(t, e.page("test")+"&ui=1")
-	tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+	tb.waitFor(t, uiUp, 10*time.Second)
 	listen := func() {
 		t.Helper()
 		eval[bool](t, tb, a11yJS)
@@ -569,8 +597,8 @@ func announcements(t *testing.T, e *env) {
 		}
 		return n
 	}
-	tb.do(t, sr+`.querySelector(".launcher").click()`)
 	tb.call(t, `CStarChat.signup({name: "Ann", email: "ann@example.com", password: "`+password+`"})`).customer(t)
+	tb.do(t, sr+`.querySelector(".launcher").click()`)
 	tb.waitFor(t, `!`+sr+`.querySelector(".composer").hidden`, 10*time.Second)
 	tb.do(t, sr+`.querySelector(".composer textarea").focus()`)
 	tb.press(t, "My own words"+kb.Enter)
@@ -612,10 +640,10 @@ func announcements(t *testing.T, e *env) {
 
 	// A reload with the panel opened at once: the history is not said.
 	tb.open(t, e.page("test")+"&ui=1")
-	tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+	tb.waitFor(t, uiUp, 10*time.Second)
 	listen()
 	tb.do(t, sr+`.querySelector(".launcher").click()`)
-	tb.waitFor(t, sr+`.querySelectorAll("li").length >= 3`, 10*time.Second)
+	tb.waitFor(t, sr+`.querySelectorAll("li[data-author]").length >= 3`, 10*time.Second)
 	for _, body := range []string{"My own words", "The first reply", "A reply while closed"} {
 		if n := said(body); n != 0 {
 			t.Errorf("after a reload, the history's %q was said %d times, want never", body, n)
@@ -626,7 +654,7 @@ func announcements(t *testing.T, e *env) {
 		t.Fatalf("logout: %+v", r)
 	}
 	tb.call(t, `CStarChat.login({email: "ann@example.com", password: "`+password+`"})`).customer(t)
-	tb.waitFor(t, sr+`.querySelectorAll("li").length >= 3`, 10*time.Second)
+	tb.waitFor(t, sr+`.querySelectorAll("li[data-author]").length >= 3`, 10*time.Second)
 	for _, body := range []string{"My own words", "The first reply", "A reply while closed"} {
 		if n := said(body); n != 0 {
 			t.Errorf("logging in with the panel open, the history's %q was said %d times, want never (said %q)", body, n, eval[[]string](t, tb, `window.__said`))

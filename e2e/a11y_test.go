@@ -21,6 +21,12 @@ func (t *tab) press(tb testing.TB, keys string, opts ...chromedp.KeyOption) {
 	}
 }
 
+// activeIs is an expression true when the widget's focused field has the
+// name (a quoted string).
+func (t *tab) activeIs(name string) string {
+	return sr + `.activeElement && ` + sr + `.activeElement.name === ` + name
+}
+
 // do runs a statement in the page.
 func (t *tab) do(tb testing.TB, stmt string) {
 	tb.Helper()
@@ -38,6 +44,7 @@ func TestAccessibility(t *testing.T) {
 		t.Fatalf("axe-core is not installed in e2e/node_modules: run make test-tools (npm ci in e2e): %v", err)
 	}
 	e := newEnv(t, "sqlite")
+	e.seedHelp(t)
 	t.Run("widget", func(t *testing.T) { axeWidget(t, e) })
 	t.Run("dashboard", func(t *testing.T) { axeDashboard(t, e) })
 	t.Run("demo", func(t *testing.T) { axeDemo(t, e) })
@@ -49,39 +56,38 @@ func axeWidget(t *testing.T, e *env) {
 	if err := chromedp.Do(tb.ctx, chromedp.EmulateViewport(1100, 760)); err != nil {
 		t.Fatal(err)
 	}
-	tb.open(t, e.page("test")+"&ui=1")
-	tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+	tb.visit(t, e.page("test")+"&ui=1&lazy=1")
+	tb.waitFor(t, uiUp, 10*time.Second)
 	tb.axe(t, "widget: closed", scopeWidget)
 
+	// Help first: the popular articles, a search, an article.
 	tb.do(t, sr+`.querySelector(".launcher").click()`)
-	tb.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.name === "name"`, 5*time.Second)
-	tb.axe(t, "widget: open, signup form", scopeWidget)
+	tb.waitFor(t, sr+`.querySelectorAll("ul.arts li").length === 3`, 10*time.Second)
+	tb.axe(t, "widget: open, help articles", scopeWidget)
+	tb.do(t, sr+`.querySelector("input[type=search]").focus()`)
+	tb.press(t, "password")
+	tb.waitFor(t, sr+`.querySelectorAll("ul.arts li").length === 1`, 10*time.Second)
+	tb.axe(t, "widget: article search", scopeWidget)
+	tb.do(t, sr+`.querySelector("ul.arts button").click()`)
+	tb.waitFor(t, sr+`.querySelector("article")`, 5*time.Second)
+	tb.axe(t, "widget: an open article", scopeWidget)
 
-	// The login form, refused: the server's message shows inline.
-	tb.do(t, sr+`.querySelector("form.auth button.link").click()`)
-	tb.waitFor(t, `!`+sr+`.querySelector("form.auth input[name=name]")`, 5*time.Second)
-	tb.do(t, sr+`.querySelector("form.auth input[name=email]").focus()`)
-	tb.press(t, "nobody@example.com"+kb.Tab+"not the password"+kb.Enter)
-	tb.waitFor(t, sr+`.querySelector(".err").textContent !== ""`, 10*time.Second)
-	tb.axe(t, "widget: login form, inline error", scopeWidget)
-
-	// Sign up: an empty conversation.
-	tb.do(t, sr+`.querySelector("form.auth button.link").click()`)
-	tb.waitFor(t, sr+`.querySelector("form.auth input[name=name]")`, 5*time.Second)
-	tb.do(t, sr+`.querySelector("form.auth input[name=name]").focus()`)
-	tb.press(t, "Grace"+kb.Tab+"grace@example.com"+kb.Tab+password+kb.Enter)
-	tb.waitFor(t, `CStarChat.isIdentified() && !`+sr+`.querySelector(".composer").hidden`, 15*time.Second)
+	// The chat, empty; the first message and the email asked after it.
+	clickButton(t, tb, "Chat with us")
+	tb.waitFor(t, `!`+sr+`.querySelector(".composer").hidden && `+sr+`.activeElement && `+sr+`.activeElement.tagName === "TEXTAREA"`, 10*time.Second)
 	tb.axe(t, "widget: empty conversation", scopeWidget)
+	tb.press(t, "Hello, I ordered a mug last week."+kb.Enter)
+	tb.waitFor(t, sr+`.querySelector("li.mine[data-seq='1']") && `+sr+`.querySelector("li.card input[type=email]")`, 15*time.Second)
+	tb.axe(t, "widget: the email asked after a message", scopeWidget)
 
-	// A long conversation: runs of messages by each side.
+	// A long conversation: runs of messages by each side, grouped.
 	send := func(body string) string {
 		t.Helper()
 		return tb.call(t, `CStarChat.sendMessage(`+args(body)+`)`).message(t).TicketID
 	}
-	ticket := send("Hello, I ordered a mug last week.")
-	send("Order number 1042.")
+	ticket := send("Order number 1042.")
 	send("It has not arrived yet.")
-	for _, b := range []string{"Hi Grace, thanks for writing.", "Let me look at order 1042.", "It left our warehouse on Monday: https://example.com/track/1042"} {
+	for _, b := range []string{"Hi, thanks for writing.", "Let me look at order 1042.", "It left our warehouse on Monday: https://example.com/track/1042"} {
 		e.agentPost(t, ticket, b)
 	}
 	send("Thanks!")
@@ -89,21 +95,19 @@ func axeWidget(t *testing.T, e *env) {
 	for _, b := range []string{"Yes, until it ships.", "It already has, sorry.", "It should arrive tomorrow.", "Anything else?"} {
 		e.agentPost(t, ticket, b)
 	}
-	tb.waitFor(t, sr+`.querySelectorAll("li").length === 12`, 10*time.Second)
-	tb.axe(t, "widget: long conversation", scopeWidget)
+	tb.waitFor(t, sr+`.querySelectorAll("li[data-author]").length === 12`, 10*time.Second)
+	tb.axe(t, "widget: long conversation, grouped", scopeWidget)
 
-	// A failed and a pending message.
+	// A failed and a pending message, the connection lost.
 	tb.do(t, `const ta = `+sr+`.querySelector(".composer textarea"); ta.value = "x".repeat(4001); ta.focus()`)
 	tb.press(t, kb.Enter)
 	tb.waitFor(t, sr+`.querySelector("li.failed .meta button")`, 10*time.Second)
-	tb.waitFor(t, `!`+sr+`.querySelector(".composer textarea").disabled`, 5*time.Second)
-	tb.do(t, sr+`.querySelector(".composer textarea").value = ""`)
 	e.stop(t)
-	tb.waitFor(t, `CStarChat.connectionState() !== "open"`, 10*time.Second)
+	tb.waitFor(t, `CStarChat.connectionState() !== "open" && !`+sr+`.querySelector(".notice").hidden`, 15*time.Second)
 	tb.do(t, sr+`.querySelector(".composer textarea").focus()`)
 	tb.press(t, "Sent while offline"+kb.Enter)
 	tb.waitFor(t, sr+`.querySelector("li.pending")`, 5*time.Second)
-	tb.axe(t, "widget: a pending and a failed message", scopeWidget)
+	tb.axe(t, "widget: pending, failed, reconnecting", scopeWidget)
 	e.start(t)
 	tb.waitFor(t, `!`+sr+`.querySelector("li.pending")`, 40*time.Second)
 
@@ -121,12 +125,32 @@ func axeWidget(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	phone.open(t, e.page("test")+"&ui=1")
-	phone.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+	phone.waitFor(t, uiUp, 10*time.Second)
 	phone.do(t, sr+`.querySelector(".launcher").click()`)
-	phone.waitFor(t, sr+`.querySelectorAll("li").length >= 12`, 10*time.Second)
+	phone.waitFor(t, sr+`.querySelectorAll("li[data-author]").length >= 14`, 10*time.Second)
 	phone.axe(t, "widget: phone, open conversation", scopeWidget)
 	tb.noViolations(t)
 	phone.noViolations(t)
+
+	// Someone else: the login form refused, the signup form, the email
+	// asked before writing.
+	other := newTab(t, nil)
+	other.visit(t, e.page("test")+"&ui=1&lazy=1&ask-email=before")
+	other.waitFor(t, uiUp, 10*time.Second)
+	other.do(t, sr+`.querySelector(".launcher").click()`)
+	clickButton(t, other, "Have an account? Log in")
+	other.waitFor(t, other.activeIs(`"email"`), 5*time.Second)
+	other.press(t, "nobody@example.com"+kb.Tab+"not the password"+kb.Enter)
+	other.waitFor(t, sr+`.querySelector(".err").textContent !== ""`, 10*time.Second)
+	other.axe(t, "widget: login form, inline error", scopeWidget)
+	clickButton(t, other, "New here? Create an account")
+	other.waitFor(t, other.activeIs(`"name"`), 5*time.Second)
+	other.axe(t, "widget: signup form", scopeWidget)
+	other.do(t, sr+`.querySelector("header .hb").click()`) // back
+	clickButton(t, other, "Start a conversation")
+	other.waitFor(t, sr+`.querySelector(".card input[type=email]")`, 5*time.Second)
+	other.axe(t, "widget: the email asked before writing", scopeWidget)
+	other.noViolations(t)
 }
 
 // axeDashboard visits every page of the dashboard, in the states an agent

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/audit"
+	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
 
@@ -15,6 +16,7 @@ type keyJSON struct {
 	ID         string     `json:"id"`
 	Type       string     `json:"type"`
 	Mode       string     `json:"mode"`
+	Name       string     `json:"name"`
 	Redacted   string     `json:"redacted"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
@@ -23,7 +25,7 @@ type keyJSON struct {
 }
 
 func keyOut(k apikey.Key) keyJSON {
-	return keyJSON{ID: k.ID, Type: string(k.Type), Mode: string(k.Mode), Redacted: k.Redacted,
+	return keyJSON{ID: k.ID, Type: string(k.Type), Mode: string(k.Mode), Name: k.Name, Redacted: k.Redacted,
 		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt}
 }
 
@@ -48,11 +50,12 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Type apikey.Type `json:"type"`
+		Name string      `json:"name"`
 	}
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
-	k, err := s.Keys.Create(r.Context(), principalOf(r.Context()).scope(), in.Type)
+	k, err := s.Keys.CreateNamed(r.Context(), principalOf(r.Context()).scope(), in.Type, in.Name)
 	if err != nil {
 		return err
 	}
@@ -132,29 +135,49 @@ type teamJSON struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
 	// AllowedOrigins are the key's mode's; only secret keys see them.
-	AllowedOrigins []string  `json:"allowed_origins,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// Widget is the key's mode's widget settings; only secret keys see it.
+	Widget    *widgetJSON `json:"widget,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
+}
+
+// widgetJSON is what the widget shows of a team in one mode ("" is unset).
+type widgetJSON struct {
+	Availability string `json:"availability"`
+	ReplyTime    string `json:"reply_time"`
+	AvatarURL    string `json:"avatar_url"`
+}
+
+func teamOf(t team.Team, m scope.Mode) teamJSON {
+	set := t.Settings[m]
+	return teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name, AllowedOrigins: append([]string{}, set.AllowedOrigins...),
+		Widget:    &widgetJSON{Availability: set.Widget.Availability, ReplyTime: set.Widget.ReplyTime, AvatarURL: set.Widget.AvatarURL},
+		CreatedAt: t.CreatedAt}
 }
 
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r.Context())
-	out := teamJSON{ID: p.Team.ID, Slug: p.Team.Slug, Name: p.Team.Name, CreatedAt: p.Team.CreatedAt}
 	if p.Key.Type == apikey.Secret {
-		out.AllowedOrigins = append([]string{}, p.Team.Settings[p.Key.Mode].AllowedOrigins...)
+		return ok(w, http.StatusOK, teamOf(p.Team, p.Key.Mode))
 	}
-	return ok(w, http.StatusOK, out)
+	return ok(w, http.StatusOK, teamJSON{ID: p.Team.ID, Slug: p.Team.Slug, Name: p.Team.Name, CreatedAt: p.Team.CreatedAt})
 }
 
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Name           *string   `json:"name"`
-		AllowedOrigins *[]string `json:"allowed_origins"`
+		Name           *string     `json:"name"`
+		AllowedOrigins *[]string   `json:"allowed_origins"`
+		Widget         *widgetJSON `json:"widget"`
 	}
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
 	sc := principalOf(r.Context()).scope()
-	t, err := s.Teams.Apply(r.Context(), sc, team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins})
+	u := team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins}
+	if in.Widget != nil {
+		u.Widget = &team.Widget{Availability: in.Widget.Availability, ReplyTime: in.Widget.ReplyTime, AvatarURL: in.Widget.AvatarURL}
+	}
+	t, err := s.Teams.Apply(r.Context(), sc, u)
 	if err != nil {
 		return err
 	}
@@ -164,6 +187,5 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	if in.AllowedOrigins != nil {
 		s.audit(r, sc.Mode, audit.OriginsChanged, "", strings.Join(t.Settings[sc.Mode].AllowedOrigins, " "))
 	}
-	return ok(w, http.StatusOK, teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name,
-		AllowedOrigins: append([]string{}, t.Settings[sc.Mode].AllowedOrigins...), CreatedAt: t.CreatedAt})
+	return ok(w, http.StatusOK, teamOf(t, sc.Mode))
 }
