@@ -132,7 +132,7 @@ func (s *Service) DeleteCustomer(ctx context.Context, sc scope.Scope, id string)
 	if !ok {
 		return errs.NotFoundf("Customer not found")
 	}
-	err := s.store.DeleteCustomer(ctx, sc, id)
+	err := s.store.DeleteCustomer(ctx, sc, id, s.clock())
 	if errors.Is(err, errs.ErrNotFound) {
 		return errs.NotFoundf("Customer not found")
 	}

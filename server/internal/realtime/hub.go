@@ -83,8 +83,8 @@ func (h *Hub) Counts() (widgets, streams int) {
 
 // Publish hands ev to the connections it concerns. A customer's widgets
 // get their tickets' events, agents' typing, read positions and the end of
-// their sessions; a team's streams get ticket and message events and
-// customers' typing; the end of an API key reaches every connection of its
+// their sessions; a team's streams get ticket, message and customer events
+// and customers' typing; the end of an API key reaches every connection of its
 // team and mode. Test and live never meet: the mode is in every key.
 func (h *Hub) Publish(ev chat.Event) {
 	toCustomer, toTeam := route(ev)
@@ -118,6 +118,8 @@ func route(ev chat.Event) (toCustomer, toTeam bool) {
 	switch ev.Type {
 	case chat.TicketCreated, chat.TicketUpdated, chat.MessageCreated:
 		return true, true
+	case chat.CustomerCreated, chat.CustomerUpdated, chat.CustomerDeleted:
+		return false, true
 	case chat.Typing:
 		return ev.Author.Type != chat.AuthorCustomer, ev.Author.Type == chat.AuthorCustomer
 	case chat.Read, chat.SessionRevoked:
