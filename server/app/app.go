@@ -20,6 +20,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/assets"
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/hookclient"
 	"github.com/cstar-chat/cstar/server/internal/httpapi"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/library"
@@ -30,6 +31,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/internal/store"
 	"github.com/cstar-chat/cstar/server/internal/team"
+	"github.com/cstar-chat/cstar/server/internal/webhook"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
@@ -60,6 +62,9 @@ type Options struct {
 	PasswordParams *argon2id.Params
 	// ChatTimings replaces the websocket heartbeat and deadlines.
 	ChatTimings socket.Timings
+	// WebhookTimings replaces the webhook dispatcher's intervals and bounds
+	// (zero fields keep webhook.DefaultTimings).
+	WebhookTimings webhook.Timings
 }
 
 // Open connects to the database, migrates it, builds the services and binds
@@ -118,7 +123,16 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	} else {
 		bus = realtime.NewLocalBus(a.hub)
 	}
-	db.OnEvents(bus.Committed)
+	deliveries := reg.Counter("cstar_webhook_deliveries_total", "Webhook delivery attempts by outcome.", "outcome",
+		webhook.Outcomes...)
+	dispatcher := webhook.NewDispatcher(db, hookclient.New(cfg.WebhooksAllowPrivate), opt.Now, opt.WebhookTimings,
+		opt.Log, deliveries)
+	db.OnEvents(func(evs []chat.Event) {
+		bus.Committed(evs)
+		dispatcher.Wake()
+	})
+	hooks := webhook.NewService(db, opt.Now, webhook.Policy{AllowInsecure: cfg.WebhooksAllowInsecure,
+		AllowPrivate: cfg.WebhooksAllowPrivate}, dispatcher.Wake)
 	chatSvc := chat.NewService(db, bus, opt.Now)
 	// A revoked or rolled key closes the sockets opened with it, on every
 	// process.
@@ -143,6 +157,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		Identity: ident,
 		Library:  library.NewService(db, opt.Now),
 		Chat:     chatSvc,
+		Webhooks: hooks,
 		Sockets:  sockets,
 		Idem:     db.Idempotency(),
 		Limiter:  limiter,
@@ -196,6 +211,18 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 			stopListening()
 		}()
 	}
+	// Webhook deliveries run beside the requests, never on their path.
+	dctx, stopDispatch := context.WithCancel(context.Background())
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		dispatcher.Run(dctx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		<-a.stop
+		stopDispatch()
+	}()
 	a.every(sockets.Timings().Sweep, sockets.Sweep)
 	a.every(time.Second, func(ctx context.Context) {
 		if err := a.keys.Flush(ctx); err != nil {
@@ -205,6 +232,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.every(time.Hour, func(ctx context.Context) {
 		if _, err := chatSvc.ExpireEvents(ctx, cfg.EventRetention); err != nil {
 			a.log.Error("expire old events", "err", err)
+		}
+		if _, err := dispatcher.Sweep(ctx, cfg.EventRetention); err != nil {
+			a.log.Error("expire old webhook deliveries", "err", err)
 		}
 	})
 	a.every(time.Minute, func(ctx context.Context) {

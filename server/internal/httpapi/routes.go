@@ -76,6 +76,16 @@ func (s *Server) routes() {
 	m.Handle("POST "+t+"/tickets/{id}/read", s.api(secretOnly, s.postRead))
 	m.Handle("GET "+t+"/realtime", s.api(secretOnly, s.realtimeStream))
 
+	m.Handle("GET "+t+"/webhooks", s.api(secretOnly, s.listWebhooks))
+	m.Handle("POST "+t+"/webhooks", s.api(secretOnly, s.createWebhook))
+	m.Handle("GET "+t+"/webhooks/{id}", s.api(secretOnly, s.getWebhook))
+	m.Handle("PATCH "+t+"/webhooks/{id}", s.api(secretOnly, s.updateWebhook))
+	m.Handle("DELETE "+t+"/webhooks/{id}", s.api(secretOnly, s.deleteWebhook))
+	m.Handle("POST "+t+"/webhooks/{id}/roll-secret", s.api(secretOnly, s.rollWebhookSecret))
+	m.Handle("POST "+t+"/webhooks/{id}/test", s.api(secretOnly, s.testWebhook))
+	m.Handle("GET "+t+"/webhooks/{id}/deliveries", s.api(secretOnly, s.listWebhookDeliveries))
+	m.Handle("POST "+t+"/webhooks/{id}/deliveries/{deliveryId}/redeliver", s.api(secretOnly, s.redeliverWebhook))
+
 	m.Handle("GET "+t+"/categories", s.api(publishableRead, s.listCategories))
 	m.Handle("POST "+t+"/categories", s.api(secretOnly, s.idem(s.createCategory)))
 	m.Handle("GET "+t+"/categories/{id}", s.api(publishableRead, s.getCategory))

@@ -29,11 +29,19 @@ type Registry struct {
 	requests map[series]uint64
 	latency  map[string]*histogram // by route
 	gauges   map[string]func() float64
+	counters map[string]*counterVec
+}
+
+// counterVec is a counter with one label.
+type counterVec struct {
+	help, label string
+	values      map[string]uint64
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{requests: map[series]uint64{}, latency: map[string]*histogram{}, gauges: map[string]func() float64{}}
+	return &Registry{requests: map[series]uint64{}, latency: map[string]*histogram{}, gauges: map[string]func() float64{},
+		counters: map[string]*counterVec{}}
 }
 
 // Observe counts one request. route is the matched pattern, never the raw
@@ -62,6 +70,24 @@ func (m *Registry) Gauge(name string, f func() float64) {
 	m.mu.Lock()
 	m.gauges[name] = f
 	m.mu.Unlock()
+}
+
+// Counter registers a counter with one label, its known values shown from
+// zero, and returns the function that counts one of value. Values are the
+// caller's fixed set, never client input.
+func (m *Registry) Counter(name, help, label string, values ...string) func(value string) {
+	m.mu.Lock()
+	c := &counterVec{help: help, label: label, values: map[string]uint64{}}
+	for _, v := range values {
+		c.values[v] = 0
+	}
+	m.counters[name] = c
+	m.mu.Unlock()
+	return func(v string) {
+		m.mu.Lock()
+		c.values[v]++
+		m.mu.Unlock()
+	}
 }
 
 // WriteTo writes every series in the Prometheus text format.
@@ -103,6 +129,23 @@ func (m *Registry) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(cw, "cstar_http_request_duration_seconds_bucket{route=%q,le=\"+Inf\"} %d\n", r, h.total)
 		fmt.Fprintf(cw, "cstar_http_request_duration_seconds_sum{route=%q} %g\n", r, h.sum)
 		fmt.Fprintf(cw, "cstar_http_request_duration_seconds_count{route=%q} %d\n", r, h.total)
+	}
+	cnames := make([]string, 0, len(m.counters))
+	for n := range m.counters {
+		cnames = append(cnames, n)
+	}
+	sort.Strings(cnames)
+	for _, n := range cnames {
+		c := m.counters[n]
+		fmt.Fprintf(cw, "# HELP %s %s\n# TYPE %s counter\n", n, c.help, n)
+		vals := make([]string, 0, len(c.values))
+		for v := range c.values {
+			vals = append(vals, v)
+		}
+		sort.Strings(vals)
+		for _, v := range vals {
+			fmt.Fprintf(cw, "%s{%s=%q} %d\n", n, c.label, v, c.values[v])
+		}
 	}
 	names := make([]string, 0, len(m.gauges))
 	for n := range m.gauges {
