@@ -30,6 +30,8 @@ type Store interface {
 	UpdateTicket(ctx context.Context, t Ticket) error
 	DeleteTicket(ctx context.Context, sc scope.Scope, id string) error
 	ListTickets(ctx context.Context, sc scope.Scope, f TicketFilter, after string, limit int) ([]Ticket, error)
+
+	ImportStore
 }
 
 // ErrUnknownCustomer is the error for a customer_id that names no customer

@@ -58,11 +58,13 @@ func (s *Server) routes() {
 
 	m.Handle("GET "+t+"/customers", s.api(secretOnly, s.listCustomers))
 	m.Handle("POST "+t+"/customers", s.api(secretOnly, s.idem(s.createCustomer)))
+	m.Handle("POST "+t+"/customers/import", s.api(secretOnly, s.idem(s.importCustomers)))
 	m.Handle("GET "+t+"/customers/{id}", s.api(secretOnly, s.getCustomer))
 	m.Handle("PATCH "+t+"/customers/{id}", s.api(secretOnly, s.updateCustomer))
 	m.Handle("DELETE "+t+"/customers/{id}", s.api(secretOnly, s.deleteCustomer))
 	m.Handle("GET "+t+"/customers/{id}/sessions", s.api(secretOnly, s.listSessions))
 	m.Handle("DELETE "+t+"/customers/{id}/sessions", s.api(secretOnly, s.revokeSessions))
+	m.Handle("GET "+t+"/customers/{id}/export", s.api(secretOnly, s.exportCustomer))
 
 	m.Handle("GET "+t+"/tickets", s.api(secretOnly, s.listTickets))
 	m.Handle("POST "+t+"/tickets", s.api(secretOnly, s.idem(s.createTicket)))

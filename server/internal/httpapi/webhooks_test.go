@@ -134,6 +134,9 @@ func TestWebhookDelivery(t *testing.T) {
 		cust := s.create(t, s.SKTest, "/customers", map[string]any{"email": "ann@example.com", "name": "Ann <&>"})
 		tid := s.create(t, s.SKTest, "/tickets", map[string]any{"subject": "Help", "customer_id": cust})
 		s.Do(t, "POST", s.Path("/tickets/"+tid+"/messages"), s.SKTest, map[string]any{"body": "Hello", "author_name": "Bob"}).Want(t, 201)
+		// An event's data is the resource as it is when the event is fanned
+		// out, normally milliseconds later: wait for that before deleting.
+		rcv.WaitN(t, 3)
 		s.Do(t, "DELETE", s.Path("/customers/"+cust), s.SKTest, nil).Want(t, 200)
 		hs := rcv.WaitN(t, 4)
 		want := []string{"customer.created", "ticket.created", "message.created", "customer.deleted"}

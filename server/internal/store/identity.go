@@ -88,6 +88,17 @@ func (db *DB) SetPasswordHash(ctx context.Context, s scope.Scope, customerID, ha
 	return mustAffect(res, "set password hash")
 }
 
+// PasswordHashOf implements identity.Store.
+func (db *DB) PasswordHashOf(ctx context.Context, s scope.Scope, customerID string) (string, error) {
+	var hash *string
+	err := db.bun.NewRaw("SELECT password_hash FROM customers WHERE id = ? AND team_id = ? AND mode = ?",
+		customerID, s.TeamID, s.Mode).Scan(ctx, &hash)
+	if err != nil {
+		return "", fmt.Errorf("store: password hash: %w", mapErr(err))
+	}
+	return deref(hash), nil
+}
+
 // InsertSession stores a new session.
 func (db *DB) InsertSession(ctx context.Context, ses identity.Session) error {
 	r := &sessionRow{ID: ses.ID, TeamID: ses.TeamID, Mode: string(ses.Mode), CustomerID: ses.CustomerID,
