@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/idempotency"
@@ -15,9 +16,10 @@ import (
 )
 
 // routes lists every route of the API, the widget API and the Library API,
-// so that "what are the endpoints?" is answered here.
+// so that "what are the endpoints?" is answered here (and, for programs, by
+// openapi.json, which a test holds to this list).
 func (s *Server) routes() {
-	m := s.mux
+	m := routeTable{s}
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ok"})
 	})
@@ -33,6 +35,8 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.Metrics.WriteTo(w)
 	})
+
+	m.HandleFunc("GET /openapi.json", s.openAPI)
 
 	m.HandleFunc("GET /widget/", func(w http.ResponseWriter, r *http.Request) {
 		if s.Widget == nil {
@@ -118,6 +122,22 @@ func (s *Server) routes() {
 	m.Handle("GET "+w+"/messages", s.widget(s.widgetMessages))
 	m.HandleFunc("GET "+protocol.ChatPath, s.widgetChat)
 }
+
+// routeTable registers routes on the mux and keeps their patterns.
+type routeTable struct{ s *Server }
+
+func (t routeTable) Handle(pattern string, h http.Handler) {
+	t.s.patterns = append(t.s.patterns, pattern)
+	t.s.mux.Handle(pattern, h)
+}
+
+func (t routeTable) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	t.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Routes lists the pattern of every route ("METHOD /path/{param}"), in the
+// order routes registers them.
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
 
 // envelopeMux turns the mux's own plain-text 404 (unknown path) and 405
 // (known path, wrong method) answers into the standard envelope. They are

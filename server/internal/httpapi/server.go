@@ -74,6 +74,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	mux      *http.ServeMux
+	patterns []string
 	handler  http.Handler
 	upgrader *websocket.Upgrader
 }
