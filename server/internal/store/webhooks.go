@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/webhook"
 )
@@ -66,7 +67,6 @@ type deliveryRow struct {
 	Mode           string     `bun:"mode"`
 	EventID        string     `bun:"event_id"`
 	EventType      string     `bun:"event_type"`
-	Payload        string     `bun:"payload"`
 	State          string     `bun:"state"`
 	Attempts       int        `bun:"attempts"`
 	NextAttemptAt  *time.Time `bun:"next_attempt_at"`
@@ -83,7 +83,7 @@ type deliveryRow struct {
 
 func (r deliveryRow) delivery() webhook.Delivery {
 	d := webhook.Delivery{ID: r.ID, EndpointID: r.EndpointID, TeamID: r.TeamID, Mode: scope.Mode(r.Mode),
-		EventID: r.EventID, EventType: r.EventType, Payload: []byte(r.Payload), State: r.State, Attempts: r.Attempts,
+		EventID: r.EventID, EventType: r.EventType, State: r.State, Attempts: r.Attempts,
 		NextAttemptAt: utcPtr(r.NextAttemptAt), LastAttemptAt: utcPtr(r.LastAttemptAt), LastError: deref(r.LastError),
 		LastResponse: deref(r.LastResponse), CreatedAt: r.CreatedAt.UTC(), CompletedAt: utcPtr(r.CompletedAt)}
 	if r.LastStatus != nil {
@@ -95,15 +95,93 @@ func (r deliveryRow) delivery() webhook.Delivery {
 	return d
 }
 
+type webhookEventRow struct {
+	bun.BaseModel `bun:"table:webhook_events"`
+
+	ID        string    `bun:"id,pk"`
+	TeamID    string    `bun:"team_id"`
+	Mode      string    `bun:"mode"`
+	Type      string    `bun:"type"`
+	Payload   string    `bun:"payload"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+// insertEvents stores the events of ds (those with a payload) once each,
+// keeping any already stored.
+func insertEvents(ctx context.Context, tx bun.Tx, ds []webhook.Delivery) error {
+	var rows []*webhookEventRow
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if d.Payload == nil || seen[d.EventID] {
+			continue
+		}
+		seen[d.EventID] = true
+		rows = append(rows, &webhookEventRow{ID: d.EventID, TeamID: d.TeamID, Mode: string(d.Mode), Type: d.EventType,
+			Payload: string(d.Payload), CreatedAt: d.CreatedAt.UTC()})
+	}
+	for len(rows) > 0 {
+		k := min(len(rows), 200)
+		batch := rows[:k]
+		if _, err := tx.NewInsert().Model(&batch).On("CONFLICT (id) DO NOTHING").Exec(ctx); err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		rows = rows[k:]
+	}
+	return nil
+}
+
+// payloads fills the payload of each delivery from its event.
+func payloads(ctx context.Context, idb bun.IDB, ds []webhook.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(ds))
+	for _, d := range ds {
+		ids = append(ids, d.EventID)
+	}
+	var rows []webhookEventRow
+	if err := idb.NewSelect().Model(&rows).Column("id", "payload").Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return fmt.Errorf("event payloads: %w", err)
+	}
+	by := make(map[string][]byte, len(rows))
+	for _, r := range rows {
+		by[r.ID] = []byte(r.Payload)
+	}
+	for i := range ds {
+		ds[i].Payload = by[ds[i].EventID]
+	}
+	return nil
+}
+
 func deliveryToRow(d webhook.Delivery, c *webhook.Claim) *deliveryRow {
 	r := &deliveryRow{ID: d.ID, EndpointID: d.EndpointID, TeamID: d.TeamID, Mode: string(d.Mode), EventID: d.EventID,
-		EventType: d.EventType, Payload: string(d.Payload), State: d.State, Attempts: d.Attempts,
+		EventType: d.EventType, State: d.State, Attempts: d.Attempts,
 		NextAttemptAt: utcPtr(d.NextAttemptAt), CreatedAt: d.CreatedAt.UTC()}
 	if c != nil {
 		until := c.Until.UTC()
 		r.ClaimToken, r.ClaimedUntil = &c.Token, &until
 	}
 	return r
+}
+
+// writeOne runs one statement that must touch a row in a transaction
+// (which on SQLite waits its turn for the one writer, rather than sleeping
+// in the busy handler).
+func (db *DB) writeOne(ctx context.Context, what string, f func(ctx context.Context, tx bun.Tx) (sql.Result, error)) error {
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := f(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, what)
+	})
+	if err != nil {
+		if errors.Is(err, errs.ErrNotFound) {
+			return err
+		}
+		return fmt.Errorf("store: %s: %w", what, mapErr(err))
+	}
+	return nil
 }
 
 // InsertEndpoint implements webhook.Store.
@@ -160,42 +238,44 @@ func (db *DB) CountEndpoints(ctx context.Context, sc scope.Scope) (int, error) {
 
 // UpdateEndpoint implements webhook.Store.
 func (db *DB) UpdateEndpoint(ctx context.Context, e webhook.Endpoint) error {
-	res, err := db.bun.NewUpdate().Model(endpointToRow(e)).
-		Column("url", "description", "events", "enabled", "failing_since", "disabled_at", "disabled_reason", "updated_at").
-		Where(inScope, e.ID, e.TeamID, e.Mode).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("store: update webhook endpoint: %w", mapErr(err))
-	}
-	return mustAffect(res, "update webhook endpoint")
+	return db.writeOne(ctx, "update webhook endpoint", func(ctx context.Context, tx bun.Tx) (sql.Result, error) {
+		return tx.NewUpdate().Model(endpointToRow(e)).
+			Column("url", "description", "events", "enabled", "failing_since", "disabled_at", "disabled_reason", "updated_at").
+			Where(inScope, e.ID, e.TeamID, e.Mode).Exec(ctx)
+	})
 }
 
 // DeleteEndpoint implements webhook.Store.
 func (db *DB) DeleteEndpoint(ctx context.Context, sc scope.Scope, id string) error {
-	res, err := db.bun.NewDelete().Model((*endpointRow)(nil)).Where(inScope, id, sc.TeamID, sc.Mode).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("store: delete webhook endpoint: %w", mapErr(err))
-	}
-	return mustAffect(res, "delete webhook endpoint")
+	return db.writeOne(ctx, "delete webhook endpoint", func(ctx context.Context, tx bun.Tx) (sql.Result, error) {
+		return tx.NewDelete().Model((*endpointRow)(nil)).Where(inScope, id, sc.TeamID, sc.Mode).Exec(ctx)
+	})
 }
 
 // RollEndpointSecret implements webhook.Store.
 func (db *DB) RollEndpointSecret(ctx context.Context, sc scope.Scope, id, next string, previousExpiresAt *time.Time, now time.Time) error {
-	q := db.bun.NewUpdate().Table("webhook_endpoints").Set("secret = ?", next).Set("updated_at = ?", now.UTC())
-	if previousExpiresAt != nil {
-		q = q.Set("previous_secret = secret").Set("previous_expires_at = ?", previousExpiresAt.UTC())
-	} else {
-		q = q.Set("previous_secret = NULL").Set("previous_expires_at = NULL")
-	}
-	res, err := q.Where(inScope, id, sc.TeamID, sc.Mode).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("store: roll webhook secret: %w", mapErr(err))
-	}
-	return mustAffect(res, "roll webhook secret")
+	return db.writeOne(ctx, "roll webhook secret", func(ctx context.Context, tx bun.Tx) (sql.Result, error) {
+		q := tx.NewUpdate().Table("webhook_endpoints").Set("secret = ?", next).Set("updated_at = ?", now.UTC())
+		if previousExpiresAt != nil {
+			q = q.Set("previous_secret = secret").Set("previous_expires_at = ?", previousExpiresAt.UTC())
+		} else {
+			q = q.Set("previous_secret = NULL").Set("previous_expires_at = NULL")
+		}
+		return q.Where(inScope, id, sc.TeamID, sc.Mode).Exec(ctx)
+	})
 }
 
-// InsertDelivery implements webhook.Store.
+// InsertDelivery implements webhook.Store: the delivery, and its event when
+// it carries a payload (a new ping; a redelivery reuses the event).
 func (db *DB) InsertDelivery(ctx context.Context, d webhook.Delivery) error {
-	if _, err := db.bun.NewInsert().Model(deliveryToRow(d, nil)).Exec(ctx); err != nil {
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := insertEvents(ctx, tx, []webhook.Delivery{d}); err != nil {
+			return err
+		}
+		_, err := tx.NewInsert().Model(deliveryToRow(d, nil)).Exec(ctx)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("store: insert webhook delivery: %w", mapErr(err))
 	}
 	return nil
@@ -280,6 +360,13 @@ func (db *DB) FanOut(ctx context.Context, sc scope.Scope, limit int, plan func(e
 			eps[i] = r.endpoint()
 		}
 		planned := plan(evs, eps)
+		ds := make([]webhook.Delivery, len(planned))
+		for i, p := range planned {
+			ds[i] = p.Delivery
+		}
+		if err := insertEvents(ctx, tx, ds); err != nil {
+			return err
+		}
 		for len(planned) > 0 {
 			k := min(len(planned), 200)
 			drows := make([]*deliveryRow, k)
@@ -344,6 +431,9 @@ func (db *DB) ClaimDue(ctx context.Context, endpointID string, now time.Time, c 
 	out := make([]webhook.Delivery, len(rows))
 	for i, r := range rows {
 		out[i] = r.delivery()
+	}
+	if err := payloads(ctx, db.bun, out); err != nil {
+		return nil, fmt.Errorf("store: claim webhook deliveries: %w", mapErr(err))
 	}
 	return out, nil
 }
@@ -423,17 +513,23 @@ func (db *DB) RecordAttempts(ctx context.Context, as []webhook.Attempt) error {
 				WHERE d.id = v.id AND d.claim_token = v.token`, args...).Exec(ctx)
 			return err
 		}
-		for _, v := range vs {
-			_, err := tx.NewRaw(`UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1,
-				next_attempt_at = ?, last_attempt_at = ?, last_status = ?, last_error = ?, last_response = ?,
-				last_duration_ms = ?, completed_at = ?, claim_token = NULL, claimed_until = NULL
-				WHERE id = ? AND claim_token = ?`, v.state, v.next, v.at, v.status, v.errText, v.response, v.ms,
-				v.completed, v.id, v.token).Exec(ctx)
-			if err != nil {
-				return err
+		// SQLite parses every statement text anew: one for the batch.
+		var b strings.Builder
+		args := make([]any, 0, len(vs)*10)
+		for i, v := range vs {
+			if i > 0 {
+				b.WriteString(", ")
 			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, v.id, v.token, v.state, v.next, v.at, v.status, v.errText, v.response, v.ms, v.completed)
 		}
-		return nil
+		_, err := tx.NewRaw(`UPDATE webhook_deliveries SET state = v.column3, attempts = attempts + 1,
+			next_attempt_at = v.column4, last_attempt_at = v.column5, last_status = v.column6, last_error = v.column7,
+			last_response = v.column8, last_duration_ms = v.column9, completed_at = v.column10,
+			claim_token = NULL, claimed_until = NULL
+			FROM (VALUES `+b.String()+`) AS v
+			WHERE webhook_deliveries.id = v.column1 AND webhook_deliveries.claim_token = v.column2`, args...).Exec(ctx)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: record webhook attempts: %w", mapErr(err))
@@ -443,7 +539,10 @@ func (db *DB) RecordAttempts(ctx context.Context, as []webhook.Attempt) error {
 
 // EndpointSucceeded implements webhook.Store.
 func (db *DB) EndpointSucceeded(ctx context.Context, id string) error {
-	_, err := db.bun.NewRaw("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", id).Exec(ctx)
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewRaw("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", id).Exec(ctx)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: webhook endpoint succeeded: %w", mapErr(err))
 	}
@@ -475,21 +574,38 @@ func (db *DB) EndpointFailed(ctx context.Context, id string, at time.Time, disab
 	return disabled, nil
 }
 
-// DeleteDeliveriesBefore implements webhook.Store, in batches.
+// DeleteDeliveriesBefore implements webhook.Store, in batches: finished
+// deliveries completed before before, then the events that no delivery
+// names any more.
 func (db *DB) DeleteDeliveriesBefore(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
-	for {
-		res, err := db.bun.NewRaw(`DELETE FROM webhook_deliveries WHERE id IN (
-			SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND completed_at < ? LIMIT 5000)`, before.UTC()).Exec(ctx)
-		if err != nil {
-			return total, fmt.Errorf("store: delete old webhook deliveries: %w", mapErr(err))
-		}
-		n, _ := res.RowsAffected()
-		total += n
-		if n < 5000 {
-			return total, nil
+	for i, q := range []string{
+		`DELETE FROM webhook_deliveries WHERE id IN (
+			SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND completed_at < ? LIMIT 5000)`,
+		`DELETE FROM webhook_events WHERE id IN (SELECT e.id FROM webhook_events e WHERE e.created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id) LIMIT 5000)`,
+	} {
+		for {
+			var n int64
+			err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+				res, err := tx.NewRaw(q, before.UTC()).Exec(ctx)
+				if err == nil {
+					n, _ = res.RowsAffected()
+				}
+				return err
+			})
+			if err != nil {
+				return total, fmt.Errorf("store: delete old webhook deliveries: %w", mapErr(err))
+			}
+			if i == 0 {
+				total += n
+			}
+			if n < 5000 {
+				break
+			}
 		}
 	}
+	return total, nil
 }
 
 var _ webhook.Store = (*DB)(nil)

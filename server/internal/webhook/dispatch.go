@@ -155,9 +155,13 @@ type lane struct {
 	queue    []claimed
 	running  int
 	reserved int
-	// troubled is set while attempts fail: the lane then claims only what
-	// it can start at once.
-	troubled bool
+	// troubled is set while attempts fail (since troubledAt): the lane then
+	// claims only what it can start at once.
+	troubled   bool
+	troubledAt time.Time
+	// idle is when the lane last had nothing to do; an idle lane is
+	// forgotten after a minute.
+	idle time.Time
 }
 
 type claimed struct {
@@ -297,7 +301,12 @@ func (d *Dispatcher) cycle(ctx context.Context) {
 	}
 	d.mu.Lock()
 	for id, l := range d.lanes {
-		if len(l.queue) == 0 && l.running == 0 && l.reserved == 0 {
+		switch {
+		case len(l.queue) > 0 || l.running > 0 || l.reserved > 0:
+			l.idle = time.Time{}
+		case l.idle.IsZero():
+			l.idle = time.Now()
+		case time.Since(l.idle) > time.Minute:
 			delete(d.lanes, id)
 		}
 	}
@@ -315,7 +324,7 @@ func (d *Dispatcher) fanOut(ctx context.Context, sc scope.Scope) (int, error) {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		d.unreserve(planned)
-		p, err := Plan(evs, eps, now, ids.New, func(e Endpoint) *Claim {
+		p, err := Plan(evs, eps, now, ids.New, func(e Endpoint) time.Time { return d.firstDue(e, now) }, func(e Endpoint) *Claim {
 			l := d.laneOf(e)
 			if d.stopping || d.room(l) <= 0 {
 				return nil
@@ -347,6 +356,24 @@ func (d *Dispatcher) fanOut(ctx context.Context, sc scope.Scope) (int, error) {
 	return n, nil
 }
 
+// firstDue is when a new delivery to e is first due: now, unless e is
+// failing (as the database says, or this process saw at its last attempt),
+// in which case it waits as long as e has been failing, between FirstRetry
+// and MaxRetry. A dead endpoint so costs an attempt per retry, not one per
+// event, and the others never wait behind it; once a retry succeeds, the
+// waiting deliveries are due at once (d.mu held).
+func (d *Dispatcher) firstDue(e Endpoint, now time.Time) time.Time {
+	since := e.FailingSince
+	if l := d.lanes[e.ID]; l != nil && l.troubled && since == nil {
+		since = &l.troubledAt
+	}
+	if since == nil {
+		return now
+	}
+	wait := min(max(now.Sub(*since), d.t.FirstRetry), d.t.MaxRetry)
+	return now.Add(wait).UTC().Truncate(time.Microsecond)
+}
+
 // unreserve gives back the room planned claims held (d.mu held).
 func (d *Dispatcher) unreserve(ps []Planned) {
 	for _, p := range ps {
@@ -364,6 +391,9 @@ func (d *Dispatcher) laneOf(e Endpoint) *lane {
 	if l == nil {
 		l = &lane{}
 		d.lanes[e.ID] = l
+	}
+	if e.Enabled && !l.ep.Enabled {
+		l.troubled = false // enabled again: its failures were cleared
 	}
 	l.ep = e
 	return l
@@ -471,8 +501,10 @@ func (d *Dispatcher) attempt(ctx context.Context, ep Endpoint, c claimed) {
 	}
 	d.count(outcome)
 	d.mu.Lock()
-	l := d.lanes[ep.ID]
-	if l != nil {
+	if l := d.lanes[ep.ID]; l != nil {
+		if !ok && !l.troubled {
+			l.troubledAt = now
+		}
 		l.troubled = !ok
 	}
 	d.mu.Unlock()

@@ -70,9 +70,11 @@ func dataOf(ev chat.Event) any {
 // Plan turns events of one scope into a delivery per endpoint that wants
 // them: enabled, subscribed to the type, and created before the event
 // (an endpoint never gets what happened before it existed). newID makes
-// delivery ids; claim, when it returns one, claims the delivery for the
-// caller at once.
-func Plan(evs []chat.Event, eps []Endpoint, now time.Time, newID func() (string, error), claim func(Endpoint) *Claim) ([]Planned, error) {
+// delivery ids; due says when an endpoint's new deliveries are first due
+// (now, or later while it is failing); claim, when it returns one, claims
+// a delivery due now for the caller at once.
+func Plan(evs []chat.Event, eps []Endpoint, now time.Time, newID func() (string, error), due func(Endpoint) time.Time,
+	claim func(Endpoint) *Claim) ([]Planned, error) {
 	var out []Planned
 	for _, ev := range evs {
 		var body []byte
@@ -91,10 +93,14 @@ func Plan(evs []chat.Event, eps []Endpoint, now time.Time, newID func() (string,
 			if err != nil {
 				return nil, err
 			}
+			at := now
+			if due != nil {
+				at = due(e)
+			}
 			p := Planned{Delivery: Delivery{ID: id, EndpointID: e.ID, TeamID: e.TeamID, Mode: e.Mode,
 				EventID: LogEventID(ev.Scope(), ev.Pos), EventType: ev.Type, Payload: body, State: Pending,
-				NextAttemptAt: &now, CreatedAt: now}}
-			if claim != nil {
+				NextAttemptAt: &at, CreatedAt: now}}
+			if claim != nil && !at.After(now) {
 				p.Claim = claim(e)
 			}
 			out = append(out, p)

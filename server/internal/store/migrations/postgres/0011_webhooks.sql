@@ -41,18 +41,29 @@ CREATE TABLE webhook_cursors (
     PRIMARY KEY (team_id, mode)
 );
 
--- payload is the exact body sent (text, not jsonb: the signature covers its
--- bytes). A pending delivery is due at next_attempt_at; a process that
--- takes it sets claim_token and claimed_until (its lease), and only the
--- holder of the claim may record the attempt.
+-- An event as sent, once for all its endpoints and deliveries: payload is
+-- the exact body (text, not jsonb: the signature covers its bytes).
+CREATE TABLE webhook_events (
+    id         text PRIMARY KEY,
+    team_id    uuid NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    mode       text NOT NULL,
+    type       text NOT NULL,
+    payload    text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE INDEX webhook_events_created ON webhook_events (created_at);
+
+-- One event on its way to one endpoint. A pending delivery is due at
+-- next_attempt_at; a process that takes it sets claim_token and
+-- claimed_until (its lease), and only the holder of the claim may record
+-- the attempt.
 CREATE TABLE webhook_deliveries (
     id               uuid PRIMARY KEY,
     endpoint_id      uuid NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
     team_id          uuid NOT NULL,
     mode             text NOT NULL,
-    event_id         text NOT NULL,
+    event_id         text NOT NULL REFERENCES webhook_events(id) ON DELETE CASCADE,
     event_type       text NOT NULL,
-    payload          text NOT NULL,
     state            text NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed')),
     attempts         integer NOT NULL DEFAULT 0,
     next_attempt_at  timestamptz,
@@ -68,4 +79,5 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
 CREATE INDEX webhook_deliveries_completed ON webhook_deliveries (completed_at) WHERE state <> 'pending';

@@ -47,14 +47,23 @@ CREATE TABLE webhook_cursors (
     PRIMARY KEY (team_id, mode)
 );
 
+CREATE TABLE webhook_events (
+    id         TEXT PRIMARY KEY,
+    team_id    TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    mode       TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX webhook_events_created ON webhook_events (created_at);
+
 CREATE TABLE webhook_deliveries (
     id               TEXT PRIMARY KEY,
     endpoint_id      TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
     team_id          TEXT NOT NULL,
     mode             TEXT NOT NULL,
-    event_id         TEXT NOT NULL,
+    event_id         TEXT NOT NULL REFERENCES webhook_events(id) ON DELETE CASCADE,
     event_type       TEXT NOT NULL,
-    payload          TEXT NOT NULL,
     state            TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed')),
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  TIMESTAMP,
@@ -70,4 +79,5 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
 CREATE INDEX webhook_deliveries_completed ON webhook_deliveries (completed_at) WHERE state <> 'pending';
