@@ -100,6 +100,7 @@ func run(args []string) error {
 	dur := fs.Duration("duration", 10*time.Second, "how long each phase posts")
 	down := fs.String("down", "refused", `how the endpoint of the second phase is down: "refused" (nothing listens) or "hang" (accepts, never answers)`)
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the two phases to this file")
+	timeline := fs.Bool("timeline", false, "also print p50/p99 per quarter second of posting (to see a stall)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -242,7 +243,7 @@ func run(args []string) error {
 			}
 			r.mu.Unlock()
 		}
-		if os.Getenv("WEBHOOKBENCH_DEBUG") != "" {
+		if *timeline {
 			first := time.Now()
 			for _, at := range p.posted {
 				if at.Before(first) {
