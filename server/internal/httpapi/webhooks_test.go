@@ -414,3 +414,47 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestWebhookHeldBackWhileFailing: while an endpoint fails, its new events
+// wait as long as it has been failing instead of being tried at once; the
+// first retry that succeeds makes them due at once.
+func TestWebhookHeldBackWhileFailing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		parallel(t)
+		tm := apptest.WebhookTimings
+		tm.FirstRetry, tm.MaxRetry = time.Minute, time.Hour
+		s := newTestServer(t, dbURL, apptest.Webhooks(tm))
+		rcv := apptest.NewReceiver(t)
+		rcv.Answer(func(int, apptest.Hook) (int, string, time.Duration) { return 500, "down", 0 })
+		hookID, _ := s.hook(t, s.SKTest, rcv.URL, "customer.created")
+		s.create(t, s.SKTest, "/customers", map[string]any{"email": "ann@example.com"})
+		rcv.WaitN(t, 1)
+		s.Clock.Advance(10 * time.Minute)
+		rcv.WaitN(t, 2) // Ann's first retry, failing too
+		// Bo's event waits: the endpoint has failed for 10 minutes.
+		s.create(t, s.SKTest, "/customers", map[string]any{"email": "bo@example.com"})
+		time.Sleep(300 * time.Millisecond)
+		if hs := rcv.Hooks(); len(hs) != 2 {
+			t.Fatalf("while failing: got %d requests, want Bo's event held back", len(hs))
+		}
+		var bo map[string]any
+		for _, d := range s.Do(t, "GET", s.Path("/webhooks/"+hookID+"/deliveries"), s.SKTest, nil).Want(t, 200).Items(t) {
+			if num(d["attempts"]) == 0 {
+				bo = d
+			}
+		}
+		if bo == nil || bo["state"] != "pending" {
+			t.Fatalf("Bo's delivery: got %v, want pending and not tried", bo)
+		}
+		// The receiver is back; Ann's next retry (due within 2.5 minutes)
+		// succeeds, and Bo's event goes at once, not 10 minutes later.
+		rcv.Answer(nil)
+		s.Clock.Advance(3 * time.Minute)
+		rcv.Wait(t, 0, "Bo's event right after Ann's retry", func(hs []apptest.Hook) bool {
+			return len(hs) > 0 && hs[len(hs)-1].Data()["email"] == "bo@example.com"
+		})
+		if e := s.Do(t, "GET", s.Path("/webhooks/"+hookID), s.SKTest, nil).Want(t, 200).Data(t); e["failing_since"] != nil {
+			t.Errorf("after a success: failing_since %v, want null", e["failing_since"])
+		}
+	})
+}

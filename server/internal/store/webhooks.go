@@ -538,15 +538,25 @@ func (db *DB) RecordAttempts(ctx context.Context, as []webhook.Attempt) error {
 }
 
 // EndpointSucceeded implements webhook.Store.
-func (db *DB) EndpointSucceeded(ctx context.Context, id string) error {
+func (db *DB) EndpointSucceeded(ctx context.Context, id string, now time.Time) (bool, error) {
+	was := false
 	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewRaw("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", id).Exec(ctx)
+		res, err := tx.NewRaw("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", id).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		if was = n > 0; !was {
+			return nil
+		}
+		_, err = tx.NewRaw(`UPDATE webhook_deliveries SET next_attempt_at = ?
+			WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at > ?`, now.UTC(), id, now.UTC()).Exec(ctx)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: webhook endpoint succeeded: %w", mapErr(err))
+		return false, fmt.Errorf("store: webhook endpoint succeeded: %w", mapErr(err))
 	}
-	return nil
+	return was, nil
 }
 
 // EndpointFailed implements webhook.Store.

@@ -603,11 +603,15 @@ func (d *Dispatcher) health(ctx context.Context, batch []recorded) {
 		d.mu.Unlock()
 		switch {
 		case s.ok && (since != nil || !known):
-			if err := d.store.EndpointSucceeded(ctx, id); err != nil {
+			was, err := d.store.EndpointSucceeded(ctx, id, d.now().UTC().Truncate(time.Microsecond))
+			if err != nil {
 				d.log.Error("webhooks: endpoint succeeded", "endpoint", id, "err", err)
 				continue
 			}
 			d.setFailing(id, nil)
+			if was {
+				d.Wake() // the deliveries it held back are due
+			}
 		case s.failed && !s.ok && (since == nil || s.at.Sub(*since) >= d.t.DisableAfter):
 			disabled, err := d.store.EndpointFailed(ctx, id, s.at.UTC().Truncate(time.Microsecond), d.t.DisableAfter, DisabledReason)
 			if err != nil {

@@ -184,8 +184,10 @@ type Store interface {
 	// RecordAttempts writes each attempt whose claim still holds, and
 	// releases the claim.
 	RecordAttempts(ctx context.Context, as []Attempt) error
-	// EndpointSucceeded clears an endpoint's failing_since.
-	EndpointSucceeded(ctx context.Context, id string) error
+	// EndpointSucceeded clears an endpoint's failing_since and, when it was
+	// set, makes the endpoint's pending deliveries due at now (those held
+	// back while it failed, and the retries); it says whether it was set.
+	EndpointSucceeded(ctx context.Context, id string, now time.Time) (bool, error)
 	// EndpointFailed sets failing_since to at unless it is set, and disables
 	// the endpoint with reason when it has been failing since before
 	// at-disableAfter; it says whether it did.
@@ -325,8 +327,9 @@ func (s *Service) Update(ctx context.Context, sc scope.Scope, id string, in Inpu
 	if err := s.apply(&e, in); err != nil {
 		return Endpoint{}, err
 	}
-	if e.Enabled && !wasEnabled {
-		e.DisabledAt, e.DisabledReason, e.FailingSince = nil, "", nil
+	resumed := e.Enabled && !wasEnabled
+	if resumed {
+		e.DisabledAt, e.DisabledReason = nil, ""
 	}
 	e.UpdatedAt = s.clock()
 	err = s.store.UpdateEndpoint(ctx, e)
@@ -336,7 +339,12 @@ func (s *Service) Update(ctx context.Context, sc scope.Scope, id string, in Inpu
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("webhook: update endpoint: %w", err)
 	}
-	if e.Enabled && !wasEnabled {
+	if resumed {
+		// Its failures are forgiven: what waited is due now.
+		if _, err := s.store.EndpointSucceeded(ctx, e.ID, e.UpdatedAt); err != nil {
+			return Endpoint{}, fmt.Errorf("webhook: resume endpoint: %w", err)
+		}
+		e.FailingSince = nil
 		s.wake()
 	}
 	return e, nil
