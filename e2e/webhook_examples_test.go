@@ -20,25 +20,36 @@ import (
 )
 
 // TestWebhookExamples runs the webhook receivers of the docs, in Node and
-// Python (standard libraries only), as a site's endpoints for real
-// deliveries: each verifies the signatures cStar sends, through a secret
-// roll whose grace signs twice; and each refuses a forged body, a wrong
-// secret and a replay older than 5 minutes.
+// Python (standard libraries only), and PHP where it is installed (CI has
+// none), as a site's endpoints for real deliveries: each verifies the
+// signatures cStar sends, through a secret roll whose grace signs twice; and
+// each refuses a forged body, a wrong secret and a replay older than 5
+// minutes.
 func TestWebhookExamples(t *testing.T) {
 	for _, c := range []struct {
 		name, example string
-		cmd           func(path string) *exec.Cmd
+		cmd           func(path string, port int) *exec.Cmd
+		// log is where the example prints what it verified.
+		log string
 	}{
-		{"node", "webhook-receiver.mjs", func(path string) *exec.Cmd { return exec.Command("node", path) }},
-		{"python", "webhook_receiver.py", func(path string) *exec.Cmd {
+		{"node", "webhook-receiver.mjs", func(path string, _ int) *exec.Cmd { return exec.Command("node", path) }, "stdout"},
+		{"python", "webhook_receiver.py", func(path string, _ int) *exec.Cmd {
 			py := "/usr/bin/python3"
 			if _, err := os.Stat(py); err != nil {
 				py = "python3"
 			}
 			return exec.Command(py, path)
-		}},
+		}, "stdout"},
+		{"php", "webhook-receiver.php", func(path string, port int) *exec.Cmd {
+			return exec.Command("php", "-S", fmt.Sprintf("127.0.0.1:%d", port), path)
+		}, "stderr"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			if c.name == "php" {
+				if _, err := exec.LookPath("php"); err != nil {
+					t.Skip("no php: the PHP example is run only where PHP is installed")
+				}
+			}
 			s := apptest.Start(t, databaseURL(t, "sqlite"))
 			port := freePort(t)
 			url := fmt.Sprintf("http://127.0.0.1:%d/cstar-webhooks", port)
@@ -46,10 +57,16 @@ func TestWebhookExamples(t *testing.T) {
 				"events": []string{"customer.created", "customer.updated"}}).Want(t, 201).Data(t)
 			id, secret := apptest.Str(hook["id"]), apptest.Str(hook["secret"])
 
-			cmd := c.cmd(filepath.Join("..", "docs", "examples", c.example))
+			cmd := c.cmd(filepath.Join("..", "docs", "examples", c.example), port)
 			cmd.Env = append(os.Environ(), "CSTAR_WEBHOOK_SECRET="+secret, "PORT="+strconv.Itoa(port))
-			cmd.Stderr = os.Stderr
-			out, err := cmd.StdoutPipe()
+			var out io.Reader
+			var err error
+			if c.log == "stderr" {
+				out, err = cmd.StderrPipe()
+			} else {
+				cmd.Stderr = os.Stderr
+				out, err = cmd.StdoutPipe()
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +78,15 @@ func TestWebhookExamples(t *testing.T) {
 			go func() {
 				sc := bufio.NewScanner(out)
 				for sc.Scan() {
-					lines <- sc.Text()
+					// PHP's server prefixes its log lines with the time and
+					// logs connections too.
+					l := sc.Text()
+					if strings.HasPrefix(l, "[") {
+						_, l, _ = strings.Cut(l, "] ")
+					}
+					if strings.HasPrefix(l, "verified") || strings.HasPrefix(l, "rejected") {
+						lines <- l
+					}
 				}
 				close(lines)
 			}()

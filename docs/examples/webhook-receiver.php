@@ -37,6 +37,7 @@ function cstar_verify(string $secret, string $header, string $rawBody, ?int $now
 
 $raw = file_get_contents('php://input'); // the exact bytes: verify before json_decode
 if (!cstar_verify(getenv('CSTAR_WEBHOOK_SECRET'), $_SERVER['HTTP_CSTAR_SIGNATURE'] ?? '', $raw)) {
+    error_log('rejected ' . ($_SERVER['HTTP_CSTAR_EVENT_ID'] ?? '-'));
     http_response_code(400);
     exit('bad signature');
 }
