@@ -284,10 +284,13 @@ func run(args []string) error {
 
 	fmt.Printf("webhookbench on %s: %d message.created events/s for %s to %d endpoints (commit → endpoint)\n",
 		dbName, *rate, *dur, *n)
-	// Warm up the connections and the statement paths.
-	if _, err := post("warm-up"); err != nil {
+	// Warm up the connections and the statement paths, and let the
+	// warm-up's deliveries finish before measuring.
+	warm, err := post("warm-up")
+	if err != nil {
 		return err
 	}
+	settle(warm, rcvs)
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -342,6 +345,17 @@ func run(args []string) error {
 	settle(p2, healthy)
 	fmt.Printf("phase 2, endpoint %d down (%s; %d posts in %s):\n", *n, *down, len(p2.posted), p2.elapsed.Round(time.Millisecond))
 	downP99 := report(p2, fmt.Sprintf("endpoints 1-%d", *n-1), healthy)
+	if res, err := client.Get(a.URL() + "/metrics"); err == nil {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var outcomes []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "cstar_webhook_deliveries_total{") {
+				outcomes = append(outcomes, strings.TrimPrefix(l, "cstar_webhook_deliveries_total"))
+			}
+		}
+		fmt.Printf("attempts by outcome (both phases and the warm-up): %s\n", strings.Join(outcomes, ", "))
+	}
 	fmt.Printf("p99 of the healthy endpoints, one down vs all up: %s vs %s (%+.1f %%)\n",
 		downP99.Round(10*time.Microsecond), up.Round(10*time.Microsecond), 100*(float64(downP99)/float64(up)-1))
 	return nil

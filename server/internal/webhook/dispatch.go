@@ -82,7 +82,7 @@ type Timings struct {
 
 // DefaultTimings are production's.
 func DefaultTimings() Timings {
-	return Timings{Poll: time.Second, Lease: time.Minute, Timeout: 10 * time.Second, PerEndpoint: 8, Buffer: 32,
+	return Timings{Poll: time.Second, Lease: time.Minute, Timeout: 10 * time.Second, PerEndpoint: 8, Buffer: 192,
 		FirstRetry: 30 * time.Second, MaxRetry: 6 * time.Hour, MaxAge: 72 * time.Hour, DisableAfter: 72 * time.Hour}
 }
 
@@ -124,7 +124,7 @@ func (t Timings) orDefault() Timings {
 const DisabledReason = "failing_3_days"
 
 // fanOutBatch is how many events one fan-out transaction reads.
-const fanOutBatch = 500
+const fanOutBatch = 100
 
 // Dispatcher delivers the deliveries of every team, in the background of one
 // process; several processes on one PostgreSQL share the work through
@@ -159,6 +159,10 @@ type lane struct {
 	// claims only what it can start at once.
 	troubled   bool
 	troubledAt time.Time
+	// backlog is set while the endpoint has due deliveries that this lane
+	// had no room to claim: new ones then queue behind them in the
+	// database instead of overtaking them.
+	backlog bool
 	// idle is when the lane last had nothing to do; an idle lane is
 	// forgotten after a minute.
 	idle time.Time
@@ -236,7 +240,10 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// cycle fans out new events and claims due deliveries.
+// cycle fans out new events and claims due deliveries. The fan-out goes
+// in batches with a claim pass after each, so that a backlog of events (a
+// process back from a pause) never keeps the endpoints waiting for all of
+// it to be written.
 func (d *Dispatcher) cycle(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
@@ -245,26 +252,44 @@ func (d *Dispatcher) cycle(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		d.log.Error("webhooks: scopes behind", "err", err)
 	}
-	for _, sc := range scopes {
-		for ctx.Err() == nil {
+	for len(scopes) > 0 && ctx.Err() == nil {
+		var behind []scope.Scope
+		for _, sc := range scopes {
 			n, err := d.fanOut(ctx, sc)
-			if err != nil {
+			switch {
+			case err != nil:
 				if ctx.Err() == nil {
 					d.log.Error("webhooks: fan out", "team", sc.TeamID, "mode", sc.Mode, "err", err)
 				}
-				break
-			}
-			if n < 0 {
+			case n < 0:
 				// Another process holds the cursor: look again shortly, in
 				// case it read the log before our events were committed.
 				time.AfterFunc(20*time.Millisecond, d.Wake)
-				break
-			}
-			if n == 0 {
-				break
+			case n > 0:
+				behind = append(behind, sc)
 			}
 		}
+		d.claim(ctx)
+		scopes = behind
 	}
+	d.claim(ctx)
+	d.mu.Lock()
+	for id, l := range d.lanes {
+		switch {
+		case len(l.queue) > 0 || l.running > 0 || l.reserved > 0:
+			l.idle = time.Time{}
+		case l.idle.IsZero():
+			l.idle = time.Now()
+		case time.Since(l.idle) > time.Minute:
+			delete(d.lanes, id)
+		}
+	}
+	d.mu.Unlock()
+}
+
+// claim takes the due deliveries that the lanes have room for, oldest
+// first.
+func (d *Dispatcher) claim(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
@@ -296,21 +321,10 @@ func (d *Dispatcher) cycle(ctx context.Context) {
 		for _, del := range ds {
 			l.queue = append(l.queue, claimed{Delivery: del, until: c.Until})
 		}
+		l.backlog = len(ds) == n // there may be more
 		d.start(ctx, l)
 		d.mu.Unlock()
 	}
-	d.mu.Lock()
-	for id, l := range d.lanes {
-		switch {
-		case len(l.queue) > 0 || l.running > 0 || l.reserved > 0:
-			l.idle = time.Time{}
-		case l.idle.IsZero():
-			l.idle = time.Now()
-		case time.Since(l.idle) > time.Minute:
-			delete(d.lanes, id)
-		}
-	}
-	d.mu.Unlock()
 }
 
 // fanOut writes the deliveries of sc's next events, claiming for this
@@ -326,7 +340,8 @@ func (d *Dispatcher) fanOut(ctx context.Context, sc scope.Scope) (int, error) {
 		d.unreserve(planned)
 		p, err := Plan(evs, eps, now, ids.New, func(e Endpoint) time.Time { return d.firstDue(e, now) }, func(e Endpoint) *Claim {
 			l := d.laneOf(e)
-			if d.stopping || d.room(l) <= 0 {
+			if d.stopping || l.backlog || d.room(l) <= 0 {
+				l.backlog = true
 				return nil
 			}
 			l.reserved++
@@ -434,8 +449,12 @@ func (d *Dispatcher) work(ctx context.Context, l *lane) {
 				l.queue = nil
 			}
 			l.running--
+			more := l.backlog && !d.stopping
 			d.mu.Unlock()
 			d.release(left)
+			if more {
+				d.Wake() // room for the deliveries waiting in the database
+			}
 			return
 		}
 		c := l.queue[0]
