@@ -44,6 +44,12 @@ type Config struct {
 	// DemoAddr is where the demo store site listens (with DemoTeam): its own
 	// origin, as a customer's site would be. Empty: no demo site.
 	DemoAddr string
+	// WebhooksAllowInsecure admits http:// webhook endpoints;
+	// WebhooksAllowPrivate lets deliveries reach loopback, private,
+	// link-local, unique-local and metadata addresses. Both are for local
+	// development and tests.
+	WebhooksAllowInsecure bool
+	WebhooksAllowPrivate  bool
 }
 
 // Default returns the built-in defaults (the product page's limits).
@@ -98,6 +104,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env CSTAR_LOG_LEVEL)")
 	fs.StringVar(&c.WidgetDir, "widget-dir", c.WidgetDir, "directory of the built widget (cstar-chat.js, wasm_exec.js, cstar.wasm); served under /widget/ (env CSTAR_WIDGET_DIR)")
 	fs.BoolVar(&c.DemoTeam, "demo", c.DemoTeam, `create a "demo" team on first start and print its keys (env CSTAR_DEMO)`)
+	fs.BoolVar(&c.WebhooksAllowInsecure, "webhooks-allow-insecure", c.WebhooksAllowInsecure, "accept http:// webhook endpoints, not only https:// (env CSTAR_WEBHOOKS_ALLOW_INSECURE)")
+	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", c.WebhooksAllowPrivate, "let webhook deliveries reach loopback, private, link-local and metadata addresses (env CSTAR_WEBHOOKS_ALLOW_PRIVATE)")
 	fs.StringVar(&c.DemoAddr, "demo-addr", c.DemoAddr, `with --demo, the address of the demo store and BYO-auth page; "" for none (env CSTAR_DEMO_ADDR)`)
 }
 
@@ -157,6 +165,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	boolean("CSTAR_DEMO", &c.DemoTeam)
 	str("CSTAR_DEMO_ADDR", &c.DemoAddr)
 	str("CSTAR_WIDGET_DIR", &c.WidgetDir)
+	boolean("CSTAR_WEBHOOKS_ALLOW_INSECURE", &c.WebhooksAllowInsecure)
+	boolean("CSTAR_WEBHOOKS_ALLOW_PRIVATE", &c.WebhooksAllowPrivate)
 	return errors.Join(errs...)
 }
 

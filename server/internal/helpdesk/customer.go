@@ -13,6 +13,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/page"
+	"github.com/cstar-chat/cstar/server/internal/password"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/text"
 )
@@ -124,6 +125,34 @@ func (s *Service) CreateCustomer(ctx context.Context, sc scope.Scope, in Custome
 	return c, nil
 }
 
+// CreateCustomerWithPassword is CreateCustomer for a customer who brings
+// the hash of the password they had on the team's own system (see
+// password.CheckImported): they sign in to the widget with their email and
+// that password, and the first sign-in replaces the hash with cStar's.
+func (s *Service) CreateCustomerWithPassword(ctx context.Context, sc scope.Scope, in CustomerInput, passwordHash string) (Customer, error) {
+	if err := password.CheckImported("password_hash", passwordHash); err != nil {
+		return Customer{}, err
+	}
+	st := s.store
+	id, err := ids.New()
+	if err != nil {
+		return Customer{}, err
+	}
+	now := s.clock()
+	c := Customer{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now,
+		EmailVerified: true, NameVerified: true}
+	if err := applyCustomer(&c, in); err != nil {
+		return Customer{}, err
+	}
+	if c.Email == "" {
+		return Customer{}, errs.Invalidf("email", "email is required with a password_hash: it is the sign-in name")
+	}
+	if err := st.InsertCustomerWithPassword(ctx, c, passwordHash); err != nil {
+		return Customer{}, s.customerWriteErr(ctx, sc, c, "create customer", err)
+	}
+	return c, nil
+}
+
 // Customer returns the customer of sc with the given id.
 func (s *Service) Customer(ctx context.Context, sc scope.Scope, id string) (Customer, error) {
 	id, ok := ids.Canonical(id)
@@ -167,7 +196,7 @@ func (s *Service) DeleteCustomer(ctx context.Context, sc scope.Scope, id string)
 	if !ok {
 		return errs.NotFoundf("Customer not found")
 	}
-	err := s.store.DeleteCustomer(ctx, sc, id)
+	err := s.store.DeleteCustomer(ctx, sc, id, s.clock())
 	if errors.Is(err, errs.ErrNotFound) {
 		return errs.NotFoundf("Customer not found")
 	}

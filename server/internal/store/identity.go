@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/scope"
@@ -40,7 +41,9 @@ func (r sessionRow) session() identity.Session {
 // email and given it with the password hash, so that it is never, even
 // inside the transaction, a proven email.
 func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHash string) error {
-	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	ev := c
+	ev.EmailVerified, ev.NameVerified = false, false
+	err := db.writeLogged(ctx, func(ctx context.Context, tx bun.Tx) error {
 		r := customerToRow(c)
 		r.Email = nil
 		if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
@@ -50,7 +53,7 @@ func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHa
 			Set("email = ?", nullable(c.Email)).Set("email_verified = ?", false).Set("name_verified = ?", false).Set("kind = ?", helpdesk.KindAccount).
 			Where(inScope, c.ID, c.TeamID, c.Mode).Exec(ctx)
 		return err
-	})
+	}, chat.CustomerEvent(chat.CustomerCreated, ev, c.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: insert account: %w", mapErr(err))
 	}
@@ -83,6 +86,17 @@ func (db *DB) SetPasswordHash(ctx context.Context, s scope.Scope, customerID, ha
 		return fmt.Errorf("store: set password hash: %w", mapErr(err))
 	}
 	return mustAffect(res, "set password hash")
+}
+
+// PasswordHashOf implements identity.Store.
+func (db *DB) PasswordHashOf(ctx context.Context, s scope.Scope, customerID string) (string, error) {
+	var hash *string
+	err := db.bun.NewRaw("SELECT password_hash FROM customers WHERE id = ? AND team_id = ? AND mode = ?",
+		customerID, s.TeamID, s.Mode).Scan(ctx, &hash)
+	if err != nil {
+		return "", fmt.Errorf("store: password hash: %w", mapErr(err))
+	}
+	return deref(hash), nil
 }
 
 // InsertSession stores a new session.
