@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/webhooksig"
@@ -250,7 +251,7 @@ func (d *Dispatcher) cycle(ctx context.Context) {
 	}
 	scopes, err := d.store.ScopesBehind(ctx)
 	if err != nil && ctx.Err() == nil {
-		d.log.Error("webhooks: scopes behind", "err", err)
+		d.logErr("webhooks: scopes behind", "err", err)
 	}
 	for len(scopes) > 0 && ctx.Err() == nil {
 		var behind []scope.Scope
@@ -259,7 +260,7 @@ func (d *Dispatcher) cycle(ctx context.Context) {
 			switch {
 			case err != nil:
 				if ctx.Err() == nil {
-					d.log.Error("webhooks: fan out", "team", sc.TeamID, "mode", sc.Mode, "err", err)
+					d.logErr("webhooks: fan out", "team", sc.TeamID, "mode", sc.Mode, "err", err)
 				}
 			case n < 0:
 				// Another process holds the cursor: look again shortly, in
@@ -297,7 +298,7 @@ func (d *Dispatcher) claim(ctx context.Context) {
 	eps, err := d.store.DueEndpoints(ctx, now)
 	if err != nil {
 		if ctx.Err() == nil {
-			d.log.Error("webhooks: due endpoints", "err", err)
+			d.logErr("webhooks: due endpoints", "err", err)
 		}
 		return
 	}
@@ -313,7 +314,7 @@ func (d *Dispatcher) claim(ctx context.Context) {
 		ds, err := d.store.ClaimDue(ctx, e.ID, now, c, n)
 		if err != nil {
 			if ctx.Err() == nil {
-				d.log.Error("webhooks: claim", "endpoint", e.ID, "err", err)
+				d.logErr("webhooks: claim", "endpoint", e.ID, "err", err)
 			}
 			continue
 		}
@@ -348,7 +349,7 @@ func (d *Dispatcher) fanOut(ctx context.Context, sc scope.Scope) (int, error) {
 			return &c
 		})
 		if err != nil {
-			d.log.Error("webhooks: plan deliveries", "err", err)
+			d.logErr("webhooks: plan deliveries", "err", err)
 			return nil
 		}
 		planned = p
@@ -585,7 +586,7 @@ func (d *Dispatcher) recorder() {
 		if err := d.store.RecordAttempts(ctx, as); err != nil {
 			// The claims expire and the deliveries are sent again: at least
 			// once still holds.
-			d.log.Error("webhooks: record attempts", "n", len(as), "err", err)
+			d.logErr("webhooks: record attempts", "n", len(as), "err", err)
 		}
 		d.health(ctx, batch)
 		cancel()
@@ -624,7 +625,7 @@ func (d *Dispatcher) health(ctx context.Context, batch []recorded) {
 		case s.ok && (since != nil || !known):
 			was, err := d.store.EndpointSucceeded(ctx, id, d.now().UTC().Truncate(time.Microsecond))
 			if err != nil {
-				d.log.Error("webhooks: endpoint succeeded", "endpoint", id, "err", err)
+				d.logErr("webhooks: endpoint succeeded", "endpoint", id, "err", err)
 				continue
 			}
 			d.setFailing(id, nil)
@@ -634,7 +635,7 @@ func (d *Dispatcher) health(ctx context.Context, batch []recorded) {
 		case s.failed && !s.ok && (since == nil || s.at.Sub(*since) >= d.t.DisableAfter):
 			disabled, err := d.store.EndpointFailed(ctx, id, s.at.UTC().Truncate(time.Microsecond), d.t.DisableAfter, DisabledReason)
 			if err != nil {
-				d.log.Error("webhooks: endpoint failed", "endpoint", id, "err", err)
+				d.logErr("webhooks: endpoint failed", "endpoint", id, "err", err)
 				continue
 			}
 			if since == nil {
@@ -669,7 +670,7 @@ func (d *Dispatcher) release(idList []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := d.store.ReleaseClaims(ctx, d.token, idList); err != nil {
-		d.log.Error("webhooks: release claims", "n", len(idList), "err", err)
+		d.logErr("webhooks: release claims", "n", len(idList), "err", err)
 	}
 }
 
@@ -691,4 +692,17 @@ func clean(b []byte, max int) string {
 		s = s[:len(s)-n]
 	}
 	return s
+}
+
+// logErr logs a failure of the dispatcher's own work, except that the
+// database being unavailable is the store's to report, once per outage:
+// the dispatcher simply tries again at its next tick.
+func (d *Dispatcher) logErr(msg string, args ...any) {
+	for i := 1; i < len(args); i += 2 {
+		if err, ok := args[i].(error); ok && errs.Is(err, errs.Unavailable) {
+			d.log.Debug(msg, args...)
+			return
+		}
+	}
+	d.log.Error(msg, args...)
 }
