@@ -10,6 +10,7 @@ import (
 	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
+	"github.com/cstar-chat/cstar/server/protocol"
 	"github.com/cstar-chat/cstar/server/webhooksig"
 )
 
@@ -455,6 +456,28 @@ func TestWebhookHeldBackWhileFailing(t *testing.T) {
 		})
 		if e := s.Do(t, "GET", s.Path("/webhooks/"+hookID), s.SKTest, nil).Want(t, 200).Data(t); e["failing_since"] != nil {
 			t.Errorf("after a success: failing_since %v, want null", e["failing_since"])
+		}
+	})
+}
+
+// TestWebhookVisitorMerge: a visitor's conversation moving into the
+// account that signed up with the visitor's token is a customer.merged
+// event, whose data is the moved ticket naming the visitor.
+func TestWebhookVisitorMerge(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		parallel(t)
+		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
+		rcv := apptest.NewReceiver(t)
+		_, secret := s.hook(t, s.SKTest, rcv.URL, "customer.merged")
+		tok, vid := visitor(t, s, s.PKTest, nil)
+		tid := visitorSays(t, s, tok, "hello before signing up")
+		s.Do(t, "POST", wv1+"/signup", s.PKTest, map[string]any{"email": "vera@example.com", "name": "Vera",
+			"password": "correct horse battery"}, protocol.VisitorHeader, tok).Want(t, 201)
+		h := rcv.WaitN(t, 1)[0]
+		verified(t, h, secret)
+		data, _ := h.Event["data"].(map[string]any)
+		if h.Type() != "customer.merged" || data["id"] != tid || data["merged_from"] != vid {
+			t.Fatalf("merge event: got %v, want customer.merged of ticket %s from visitor %s", h.Event, tid, vid)
 		}
 	})
 }

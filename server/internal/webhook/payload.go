@@ -56,7 +56,9 @@ func dataOf(ev chat.Event) any {
 			return wire.Deleted{ID: ev.MessageID, Deleted: true}
 		}
 		return wire.Message(*ev.Message)
-	case chat.TicketCreated, chat.TicketUpdated:
+	case chat.TicketCreated, chat.TicketUpdated, chat.CustomerMerged:
+		// A merge's data is the moved ticket, whose merged_from names the
+		// visitor and customer_id the customer now holding it.
 		if ev.Ticket == nil {
 			return wire.Deleted{ID: ev.TicketID, Deleted: true}
 		}

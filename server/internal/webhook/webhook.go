@@ -22,7 +22,7 @@ import (
 // EventTypes are the events an endpoint may subscribe to, all durable
 // events of the log. "*" subscribes to every one, including later ones.
 var EventTypes = []string{chat.TicketCreated, chat.TicketUpdated, chat.MessageCreated,
-	chat.CustomerCreated, chat.CustomerUpdated, chat.CustomerDeleted}
+	chat.CustomerCreated, chat.CustomerUpdated, chat.CustomerDeleted, chat.CustomerMerged}
 
 // Ping is the type of the event POST …/webhooks/{id}/test sends.
 const Ping = "ping"
