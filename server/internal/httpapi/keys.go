@@ -165,17 +165,30 @@ func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Name           *string     `json:"name"`
-		AllowedOrigins *[]string   `json:"allowed_origins"`
-		Widget         *widgetJSON `json:"widget"`
+		Name           *string   `json:"name"`
+		AllowedOrigins *[]string `json:"allowed_origins"`
+		// The widget's fields an integration sets; those left out, and
+		// those only the dashboard sets (title, colour, …), stay.
+		Widget *struct {
+			Availability *string `json:"availability"`
+			ReplyTime    *string `json:"reply_time"`
+			AvatarURL    *string `json:"avatar_url"`
+		} `json:"widget"`
 	}
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
 	sc := principalOf(r.Context()).scope()
 	u := team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins}
-	if in.Widget != nil {
-		u.Widget = &team.Widget{Availability: in.Widget.Availability, ReplyTime: in.Widget.ReplyTime, AvatarURL: in.Widget.AvatarURL}
+	if p := in.Widget; p != nil {
+		u.EditWidget = func(w *team.Widget) {
+			for _, f := range []struct{ from, to *string }{{p.Availability, &w.Availability}, {p.ReplyTime, &w.ReplyTime},
+				{p.AvatarURL, &w.AvatarURL}} {
+				if f.from != nil {
+					*f.to = *f.from
+				}
+			}
+		}
 	}
 	t, err := s.Teams.Apply(r.Context(), sc, u)
 	if err != nil {
@@ -186,6 +199,9 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.AllowedOrigins != nil {
 		s.audit(r, sc.Mode, audit.OriginsChanged, "", strings.Join(t.Settings[sc.Mode].AllowedOrigins, " "))
+	}
+	if in.Widget != nil {
+		s.audit(r, sc.Mode, audit.WidgetChanged, "", "")
 	}
 	return ok(w, http.StatusOK, teamOf(t, sc.Mode))
 }

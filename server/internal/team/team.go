@@ -291,6 +291,10 @@ type Update struct {
 	AllowedOrigins *[]string
 	// Widget replaces the mode's widget settings.
 	Widget *Widget
+	// EditWidget changes the mode's widget settings as they are in the
+	// store (the fields a caller does not set stay): the API's partial
+	// update, which must not wipe what the dashboard set.
+	EditWidget func(w *Widget)
 	// RequireTOTP is the team's (from live only, as the name).
 	RequireTOTP *bool
 }
@@ -331,6 +335,11 @@ func (s *Service) Apply(ctx context.Context, sc scope.Scope, u Update) (Team, er
 			return Team{}, fmt.Errorf("team: require totp: %w", err)
 		}
 		t.RequireTOTP, t.UpdatedAt = *u.RequireTOTP, now
+	}
+	if u.EditWidget != nil {
+		w := t.Settings[sc.Mode].Widget
+		u.EditWidget(&w)
+		u.Widget = &w
 	}
 	if u.Widget != nil {
 		w, err := u.Widget.clean()
