@@ -122,6 +122,10 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	throttle identity.SignInThrottle
+	// codes throttles second-factor codes per agent and client: a right
+	// password must not buy a fresh set of guesses (it resets throttle's
+	// count, never this one's).
+	codes identity.SignInThrottle
 	counter  identity.Counter
 	ends     Ender
 }
@@ -147,6 +151,7 @@ func NewService(st Store, h Hasher, now func() time.Time, opts ...Option) *Servi
 		o(s)
 	}
 	s.throttle = identity.NewSignInThrottle(s.counter, "agent\x00")
+	s.codes = identity.NewSignInThrottle(s.counter, "agent-code\x00")
 	return s
 }
 

@@ -384,3 +384,58 @@ func TestAgents(t *testing.T) {
 		})
 	})
 }
+
+// TestSecondFactorGuessing: someone who knows an agent's password cannot
+// keep guessing the second factor by signing in again: wrong codes count
+// per agent and client across sign-ins, and a right password does not reset
+// them, so the guesses end in 429 within a few rounds. Before, every new
+// sign-in gave five fresh guesses, without end.
+func TestSecondFactorGuessing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		a := e.create(t, "gus@acme.example", "Gus", agent.Member)
+		full := e.signIn(t, a.Email)
+		secret, _, err := e.svc.BeginTOTP(e.ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := agent.Code(secret, e.clk.now())
+		if _, err := e.svc.EnableTOTP(e.ctx, a, full.Session, code, agent.Client{}); err != nil {
+			t.Fatal(err)
+		}
+		attacker := agent.Client{IP: "198.51.100.7"}
+		wrong := 0
+		for round := range 10 {
+			_, pending, err := e.svc.SignIn(e.ctx, a.Email, pw, attacker)
+			if errs.Is(err, errs.RateLimited) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("round %d: sign in: %v", round, err)
+			}
+			for range 5 {
+				_, _, err = e.svc.VerifyCode(e.ctx, pending.Token, "000000", attacker)
+				if errs.Is(err, errs.RateLimited) {
+					break
+				}
+				wrong++
+			}
+			if errs.Is(err, errs.RateLimited) {
+				break
+			}
+		}
+		if wrong > 10 {
+			t.Fatalf("wrong codes weighed before a 429: got %d, want at most 10", wrong)
+		}
+		// The owner of the second factor, from another address, still gets in.
+		e.clk.advance(30 * time.Second)
+		_, pending, err := e.svc.SignIn(e.ctx, a.Email, pw, agent.Client{IP: "192.0.2.50"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ = agent.Code(secret, e.clk.now())
+		if _, _, err := e.svc.VerifyCode(e.ctx, pending.Token, code, agent.Client{IP: "192.0.2.50"}); err != nil {
+			t.Fatalf("the right code from the owner's address: %v", err)
+		}
+	})
+}

@@ -76,31 +76,58 @@ func (s *Service) VerifyCode(ctx context.Context, token, code string, c Client) 
 	if ses.Stage != WantsCode {
 		return Agent{}, Issued{}, errSession
 	}
+	now := s.now()
+	if d, err := s.codes.Blocked(ctx, now, a.ID, c.IP); err != nil {
+		return Agent{}, Issued{}, fmt.Errorf("agent: totp throttle: %w", err)
+	} else if d > 0 {
+		return Agent{}, Issued{}, rateLimited(d)
+	}
+	// The attempt is counted before the code is looked at, so that many
+	// guesses sent at once on one pending session are not all weighed.
+	n, err := s.store.FailAgentSessionCode(ctx, ses.ID)
+	if err != nil {
+		return Agent{}, Issued{}, fmt.Errorf("agent: totp: %w", err)
+	}
+	if n > maxCodeFailures {
+		return Agent{}, Issued{}, s.endCodeSession(ctx, ses.ID)
+	}
 	secret, _, _, err := s.store.AgentTOTP(ctx, a.ID)
 	if err != nil {
 		return Agent{}, Issued{}, fmt.Errorf("agent: totp: %w", err)
 	}
-	step, ok := codeStep(secret, code, s.now())
+	step, ok := codeStep(secret, code, now)
 	if ok {
 		if ok, err = s.store.UseTOTPStep(ctx, a.ID, step); err != nil {
 			return Agent{}, Issued{}, fmt.Errorf("agent: totp: %w", err)
 		}
 	}
 	if !ok {
-		n, err := s.store.FailAgentSessionCode(ctx, ses.ID)
+		// Counted per agent and client across sign-ins, as passwords are.
+		d, err := s.codes.Fail(ctx, now, a.ID, c.IP)
 		if err != nil {
-			return Agent{}, Issued{}, fmt.Errorf("agent: totp: %w", err)
+			return Agent{}, Issued{}, fmt.Errorf("agent: totp throttle: %w", err)
 		}
 		if n >= maxCodeFailures {
-			if err := s.store.DeleteAgentSession(ctx, ses.ID); err != nil && !errors.Is(err, errs.ErrNotFound) {
-				return Agent{}, Issued{}, fmt.Errorf("agent: totp: %w", err)
-			}
-			return Agent{}, Issued{}, errTooMany
+			return Agent{}, Issued{}, s.endCodeSession(ctx, ses.ID)
 		}
 		s.log.DebugContext(ctx, "agent sign-in: wrong code", "agent", a.ID)
+		if d > 0 {
+			return Agent{}, Issued{}, rateLimited(d)
+		}
 		return Agent{}, Issued{}, errCode
 	}
+	if err := s.codes.Succeeded(ctx, a.ID, c.IP); err != nil {
+		return Agent{}, Issued{}, fmt.Errorf("agent: totp throttle: %w", err)
+	}
 	return s.promote(ctx, a, ses, c)
+}
+
+// endCodeSession ends a sign-in that had too many wrong codes.
+func (s *Service) endCodeSession(ctx context.Context, id string) error {
+	if err := s.store.DeleteAgentSession(ctx, id); err != nil && !errors.Is(err, errs.ErrNotFound) {
+		return fmt.Errorf("agent: totp: %w", err)
+	}
+	return errTooMany
 }
 
 // promote replaces a pending session by a full one.
