@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/errs"
@@ -104,10 +105,45 @@ func (b *Bus) Publish(ctx context.Context, ev chat.Event) {
 		b.hub.Publish(ev)
 		return
 	}
+	payload := Notice{Scope: ev.Scope(), Event: &ev}.Format()
+	if mustArrive(ev) {
+		// The end of a key, a session or an agent closes sockets on every
+		// process: it must not die with the request that caused it (a
+		// client that went away) or with a moment's database trouble.
+		ctx = context.WithoutCancel(ctx)
+		if err := b.notify.Notify(ctx, payload); err != nil {
+			go b.publishReliably(ctx, ev.Type, payload)
+		}
+		return
+	}
 	// A hint lost to an outage is not worth a line per event: the store
 	// logs the outage.
-	if err := b.notify.Notify(ctx, Notice{Scope: ev.Scope(), Event: &ev}.Format()); err != nil && !errs.Is(err, errs.Unavailable) {
+	if err := b.notify.Notify(ctx, payload); err != nil && !errs.Is(err, errs.Unavailable) {
 		b.log.ErrorContext(ctx, "publish ephemeral event", "type", ev.Type, "err", err)
+	}
+}
+
+// mustArrive are the ephemeral events that end access rather than hint.
+func mustArrive(ev chat.Event) bool {
+	return ev.Type == chat.SessionRevoked || ev.Type == chat.KeyEnded || ev.Type == chat.AgentEnded
+}
+
+// publishReliably tries again to send payload, for about a minute.
+func (b *Bus) publishReliably(ctx context.Context, typ, payload string) {
+	wait := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := b.notify.Notify(c, payload)
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt == 10 {
+			b.log.ErrorContext(ctx, "publish the end of access: gave up", "type", typ, "err", err)
+			return
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 10*time.Second)
 	}
 }
 

@@ -415,3 +415,51 @@ func TestSharedBusBatch(t *testing.T) {
 		t.Fatalf("a batch with a hole: got %v, want %v", got, want)
 	}
 }
+
+// flaky fails its first n notices, and any sent with a context that is
+// already cancelled.
+type flaky struct {
+	mu   sync.Mutex
+	n    int
+	sent []string
+}
+
+func (f *flaky) Notify(ctx context.Context, p string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if f.n > 0 {
+		f.n--
+		return errors.New("connection reset")
+	}
+	f.sent = append(f.sent, p)
+	return nil
+}
+
+// TestSharedBusEndOfAccessArrives: the end of a key, a session or an agent
+// reaches the other processes even when the request that caused it is gone
+// (its context cancelled) and the first notices fail; a typing hint is not
+// retried. Before, such an end was lost and its sockets stayed open.
+func TestSharedBusEndOfAccessArrives(t *testing.T) {
+	f := &flaky{n: 2}
+	b := realtime.NewSharedBus(realtime.NewHub(), f, &loader{}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	b.Publish(ctx, chat.Event{Type: chat.KeyEnded, TeamID: teamA, Mode: scope.Live, KeyID: "k1"})
+	b.Publish(ctx, chat.Event{Type: chat.Typing, TeamID: teamA, Mode: scope.Live, Typing: true})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f.mu.Lock()
+		sent := append([]string(nil), f.sent...)
+		f.mu.Unlock()
+		if len(sent) == 1 && strings.Contains(sent[0], `"kid":"k1"`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notices sent: got %q, want the key's end once (and no typing)", sent)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
