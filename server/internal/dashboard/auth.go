@@ -289,7 +289,7 @@ func (h *Handler) login(w http.ResponseWriter, r *req) error {
 		switch errs.CodeOf(err) {
 		case errs.Unauthorized, errs.RateLimited, errs.Unavailable:
 			e := errs.Public(err)
-			h.render(w, r, statusOf[e.Code], "login", map[string]any{"Next": next, "Email": email, "Error": e.Message}, "Sign in")
+			h.render(w, r, e.Code.HTTPStatus(), "login", map[string]any{"Next": next, "Email": email, "Error": e.Message}, "Sign in")
 			return nil
 		}
 		return err
@@ -370,7 +370,7 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *req) error {
 	name := r.PostFormValue("name")
 	a, iss, err := h.Agents.Accept(r.Context(), tok, name, r.PostFormValue("password"), t.Name, h.client(r))
 	if errs.Is(err, errs.Invalid) || errs.Is(err, errs.Conflict) {
-		h.render(w, r, statusOf[errs.CodeOf(err)], "invite", map[string]any{"Token": tok, "Invitation": inv, "TeamName": t.Name,
+		h.render(w, r, errs.CodeOf(err).HTTPStatus(), "invite", map[string]any{"Token": tok, "Invitation": inv, "TeamName": t.Name,
 			"Name": name, "Error": errs.Public(err).Message}, "Join "+t.Name)
 		return nil
 	}

@@ -180,8 +180,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hd.Get("Cache-Control") == "" {
 		hd.Set("Cache-Control", "no-store")
 	}
+	// No form of the dashboard comes near a megabyte (an article is at most
+	// a few hundred kilobytes): a bigger body is refused as it is read,
+	// before a session is even looked at.
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	h.mux.ServeHTTP(w, r)
 }
+
+var errTooLarge = errs.New(errs.TooLarge, "This form is larger than 1 MiB")
+
+// maxBody bounds a request's body, as the API's does.
+const maxBody = 1 << 20
 
 // req is one request of a signed-in agent (or one signing in).
 type req struct {
@@ -248,6 +257,11 @@ func (h *Handler) wrap(a access, mode scope.Mode, f handler) http.Handler {
 		if unsafe {
 			if err := h.checkOrigin(hr); err != nil {
 				h.fail(w, r, err)
+				return
+			}
+			var tooBig *http.MaxBytesError
+			if err := hr.ParseForm(); errors.As(err, &tooBig) {
+				h.fail(w, r, errTooLarge)
 				return
 			}
 		}
@@ -321,13 +335,6 @@ type redirect struct{ to string }
 
 func (e *redirect) Error() string { return "redirect to " + e.to }
 
-// statusOf maps error codes to statuses, as the API does.
-var statusOf = map[errs.Code]int{
-	errs.Invalid: http.StatusBadRequest, errs.Unauthorized: http.StatusUnauthorized, errs.Forbidden: http.StatusForbidden,
-	errs.NotFound: http.StatusNotFound, errs.Conflict: http.StatusConflict, errs.RateLimited: http.StatusTooManyRequests,
-	errs.Unavailable: http.StatusServiceUnavailable, errs.TooLarge: http.StatusRequestEntityTooLarge,
-}
-
 // wantsJSON tells a script's request (which asks for JSON, or opens a
 // websocket) from a browser's navigation or form post.
 func wantsJSON(r *http.Request) bool {
@@ -344,10 +351,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *req, err error) {
 		return
 	}
 	e := errs.Public(err)
-	status := statusOf[e.Code]
+	status := e.Code.HTTPStatus()
 	msg := e.Message
-	if status == 0 {
-		status = http.StatusInternalServerError
+	if e.Code == errs.Internal {
 		msg = "Something went wrong on our side; please try again. (" + w.Header().Get("X-Request-Id") + ")"
 		h.Log.ErrorContext(r.Context(), "dashboard", "request_id", w.Header().Get("X-Request-Id"), "path", r.URL.Path, "err", err)
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
-// Code is a stable, machine-readable error class. The HTTP layer owns the
-// single code→status table.
+// Code is a stable, machine-readable error class; HTTPStatus maps it, in
+// the one code→status table.
 type Code string
 
 // The codes, in the order of the house rules.
@@ -140,4 +140,30 @@ func Public(err error) *Error {
 		return Conflictf("Conflict")
 	}
 	return Internalf(err, "unexpected error")
+}
+
+// statuses is the one code→HTTP status table, shared by every HTTP surface
+// (the API, the widget API, the Library, the dashboard). The numbers are
+// net/http's, written out so that this package imports nothing of it.
+var statuses = map[Code]int{
+	Invalid:          400,
+	Unauthorized:     401,
+	Forbidden:        403,
+	NotFound:         404,
+	MethodNotAllowed: 405,
+	Conflict:         409,
+	TooLarge:         413,
+	UnsupportedMedia: 415,
+	RateLimited:      429,
+	Internal:         500,
+	Unavailable:      503,
+}
+
+// HTTPStatus is the HTTP status an error of code c answers with (500 for
+// a code the table lacks).
+func (c Code) HTTPStatus() int {
+	if s, ok := statuses[c]; ok {
+		return s
+	}
+	return 500
 }

@@ -22,21 +22,6 @@ import (
 // maxBody bounds every request body.
 const maxBody = 1 << 20
 
-// statusOf is the one code→status table.
-var statusOf = map[errs.Code]int{
-	errs.Invalid:          http.StatusBadRequest,
-	errs.Unauthorized:     http.StatusUnauthorized,
-	errs.Forbidden:        http.StatusForbidden,
-	errs.NotFound:         http.StatusNotFound,
-	errs.Conflict:         http.StatusConflict,
-	errs.RateLimited:      http.StatusTooManyRequests,
-	errs.Unavailable:      http.StatusServiceUnavailable,
-	errs.Internal:         http.StatusInternalServerError,
-	errs.TooLarge:         http.StatusRequestEntityTooLarge,
-	errs.UnsupportedMedia: http.StatusUnsupportedMediaType,
-	errs.MethodNotAllowed: http.StatusMethodNotAllowed,
-}
-
 // handlerFunc is an HTTP handler that returns its error for the wrapper to
 // render.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -71,10 +56,7 @@ func list[T, D any](w http.ResponseWriter, p page.Page[T], conv func(T) D) error
 // logged with the request ID; the client sees a generic message.
 func renderError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := errs.Public(err)
-	status := statusOf[e.Code]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
+	status := e.Code.HTTPStatus()
 	msg := e.Message
 	if e.Code == errs.Unavailable {
 		noteCause(r.Context(), err)
