@@ -125,9 +125,9 @@ type Service struct {
 	// codes throttles second-factor codes per agent and client: a right
 	// password must not buy a fresh set of guesses (it resets throttle's
 	// count, never this one's).
-	codes identity.SignInThrottle
-	counter  identity.Counter
-	ends     Ender
+	codes   identity.SignInThrottle
+	counter identity.Counter
+	ends    Ender
 }
 
 // Option changes a Service at construction.
