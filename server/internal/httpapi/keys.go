@@ -8,6 +8,7 @@ import (
 
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/audit"
+	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
 
@@ -132,29 +133,44 @@ type teamJSON struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
 	// AllowedOrigins are the key's mode's; only secret keys see them.
-	AllowedOrigins []string  `json:"allowed_origins,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// The pages mail links open (the key's mode's) and the team's sender;
+	// only secret keys see them.
+	PasswordResetURL *string   `json:"password_reset_url,omitempty"`
+	ChatURL          *string   `json:"chat_url,omitempty"`
+	MailFrom         *string   `json:"mail_from,omitempty"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// secretTeamJSON is team t as a secret key of mode m sees it.
+func secretTeamJSON(t team.Team, m scope.Mode) teamJSON {
+	pages := t.Settings[m].Pages
+	return teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name, AllowedOrigins: append([]string{}, t.Settings[m].AllowedOrigins...),
+		PasswordResetURL: &pages.PasswordResetURL, ChatURL: &pages.ChatURL, MailFrom: &t.MailFrom, CreatedAt: t.CreatedAt}
 }
 
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r.Context())
-	out := teamJSON{ID: p.Team.ID, Slug: p.Team.Slug, Name: p.Team.Name, CreatedAt: p.Team.CreatedAt}
 	if p.Key.Type == apikey.Secret {
-		out.AllowedOrigins = append([]string{}, p.Team.Settings[p.Key.Mode].AllowedOrigins...)
+		return ok(w, http.StatusOK, secretTeamJSON(p.Team, p.Key.Mode))
 	}
-	return ok(w, http.StatusOK, out)
+	return ok(w, http.StatusOK, teamJSON{ID: p.Team.ID, Slug: p.Team.Slug, Name: p.Team.Name, CreatedAt: p.Team.CreatedAt})
 }
 
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Name           *string   `json:"name"`
-		AllowedOrigins *[]string `json:"allowed_origins"`
+		Name             *string   `json:"name"`
+		AllowedOrigins   *[]string `json:"allowed_origins"`
+		PasswordResetURL *string   `json:"password_reset_url"`
+		ChatURL          *string   `json:"chat_url"`
+		MailFrom         *string   `json:"mail_from"`
 	}
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
 	sc := principalOf(r.Context()).scope()
-	t, err := s.Teams.Apply(r.Context(), sc, team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins})
+	t, err := s.Teams.Apply(r.Context(), sc, team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins,
+		PasswordResetURL: in.PasswordResetURL, ChatURL: in.ChatURL, MailFrom: in.MailFrom})
 	if err != nil {
 		return err
 	}
@@ -164,6 +180,10 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	if in.AllowedOrigins != nil {
 		s.audit(r, sc.Mode, audit.OriginsChanged, "", strings.Join(t.Settings[sc.Mode].AllowedOrigins, " "))
 	}
-	return ok(w, http.StatusOK, teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name,
-		AllowedOrigins: append([]string{}, t.Settings[sc.Mode].AllowedOrigins...), CreatedAt: t.CreatedAt})
+	if in.PasswordResetURL != nil || in.ChatURL != nil || in.MailFrom != nil {
+		pages := t.Settings[sc.Mode].Pages
+		s.audit(r, sc.Mode, audit.MailChanged, "", "password_reset_url="+pages.PasswordResetURL+" chat_url="+pages.ChatURL+
+			" mail_from="+t.MailFrom)
+	}
+	return ok(w, http.StatusOK, secretTeamJSON(t, sc.Mode))
 }

@@ -94,12 +94,19 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, k apikey.K
 		return
 	}
 	wc.cursors = res.Cursors
+	delivered := map[string]int64{}
 	for _, m := range res.Messages {
 		if err := c.write(protocol.MessageFrame{Type: protocol.FrameMessage, Message: wire.Message(m)}); err != nil {
 			unsubscribe()
 			ws.Close()
 			return
 		}
+		if fromTeam(m) {
+			delivered[m.TicketID] = max(delivered[m.TicketID], m.Seq)
+		}
+	}
+	for id, seq := range delivered {
+		wc.delivered(id, seq)
 	}
 	ready := protocol.ReadyFrame{Type: protocol.FrameReady, CustomerID: cust.ID, Tickets: make([]protocol.ChatTicket, len(res.Tickets))}
 	for i, t := range res.Tickets {
@@ -241,7 +248,28 @@ func (wc *widget) handle(it outItem) error {
 }
 
 func (wc *widget) writeMessage(m chat.Message) error {
-	return wc.write(protocol.MessageFrame{Type: protocol.FrameMessage, Message: wire.Message(m)})
+	if err := wc.write(protocol.MessageFrame{Type: protocol.FrameMessage, Message: wire.Message(m)}); err != nil {
+		return err
+	}
+	if fromTeam(m) {
+		wc.delivered(m.TicketID, m.Seq)
+	}
+	return nil
+}
+
+// fromTeam tells a message of the team (an agent, a bot), which the
+// customer is emailed about when it reaches none of their sockets.
+func fromTeam(m chat.Message) bool { return m.Author.Type != chat.AuthorCustomer && !m.Internal }
+
+// delivered records that the customer has had the ticket's messages up to
+// seq. A failure is only logged: at worst an offline email is sent for a
+// message the customer saw.
+func (wc *widget) delivered(ticketID string, seq int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := wc.srv.chat.Delivered(ctx, wc.sc, ticketID, seq); err != nil {
+		wc.srv.logErr(ctx, "chat: record a delivery", err)
+	}
 }
 
 // deliver sends message m once and in order: messages of the ticket that

@@ -32,8 +32,11 @@ type Team struct {
 	// RequireTOTP makes every agent of the team sign in with a second
 	// factor (agents without one set it up at their next sign-in).
 	RequireTOTP bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// MailFrom is the sender address of the team's mail ("" for the
+	// server's --smtp-from).
+	MailFrom  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Settings are a team's settings in one mode.
@@ -44,6 +47,8 @@ type Settings struct {
 	// Widget is how the widget looks, as the dashboard's embed snippet
 	// writes it.
 	Widget Widget
+	// Pages are the site's pages that links in mail open.
+	Pages Pages
 }
 
 // Widget is the look of a team's widget in one mode; "" fields leave the
@@ -141,6 +146,7 @@ type Store interface {
 	// SetWidget writes the widget settings of one mode of a team.
 	SetWidget(ctx context.Context, sc scope.Scope, w Widget, at time.Time) error
 	SetRequireTOTP(ctx context.Context, id string, on bool, at time.Time) error
+	MailStore
 }
 
 // Service manages teams.
@@ -268,6 +274,10 @@ type Update struct {
 	Widget         *Widget
 	// RequireTOTP is the team's (from live only, as the name).
 	RequireTOTP *bool
+	// The mode's pages that mail links open, and the team's sender (from
+	// live only, as the name).
+	PasswordResetURL, ChatURL *string
+	MailFrom                  *string
 }
 
 // errNameFromTest refuses a test key's change of the shared name: a test key
@@ -306,6 +316,9 @@ func (s *Service) Apply(ctx context.Context, sc scope.Scope, u Update) (Team, er
 			return Team{}, fmt.Errorf("team: require totp: %w", err)
 		}
 		t.RequireTOTP, t.UpdatedAt = *u.RequireTOTP, now
+	}
+	if err := s.applyMail(ctx, &t, sc, u, now); err != nil {
+		return Team{}, err
 	}
 	if u.Widget != nil {
 		w, err := u.Widget.clean()
