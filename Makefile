@@ -25,7 +25,7 @@ widget:
 	mkdir -p bin/widget
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o bin/widget/cstar.wasm ./wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" bin/widget/wasm_exec.js
-	cp js/cstar-chat.js js/cstar-widget.js bin/widget/
+	cp js/cstar-chat.js js/cstar-widget.js js/cstar-chat.d.ts bin/widget/
 	$(GO) run ./server/cmd/precompress bin/widget/cstar.wasm bin/widget/wasm_exec.js bin/widget/cstar-widget.js
 
 ## test: gofmt and go vet, then every test on SQLite and PostgreSQL (a throwaway cluster is started when CSTAR_TEST_DATABASE_URL is unset), the concurrent packages under the race detector, brief fuzzing, and a brief fault-injection run (chaos-brief)

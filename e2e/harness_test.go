@@ -176,12 +176,20 @@ const earlyJS = `"use strict";
   c.on("message", function (m) { window.__msgs.push(m); });
   c.on("connection", function (s) { window.__conn.push(s); });
   c.on("typing", function (t) { window.__typing.push(t); });
-  c.ready().then(function () {
+  // The panel's events, and an open() before anything has loaded
+  // (?openearly=1).
+  window.__panel = [];
+  c.on("open", function (o) { window.__panel.push("open:" + (o && o.message || "")); });
+  c.on("close", function () { window.__panel.push("close"); });
+  if (/[?&]openearly=1/.test(location.search)) c.open({ message: "Hello from the page" });
+  // ready() loads the module; a ?lazy=1 page only listens for it, as a
+  // page that leaves the loading to the widget does.
+  var atReady = function () {
     window.__readyAt = performance.now();
     window.__atReady = { identified: c.isIdentified(), customer: c.getCustomer() };
-  }, function (err) {
-    window.__readyError = String(err && err.message);
-  });
+  };
+  if (/[?&]lazy=1/.test(location.search)) c.on("ready", atReady);
+  else c.ready().then(atReady, function (err) { window.__readyError = String(err && err.message); });
 })();
 `
 
@@ -199,6 +207,13 @@ func (e *env) siteHandler() http.Handler {
 	mux.HandleFunc("GET /violations.js", js(violationsJS))
 	mux.HandleFunc("GET /early.js", js(earlyJS))
 	mux.HandleFunc("GET /init.js", js(`CStarChat.init({locale: "de", title: "Hilfe", position: "left"});`))
+	// The site's own button, for data-launcher="none" (?sitebutton=1).
+	mux.HandleFunc("GET /sitebutton.js", js(`document.addEventListener("DOMContentLoaded", function () {
+  var b = document.createElement("button");
+  b.id = "site-help"; b.type = "button"; b.textContent = "Help with my order";
+  b.addEventListener("click", function () { CStarChat.open({ message: "About order #1234: " }); });
+  document.body.appendChild(b);
+});`))
 	mux.HandleFunc("GET /hostile.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css")
 		fmt.Fprint(w, hostileCSS)
@@ -223,7 +238,16 @@ func (e *env) siteHandler() http.Handler {
 		if r.URL.Query().Get("ui") == "1" {
 			ui = ""
 		}
+		q := r.URL.Query()
+		for _, a := range []string{"ask-email", "launcher", "locale", "color"} {
+			if v := q.Get(a); v != "" {
+				ui += fmt.Sprintf(` data-%s="%s"`, a, html.EscapeString(v))
+			}
+		}
 		extra := ""
+		if q.Get("sitebutton") == "1" {
+			extra += "\n<script src=\"/sitebutton.js\"></script>"
+		}
 		if r.URL.Query().Get("init") == "1" {
 			extra += "\n<script src=\"/init.js\"></script>"
 		}
@@ -231,7 +255,7 @@ func (e *env) siteHandler() http.Handler {
 			extra += "\n<link rel=\"stylesheet\" href=\"/hostile.css\">"
 		}
 		fmt.Fprintf(w, `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>cStar e2e</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>cStar e2e</title>
 <script src="/violations.js"></script>
 <script src="%s/widget/cstar-chat.js" data-publishable-key="%s"%s></script>
 <script src="/early.js"></script>%s
@@ -334,6 +358,18 @@ func (t *tab) open(tb testing.TB, url string) {
 	if msg := eval[string](tb, t, `window.__readyError || ""`); msg != "" {
 		tb.Fatalf("ready(): got rejection %q, want it resolved", msg)
 	}
+}
+
+// visit navigates to url and waits for the page's load event only: on a
+// ?lazy=1 page nothing asks for the module, so ready() may never come.
+func (t *tab) visit(tb testing.TB, url string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(t.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		tb.Fatalf("navigate to %s: %v", url, err)
+	}
+	t.waitFor(tb, `document.readyState === "complete" && !!window.CStarChat`, 15*time.Second)
 }
 
 // waitFor polls expr until it is truthy. It does not rely on animation

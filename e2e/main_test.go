@@ -129,6 +129,7 @@ func buildWidget(dir string) error {
 		filepath.Join(goroot, "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
 		filepath.Join(root, "js", "cstar-chat.js"):           "cstar-chat.js",
 		filepath.Join(root, "js", "cstar-widget.js"):         "cstar-widget.js",
+		filepath.Join(root, "js", "cstar-chat.d.ts"):         "cstar-chat.d.ts",
 	} {
 		if err := copyFile(src, filepath.Join(dir, dst)); err != nil {
 			return err

@@ -9,13 +9,18 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
-// sr is the widget's shadow root in the page.
-const sr = `document.getElementById("cstar-widget-host").shadowRoot`
+// sr is the widget's shadow root in the page; uiUp is true once the
+// widget has drawn its launcher.
+const (
+	sr   = `document.getElementById("cstar-widget-host").shadowRoot`
+	uiUp = `!!document.getElementById("cstar-widget-host") && !!` + sr + `.querySelector(".launcher")`
+)
 
 // TestWidgetUI uses the widget the way a visitor does, on a host page whose
 // stylesheet unsets everything and hides every div and button, under the
-// test page's strict CSP: open it, a refused signup shows the server's
-// error, sign up through the form, send with the keyboard, an agent's reply
+// test page's strict CSP: open it (the help search has the focus), go to the
+// signup form, a refused signup shows why in words for people, sign up
+// through the form, send with the keyboard, an agent's reply
 // and a hostile message appear as text only, a link is safe, the agent's
 // read shows, Tab stays in the panel, Escape closes and returns focus, the
 // UI loaded after the load event, logging out and in through the forms
@@ -27,7 +32,7 @@ func TestWidgetUI(t *testing.T) {
 			e := newEnv(t, dialect)
 			tb := newTab(t, nil)
 			tb.open(t, e.page("test")+"&ui=1&css=hostile")
-			tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+			tb.waitFor(t, uiUp, 10*time.Second)
 
 			visible := func(sel string) bool {
 				return eval[bool](t, tb, `(() => { const x = `+sr+`.querySelector(`+quote(sel)+`);
@@ -37,9 +42,15 @@ func TestWidgetUI(t *testing.T) {
 				t.Fatalf("closed widget: want the launcher visible and the panel hidden despite the host's CSS")
 			}
 			eval[bool](t, tb, sr+`.querySelector(".launcher").click(), true`)
+			tb.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.type === "search"`, 5*time.Second)
+			if !visible(".panel") || eval[string](t, tb, sr+`.querySelector(".launcher").getAttribute("aria-label")`) != "Close chat" {
+				t.Fatal("open widget: want the panel, and the launcher as a close button")
+			}
+			clickButton(t, tb, "Have an account? Log in")
+			clickButton(t, tb, "New here? Create an account")
 			tb.waitFor(t, sr+`.activeElement && `+sr+`.activeElement.name === "name"`, 5*time.Second)
-			if !visible(".panel") || !visible("form.auth") {
-				t.Fatal("open widget: want the panel with the signup form")
+			if !visible("form.auth") {
+				t.Fatal("want the signup form")
 			}
 
 			// Keyboard only: type into the focused field, Tab to the next.
@@ -88,8 +99,8 @@ func TestWidgetUI(t *testing.T) {
 			eval[bool](t, tb, `(() => { const ta = `+sr+`.querySelector(".composer textarea"); ta.value = "x".repeat(4001); ta.focus(); return true; })()`)
 			key(kb.Enter)
 			tb.waitFor(t, sr+`.querySelector("li.failed .meta button")`, 10*time.Second)
-			if msg := eval[string](t, tb, sr+`.querySelector("li.failed .meta").textContent`); !strings.Contains(msg, "4000") {
-				t.Errorf("failed send: %q, want the reason", msg)
+			if msg := eval[string](t, tb, sr+`.querySelector("li.failed .meta").textContent`); !strings.Contains(msg, "4,000 characters") {
+				t.Errorf("failed send: %q, want the reason in words", msg)
 			}
 			tb.waitFor(t, `!`+sr+`.querySelector(".composer textarea").disabled`, 5*time.Second)
 			eval[bool](t, tb, sr+`.querySelector(".composer textarea").value = "", true`)
@@ -139,7 +150,9 @@ func TestWidgetUI(t *testing.T) {
 			tb.waitFor(t, `CStarChat.isIdentified() && `+sr+`.querySelectorAll("li").length >= 4`, 15*time.Second)
 
 			tb.open(t, e.page("test")+"&ui=1&css=hostile")
-			tb.waitFor(t, sr+` && `+sr+`.querySelectorAll("li").length >= 4`, 15*time.Second)
+			tb.waitFor(t, uiUp, 10*time.Second)
+			eval[bool](t, tb, sr+`.querySelector(".launcher").click(), true`)
+			tb.waitFor(t, sr+`.querySelectorAll("li").length >= 4`, 15*time.Second)
 			time.Sleep(300 * time.Millisecond)
 			if n := eval[int](t, tb, sr+`.querySelectorAll("li").length`); n != 4 {
 				t.Errorf("after reload: %d messages shown, want the 4 of the history once", n)
@@ -156,7 +169,7 @@ func TestWidgetUIOptions(t *testing.T) {
 	e := newEnv(t, "sqlite")
 	tb := newTab(t, nil)
 	tb.open(t, e.page("test")+"&ui=1&init=1")
-	tb.waitFor(t, sr+` && `+sr+`.querySelector(".launcher")`, 10*time.Second)
+	tb.waitFor(t, uiUp, 10*time.Second)
 	got := eval[map[string]any](t, tb, `({title: `+sr+`.querySelector("header h2").textContent,
 		label: `+sr+`.querySelector(".launcher").getAttribute("aria-label"),
 		left: `+sr+`.querySelector(".launcher").getBoundingClientRect().left})`)
@@ -167,6 +180,13 @@ func TestWidgetUIOptions(t *testing.T) {
 }
 
 func quote(s string) string { return "'" + s + "'" }
+
+// clickButton clicks the widget's button whose text is text.
+func clickButton(t *testing.T, tb *tab, text string) {
+	t.Helper()
+	tb.waitFor(t, `[...`+sr+`.querySelectorAll("button")].some(b => b.textContent === `+quote(text)+`)`, 10*time.Second)
+	eval[bool](t, tb, `[...`+sr+`.querySelectorAll("button")].find(b => b.textContent === `+quote(text)+`).click(), true`)
+}
 
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))

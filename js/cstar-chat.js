@@ -1,7 +1,7 @@
-/* cStar loader: defines window.CStarChat at once as a queueing stub, then
- * loads the Go WebAssembly SDK after the page's load event. No inline
- * scripts or styles, no eval: it runs under a strict Content-Security-Policy
- * (script-src needs the API origin and 'wasm-unsafe-eval'). */
+/* cStar loader: defines window.CStarChat at once as a queueing stub and
+ * loads the Go WebAssembly SDK when needed: after the load event for a
+ * visitor signed in or with a conversation, else at first use. No inline
+ * script or style, no eval: it runs under a strict CSP. */
 (function () {
   "use strict";
   if (window.CStarChat && window.CStarChat.__loader) return;
@@ -11,57 +11,150 @@
   var base = (script && script.getAttribute("data-api-base")) ||
     (script ? new URL(script.src, location.href).origin : location.origin);
   base = base.replace(/\/+$/, "");
-  // The module's sdk.Config.StorageKey, read before the module runs.
+  // sdk.Config's StorageKey, VisitorKey and OutboxKey (tests hold them).
   var mode = key.indexOf("pk_test_") === 0 ? "test" : "live";
-  var storageKey = "cstar.session.v1." + mode + "." + key.slice(8, 20);
-  // The module's sdk.Config.OutboxKey: messages sent and not stored yet.
-  var outboxKey = "cstar.outbox.v1." + mode + "." + key.slice(8, 20);
+  var suffix = mode + "." + key.slice(8, 20);
+  var storageKey = "cstar.session.v1." + suffix;
+  var visitorKey = "cstar.visitor.v1." + suffix;
+  var outboxKey = "cstar.outbox.v1." + suffix;
   var queue = [], pending = [], core = null, failed = null;
+  // loaded: after the load event; wanted: the module is needed.
+  var loaded = false, wanted = false, started = false;
+  var open = false, openHandlers = { open: [], close: [] };
+  var memVisitor = null, creating = null, settings = null;
   var resolveReady, rejectReady;
   var ready = new Promise(function (res, rej) { resolveReady = res; rejectReady = rej; });
 
-  // The persisted session, read synchronously so that isIdentified() and
-  // getCustomer() are right before the module has loaded.
-  function saved() {
+  // The persisted session and visitor: the getters before the module runs.
+  function read(k) {
     try {
-      var v = JSON.parse(window.localStorage.getItem(storageKey));
+      var v = JSON.parse(window.localStorage.getItem(k));
       if (v && v.v === 1 && v.token) return v;
     } catch (e) { /* storage blocked: the SDK works in memory */ }
     return null;
   }
+  function saved() { return read(storageKey); }
+  function savedVisitor() { return saved() ? null : read(visitorKey) || memVisitor; }
 
   // Widget options: the tag's data-* attributes, overridden by init().
   var options = {};
-  ["ui", "title", "greeting", "color", "position", "locale", "launcher"].forEach(function (k) {
+  ["ui", "title", "greeting", "color", "position", "locale", "launcher", "ask-email"].forEach(function (k) {
     var v = script && script.getAttribute("data-" + k);
-    if (v) options[k] = v;
+    if (v) options[k.replace(/-(\w)/g, function (_, c) { return c.toUpperCase(); })] = v;
   });
 
-  // The methods are listed once, in wasm/jsbridge/methods.go; its tests
-  // check this file.
+  function error(message, status, code, field) {
+    var e = new Error(message);
+    e.status = status; e.code = code;
+    if (field) e.field = field;
+    return e;
+  }
+  // request resolves with the envelope's data or rejects as the module does.
+  function request(method, path, body, headers) {
+    var h = { Authorization: "Bearer " + key };
+    for (var k in headers || {}) h[k] = headers[k];
+    if (body) h["Content-Type"] = "application/json";
+    return fetch(base + path, { method: method, headers: h, body: body ? JSON.stringify(body) : undefined,
+      credentials: "omit", cache: "no-store" }).then(function (r) {
+      return r.json().then(function (j) {
+        if (r.ok && j.success) return j.data;
+        throw error(j.error || "Request failed with status " + r.status, r.status, j.code || "internal", j.field);
+      }, function () { throw error("Request failed with status " + r.status, r.status, "internal"); });
+    }, function (x) { throw error("Network error: " + (x && x.message), 0, "network"); });
+  }
+
+  // visitor resolves once someone who writes has a conversation: a
+  // customer, or an anonymous visitor made here at the first message (or
+  // email) and kept like a session.
+  function visitor(body) {
+    if (saved() || savedVisitor()) return Promise.resolve();
+    if (!creating) {
+      creating = request("POST", "/api/widget/v1/visitor", body || {}).then(function (d) {
+        keep({ v: 1, token: d.session.token, expiresAt: d.session.expires_at, visitor: d.visitor });
+        if (core) core.reload(memVisitor);
+        creating = null;
+      }, function (x) { creating = null; throw x; });
+    }
+    return creating;
+  }
+
+  function keep(v) {
+    try { window.localStorage.setItem(visitorKey, JSON.stringify(v)); } catch (e) { memVisitor = v; }
+  }
+  function emit(name, payload) {
+    openHandlers[name].slice().forEach(function (h) { try { h(payload); } catch (e) { setTimeout(function () { throw e; }); } });
+  }
+  function setOpen(on, opts) {
+    if (on) need();
+    if (on === open) return;
+    open = on;
+    api.__openOpts = on ? opts || {} : null;
+    emit(on ? "open" : "close", on ? opts || {} : undefined);
+  }
+
+  // The methods are listed once, in wasm/jsbridge/methods.go.
   var api = {
     __loader: true,
-    ready: function () { return ready; },
+    ready: function () { need(); return ready; },
     init: function (o) {
       for (var k in o || {}) if (typeof o[k] === "string") options[k] = o[k];
       return api;
     },
     options: function () { var c = {}; for (var k in options) c[k] = options[k]; return c; },
+    open: function (o) { setOpen(true, o && typeof o.message === "string" ? { message: o.message } : {}); },
+    close: function () { setOpen(false); },
+    toggle: function () { setOpen(!open); },
+    isOpen: function () { return open; },
+    prefetch: function () { need(); },
     isIdentified: function () { return core ? core.isIdentified() : !!saved(); },
+    getVisitor: function () {
+      var v = savedVisitor();
+      return v && v.visitor ? { id: v.visitor.id, name: v.visitor.name || "", email: v.visitor.email || null,
+        createdAt: v.visitor.created_at } : null;
+    },
+    setVisitorEmail: function (email) {
+      var body = { email: String(email || "") }, v = savedVisitor();
+      if (!v && !creating) return visitor(body).then(api.getVisitor);
+      return visitor().then(function () {
+        v = savedVisitor() || {};
+        return request("PATCH", "/api/widget/v1/visitor", body, { "X-CStar-Session": v.token });
+      }).then(function (d) { v.visitor = d; keep(v); return api.getVisitor(); });
+    },
+    getSettings: function () {
+      if (!settings) {
+        settings = request("GET", "/api/widget/v1/settings").then(function (d) {
+          return { team: d.team, availability: d.availability, replyTime: d.reply_time, avatarUrl: d.avatar_url };
+        });
+        settings.then(null, function () { settings = null; });
+      }
+      return settings;
+    },
+    // An empty query lists the newest articles.
+    searchArticles: function (q) {
+      q = String(q || "").trim();
+      return api.getSettings().then(function (s) {
+        return request("GET", "/api/library/" + s.team.id + (q ? "/search?limit=8&q=" + encodeURIComponent(q) : "/articles?limit=8"));
+      }).then(function (hits) { return hits.map(article); });
+    },
+    getArticle: function (slug) {
+      return api.getSettings().then(function (s) {
+        return request("GET", "/api/library/" + s.team.id + "/articles/" + encodeURIComponent(String(slug || "")));
+      }).then(article);
+    },
     unreadCount: function () { return core ? core.unreadCount() : 0; },
     connectionState: function () { return core ? core.connectionState() : "closed"; },
-    // Read here, not in the module: every byte of the module is downloaded.
+    // Here, not in the module: every byte of the module is downloaded.
     pendingMessages: function () {
-      var s = saved(), out = [];
+      var s = saved(), v = savedVisitor(), out = [];
+      var who = s && s.customer ? s.customer.id : v && v.visitor && v.visitor.id;
       try {
-        var v = JSON.parse(window.localStorage.getItem(outboxKey));
-        ((v && v.items) || []).forEach(function (m) {
-          if (s && s.customer && m.customer === s.customer.id) out.push({ clientId: m.client_id, body: m.body });
+        var o = JSON.parse(window.localStorage.getItem(outboxKey));
+        ((o && o.items) || []).forEach(function (m) {
+          if (who && m.customer === who) out.push({ clientId: m.client_id, body: m.body });
         });
       } catch (e) { /* storage blocked: nothing survives a reload */ }
       return out;
     },
-    // Nothing is held before the module runs: nothing to mark or type in.
     markRead: function () { if (core) core.markRead(); },
     setTyping: function (on) { if (core) core.setTyping(on); },
     getCustomer: function () {
@@ -70,11 +163,15 @@
       return s ? s.customer : null;
     },
     on: function (event, handler) {
+      var live = true;
       if (event === "ready") {
-        // The loader owns readiness: the module never emits it.
-        var live = true;
         ready.then(function () { if (live) handler(); });
         return function () { live = false; };
+      }
+      if (openHandlers[event]) {
+        var h = function (p) { if (live) handler(p); };
+        openHandlers[event].push(h);
+        return function () { live = false; openHandlers[event] = openHandlers[event].filter(function (x) { return x !== h; }); };
       }
       if (core) return core.on(event, handler);
       var entry = { event: event, handler: handler, off: null, dead: false };
@@ -82,23 +179,33 @@
       return function () { entry.dead = true; if (entry.off) entry.off(); };
     }
   };
+  function article(a) { return { id: a.id, title: a.title, slug: a.slug, body: a.body, snippet: a.snippet || "" }; }
   ["signup", "login", "logout", "identify", "sendMessage", "getMessages"].forEach(function (name) {
     api[name] = function () {
       var args = arguments;
-      if (name === "sendMessage" && typeof args[0] === "string") args = [args[0].trim()];
-      if (core) return core[name].apply(null, args);
-      if (failed) return Promise.reject(failed);
-      return new Promise(function (res, rej) { queue.push({ name: name, args: args, res: res, rej: rej }); });
+      need();
+      if (name === "sendMessage") {
+        var text = typeof args[0] === "string" ? args[0].trim() : args[0];
+        var o = args[1] || {}, ids = Array.isArray(o.articles) ? o.articles.filter(function (x) { return typeof x === "string"; }) : [];
+        // A visitor first, unless signed in (or the module refuses the text).
+        if (typeof text !== "string" || !text || Array.from(text).length > 4000) return call(name, [text, ids]);
+        return visitor().then(function () { return call(name, [text, ids]); });
+      }
+      return call(name, args);
     };
   });
+  function call(name, args) {
+    if (core) return core[name].apply(null, args);
+    if (failed) return Promise.reject(failed);
+    return new Promise(function (res, rej) { queue.push({ name: name, args: args, res: res, rej: rej }); });
+  }
   window.CStarChat = api;
   window.__cstarConfig = { publishableKey: key, apiBase: base };
   window.__cstarID = function () {
     var c = window.crypto;
     return c && c.randomUUID ? c.randomUUID() : Math.random().toString(36).slice(2) + Date.now().toString(36);
   };
-  // The chat's WebSocket for the module's jsbridge.Dial: JSON frames to
-  // on(event, frame, code); null when the browser refuses the URL.
+  // jsbridge.Dial's WebSocket: JSON frames to on(event, frame, code).
   window.__cstarSocket = function (url, on) {
     var ws;
     try { ws = new WebSocket(url); } catch (e) { return null; }
@@ -114,9 +221,8 @@
       close: function () { ws.onopen = ws.onmessage = ws.onclose = null; ws.close(1000); }
     };
   };
-  // One chat websocket per browser: the tabs of a site elect a leader with
-  // a Web Lock, held until the tab goes, and share frames over a
-  // BroadcastChannel of the same name (the module's jsbridge.Tabs).
+  // jsbridge.Tabs: a Web Lock elects the tab that holds the one socket;
+  // a BroadcastChannel shares its frames.
   if (window.BroadcastChannel && navigator.locks) {
     window.__cstarTabs = function (name, recv, lead) {
       var ch = new BroadcastChannel(name);
@@ -126,24 +232,29 @@
     };
   }
 
-  // Called by the module once it runs: calls queued before are replayed in
-  // order, then ready() resolves.
+  // The module runs: queued calls replay in order, and ready() resolves
+  // without waiting on the network (the chat's socket proves the session).
   window.__cstarAttach = function (c) {
     core = c;
     pending.forEach(function (p) {
       if (!p.dead) p.off = c.on(p.event, p.handler);
     });
     pending = [];
+    if (memVisitor) c.reload(memVisitor);
     var replay = queue; queue = [];
     replay.forEach(function (q) { c[q.name].apply(null, q.args).then(q.res, q.rej); });
-    window.addEventListener("storage", function (e) { if (e.key === storageKey || e.key === null) c.reload(); });
-    // A dropped chat connection returns at once, without its backoff.
     var wake = function () { if (document.visibilityState !== "hidden") c.wake(); };
     window.addEventListener("online", wake);
     document.addEventListener("visibilitychange", wake);
-    var done = function () { resolveReady(); document.dispatchEvent(new Event("cstarchat:ready")); };
-    if (c.isIdentified()) c.refresh().then(done, done); else done();
+    resolveReady();
+    document.dispatchEvent(new Event("cstarchat:ready"));
   };
+  // Another tab signed in or out, or made a visitor.
+  window.addEventListener("storage", function (e) {
+    if (e.key !== storageKey && e.key !== visitorKey && e.key !== null) return;
+    if (core) core.reload();
+    else if (saved() || savedVisitor()) need();
+  });
 
   function fail(err) {
     failed = err instanceof Error ? err : new Error(String(err));
@@ -152,7 +263,11 @@
     rejectReady(failed);
   }
 
-  function load() {
+  // need asks for the module: now, or at the load event (never before).
+  function need() {
+    wanted = true;
+    if (!loaded || started) return;
+    started = true;
     var glue = document.createElement("script");
     glue.src = base + "/widget/wasm_exec.js";
     glue.async = true;
@@ -167,15 +282,18 @@
       start.then(function (r) { go.run(r.instance); }, fail);
     };
     document.head.appendChild(glue);
-    // The widget UI (cstar-widget.js), built on this public API only,
-    // unless the site draws its own (data-ui="none" or init({ui: "none"})
-    // before the load event).
+  }
+
+  function load() {
+    loaded = true;
+    // The widget UI, built on this API only, unless data-ui="none".
     if (options.ui !== "none") {
       var ui = document.createElement("script");
       ui.src = base + "/widget/cstar-widget.js";
       ui.async = true;
       document.head.appendChild(ui);
     }
+    if (wanted || saved() || savedVisitor()) need();
   }
   if (document.readyState === "complete") setTimeout(load, 0);
   else window.addEventListener("load", load);

@@ -222,6 +222,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 			InvalidKey:    ratelimit.Limit{Count: cfg.InvalidKeyLimit, Period: hour},
 			WidgetSession: ratelimit.Limit{Count: cfg.WidgetSessionLimit, Period: hour},
 			WidgetIP:      ratelimit.Limit{Count: cfg.WidgetIPLimit, Period: hour},
+			WidgetVisitor: ratelimit.Limit{Count: cfg.WidgetVisitorLimit, Period: hour},
 		},
 		DB:             db,
 		Metrics:        reg,

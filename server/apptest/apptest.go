@@ -166,6 +166,7 @@ func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 	st.Config.InvalidKeyLimit = 100000
 	st.Config.WidgetSessionLimit = 100000
 	st.Config.WidgetIPLimit = 100000
+	st.Config.WidgetVisitorLimit = 100000
 	for _, o := range opts {
 		o(&st)
 	}

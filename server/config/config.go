@@ -34,6 +34,9 @@ type Config struct {
 	// client IP.
 	WidgetSessionLimit int
 	WidgetIPLimit      int
+	// WidgetVisitorLimit is how many anonymous visitors one publishable key
+	// and client IP may create per hour.
+	WidgetVisitorLimit int
 	LogLevel           string
 	// EventRetention is how long the events log (what the agents' stream
 	// replays) is kept.
@@ -72,6 +75,9 @@ func Default() Config {
 		// the address's.
 		WidgetSessionLimit: 1000,
 		WidgetIPLimit:      5000,
+		// A visitor is created at a first message, once per browser; an
+		// office behind one address rarely starts 100 chats an hour.
+		WidgetVisitorLimit: 100,
 		LogLevel:           "info",
 		EventRetention:     30 * 24 * time.Hour,
 		WidgetDir:          "bin/widget",
@@ -103,6 +109,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.LibraryLimit, "rate-library", c.LibraryLimit, "Library API requests per hour per client IP (env CSTAR_RATE_LIBRARY)")
 	fs.IntVar(&c.WidgetSessionLimit, "rate-widget-session", c.WidgetSessionLimit, "widget API requests per hour per visitor session (env CSTAR_RATE_WIDGET_SESSION)")
 	fs.IntVar(&c.WidgetIPLimit, "rate-widget-ip", c.WidgetIPLimit, "widget API requests and socket connections per hour per publishable key and client IP (env CSTAR_RATE_WIDGET_IP)")
+	fs.IntVar(&c.WidgetVisitorLimit, "rate-widget-visitor", c.WidgetVisitorLimit, "anonymous widget visitors created per hour per publishable key and client IP (env CSTAR_RATE_WIDGET_VISITOR)")
 	fs.IntVar(&c.InvalidKeyLimit, "rate-invalid-key", c.InvalidKeyLimit, "requests with invalid keys per hour per client IP (env CSTAR_RATE_INVALID_KEY)")
 	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long the agents' stream can replay events, e.g. 720h (env CSTAR_EVENT_RETENTION)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env CSTAR_LOG_LEVEL)")
@@ -158,6 +165,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	num("CSTAR_RATE_LIBRARY", &c.LibraryLimit)
 	num("CSTAR_RATE_WIDGET_SESSION", &c.WidgetSessionLimit)
 	num("CSTAR_RATE_WIDGET_IP", &c.WidgetIPLimit)
+	num("CSTAR_RATE_WIDGET_VISITOR", &c.WidgetVisitorLimit)
 	if v := getenv("CSTAR_EVENT_RETENTION"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -244,6 +252,8 @@ func (c Config) Validate() error {
 		return errors.New("config: --rate-widget-session must be at least 1")
 	case c.WidgetIPLimit < 1:
 		return errors.New("config: --rate-widget-ip must be at least 1")
+	case c.WidgetVisitorLimit < 1:
+		return errors.New("config: --rate-widget-visitor must be at least 1")
 	case c.LibraryLimit < 1:
 		return errors.New("config: --rate-library must be at least 1")
 	case c.InvalidKeyLimit < 1:

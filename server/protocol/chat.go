@@ -12,7 +12,7 @@ package protocol
 // Client → server:
 //
 //	{"type":"resume","session":"cs_…","tickets":{"<ticket id>":<last seq held>}}   first frame, within 10 s
-//	{"type":"send","client_id":"<uuid>","body":"Hello"}
+//	{"type":"send","client_id":"<uuid>","body":"Hello","articles":["<article id>"]}
 //	{"type":"typing","typing":true}
 //	{"type":"read","ticket_id":"…","seq":7}
 //
@@ -136,7 +136,15 @@ type ClientFrame struct {
 	Typing   bool             `json:"typing,omitempty"`
 	TicketID string           `json:"ticket_id,omitempty"`
 	Seq      int64            `json:"seq,omitempty"`
+	// Articles, on a send, are the ids of the published Library articles
+	// the customer opened in the widget before writing it (at most
+	// MaxArticleViews); agents see them on the conversation.
+	Articles []string `json:"articles,omitempty"`
 }
+
+// MaxArticleViews is how many article ids a send frame may name; more are
+// ignored.
+const MaxArticleViews = 10
 
 // MessageFrame carries a stored message.
 type MessageFrame struct {
@@ -200,6 +208,10 @@ const (
 	EventTicketCreated  = "ticket.created"
 	EventTicketUpdated  = "ticket.updated"
 	EventMessageCreated = "message.created"
+	// EventCustomerMerged is one conversation of an anonymous visitor that
+	// moved into the customer who signed in with the visitor's token: the
+	// ticket, now the customer's, names the visitor in merged_from.
+	EventCustomerMerged = "customer.merged"
 	EventTyping         = "typing"
 	EventReady          = "ready"
 	// EventReset comes first on a stream resumed from a position older than
@@ -210,7 +222,7 @@ const (
 )
 
 // StreamEvent is one frame of the agents' stream. Pos orders the durable
-// events (ticket.created, ticket.updated, message.created) of one team and
+// events (ticket.created, ticket.updated, message.created, customer.merged) of one team and
 // mode, from 1 with no gaps; a client resumes with ?after=<last pos>.
 // Typing events are ephemeral and have no position. A ready frame (with the
 // current position) follows the replay.

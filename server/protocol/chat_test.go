@@ -35,6 +35,8 @@ var frames = []struct {
 	// Client → server.
 	{"client_resume", &protocol.ClientFrame{Type: protocol.FrameResume, Session: "cs_abc", Tickets: map[string]int64{sampleMsg.TicketID: 7}}},
 	{"client_send", &protocol.ClientFrame{Type: protocol.FrameSend, ClientID: "c-42", Body: "Hello"}},
+	{"client_send_articles", &protocol.ClientFrame{Type: protocol.FrameSend, ClientID: "c-43", Body: "Still stuck",
+		Articles: []string{"0195f3c2-9c63-7e30-9e5c-4d3f6a7b8c92"}}},
 	{"client_typing", &protocol.ClientFrame{Type: protocol.FrameTyping, Typing: true}},
 	{"client_typing_stopped", &protocol.ClientFrame{Type: protocol.FrameTyping}},
 	{"client_read", &protocol.ClientFrame{Type: protocol.FrameRead, TicketID: sampleMsg.TicketID, Seq: 7}},
@@ -56,6 +58,9 @@ var frames = []struct {
 	{"stream_message_created", &protocol.StreamEvent{Type: protocol.EventMessageCreated, Pos: 12, TicketID: sampleMsg.TicketID, Message: &sampleMsg}},
 	{"stream_ticket_updated", &protocol.StreamEvent{Type: protocol.EventTicketUpdated, Pos: 13, TicketID: sampleMsg.TicketID,
 		Ticket: map[string]any{"id": sampleMsg.TicketID, "status": "closed"}}},
+	{"stream_customer_merged", &protocol.StreamEvent{Type: protocol.EventCustomerMerged, Pos: 14, TicketID: sampleMsg.TicketID,
+		Ticket: map[string]any{"id": sampleMsg.TicketID, "customer_id": "0195f3c2-7a41-7c1e-9c3a-2b1d4e5f6a71",
+			"merged_from": *sampleAuthor.ID}}},
 	{"stream_typing", &protocol.StreamEvent{Type: protocol.EventTyping, TicketID: sampleMsg.TicketID, Author: &sampleAuthor, Typing: ptr(false)}},
 	{"stream_ready", &protocol.StreamEvent{Type: protocol.EventReady, Pos: 13}},
 	{"stream_reset", &protocol.StreamEvent{Type: protocol.EventReset, Pos: 4000}},

@@ -54,7 +54,9 @@ func Attach(c *sdk.Client, chat *sdk.Chat) {
 			})
 			return js.FuncOf(func(js.Value, []js.Value) any { off(); return nil })
 		case "reload":
-			c.Reload()
+			// With the visitor the loader created, when storage is blocked.
+			v, _ := ToGo(a).(map[string]any)
+			c.Reload(v)
 			return nil
 		case "unreadCount":
 			return chat.UnreadCount()
@@ -78,7 +80,13 @@ func Attach(c *sdk.Client, chat *sdk.Chat) {
 		if a.Type() != js.TypeObject && (name != "sendMessage" || a.Type() != js.TypeString) {
 			a = g.Get("Object").New()
 		}
-		return Promise(func() (any, error) { return async(c, chat, name, a) })
+		// sendMessage's second argument: the ids of the articles opened
+		// before writing, which the loader passes as an array.
+		var articles []any
+		if len(args) > 2 {
+			articles, _ = ToGo(args[2]).([]any)
+		}
+		return Promise(func() (any, error) { return async(c, chat, name, a, articles) })
 	})
 	obj := g.Get("Object").New()
 	for _, m := range methods {
@@ -95,7 +103,7 @@ func Attach(c *sdk.Client, chat *sdk.Chat) {
 
 // async runs the method name that returns a Promise, with its argument a
 // (an object, or the text of sendMessage).
-func async(c *sdk.Client, chat *sdk.Chat, name string, a js.Value) (any, error) {
+func async(c *sdk.Client, chat *sdk.Chat, name string, a js.Value, articles []any) (any, error) {
 	str := func(k string) string {
 		if v := a.Get(k); v.Type() == js.TypeString {
 			return v.String()
@@ -135,14 +143,12 @@ func async(c *sdk.Client, chat *sdk.Chat, name string, a js.Value) (any, error) 
 	switch name {
 	case "logout":
 		return nil, c.Logout()
-	case "refresh":
-		return nil, c.Refresh()
 	case "sendMessage":
 		text := ""
 		if a.Type() == js.TypeString {
 			text = a.String()
 		}
-		m, err := chat.SendMessage(text)
+		m, err := chat.SendMessage(text, articles)
 		if err != nil {
 			return nil, err
 		}

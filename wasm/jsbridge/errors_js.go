@@ -8,14 +8,17 @@ import (
 	"github.com/cstar-chat/cstar/wasm/sdk"
 )
 
-// ErrorValue turns err into a JS Error carrying status and code.
+// ErrorValue turns err into a JS Error carrying status, code and field.
 func ErrorValue(err error) js.Value {
 	e := js.Global().Get("Error").New(err.Error())
-	status, code := 0, "internal"
+	status, code, field := 0, "internal", ""
 	if se, ok := err.(*sdk.Error); ok {
-		status, code = se.Status, se.Code
+		status, code, field = se.Status, se.Code, se.Field
 	}
 	e.Set("status", status)
 	e.Set("code", code)
+	if field != "" {
+		e.Set("field", field)
+	}
 	return e
 }

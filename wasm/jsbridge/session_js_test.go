@@ -78,7 +78,7 @@ func TestLoaderReadsTheModuleOutbox(t *testing.T) {
 	ch := sdk.NewChat(c, sdk.ChatEnv{Dial: func(string, func(string, map[string]any, int)) sdk.Socket { return nil },
 		Clock: Clock{}, Random: func() float64 { return 0 }, NewID: func() string { ids++; return "cid-" + string(rune('0'+ids)) }})
 	ch.Start()
-	ch.Send("waiting", func(sdk.Message, error) {})
+	ch.Send("waiting", nil, func(sdk.Message, error) {})
 
 	for page, want := range map[string]int{key: 1, "pk_test_0123456789ABCDEFGHIJ": 0} {
 		g.Set("pageKey", page)
@@ -91,5 +91,65 @@ func TestLoaderReadsTheModuleOutbox(t *testing.T) {
 		if want == 1 && (got.Index(0).Get("clientId").String() != "cid-1" || got.Index(0).Get("body").String() != "waiting") {
 			t.Errorf("pendingMessages()[0]: got %v, want cid-1 \"waiting\"", got.Index(0))
 		}
+	}
+}
+
+// recorder answers every request as signIn does and keeps the requests.
+type recorder struct{ reqs []sdk.Request }
+
+func (r *recorder) Do(q sdk.Request) (sdk.Response, error) {
+	r.reqs = append(r.reqs, q)
+	return signIn{}.Do(q)
+}
+
+// TestModuleReadsTheLoaderVisitor proves that the anonymous visitor the
+// loader creates at a first message (it writes sdk.Config.VisitorKey) is the
+// one the module holds: its first sign-in carries the visitor's token in
+// X-CStar-Visitor (the proof that merges), and then forgets it; the
+// loader's getVisitor() reads it too.
+func TestModuleReadsTheLoaderVisitor(t *testing.T) {
+	loadLoader(t)
+	g := js.Global()
+	g.Call("eval", `globalThis.localStorage = (() => { const m = new Map(); return {
+		getItem: k => m.has(k) ? m.get(k) : null, setItem: (k, v) => m.set(k, String(v)),
+		removeItem: k => m.delete(k), clear: () => m.clear() }; })();
+		globalThis.fetch = (url, init) => Promise.resolve({ ok: true, status: 201, json: () => Promise.resolve({ success: true, data: {
+			visitor: { id: "v1", name: "", email: "ann@example.com", created_at: "2026-11-28T10:00:00Z" },
+			session: { token: "cs_visitor", expires_at: "2026-12-28T10:00:00Z" } } }) });`)
+	defer g.Delete("localStorage")
+	defer g.Delete("fetch")
+	defer func() { g.Delete("pageKey"); g.Call("runLoader") }()
+	key := "pk_test_abcdefghijklmnopqrstuvwxyz"
+	g.Set("pageKey", key)
+	g.Call("runLoader")
+	done := make(chan js.Value, 1)
+	cb := js.FuncOf(func(_ js.Value, args []js.Value) any { done <- args[0]; return nil })
+	defer cb.Release()
+	g.Get("CStarChat").Call("setVisitorEmail", "ann@example.com").Call("then", cb, cb)
+	if v := wait(t, done, "setVisitorEmail"); v.Type() != js.TypeObject || v.Get("id").String() != "v1" {
+		t.Fatalf("setVisitorEmail: got %v, want visitor v1", v)
+	}
+	if v := g.Get("CStarChat").Call("getVisitor"); v.Get("email").String() != "ann@example.com" || g.Get("CStarChat").Call("isIdentified").Bool() {
+		t.Errorf("loader after the visitor: getVisitor() %v, isIdentified() %v; want ann@example.com and false", v, g.Get("CStarChat").Call("isIdentified"))
+	}
+
+	rec := &recorder{}
+	c := sdk.New(sdk.Config{PublishableKey: key}, rec, LocalStorage())
+	if c.IsIdentified() || c.GetCustomer() != nil {
+		t.Errorf("the module with a visitor: identified %v, customer %v; want false and none", c.IsIdentified(), c.GetCustomer())
+	}
+	if _, err := c.Login("ann@example.com", "securepass123"); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.reqs[0].Headers["X-CStar-Visitor"]; got != "cs_visitor" {
+		t.Errorf("the sign-in's X-CStar-Visitor: got %q, want the loader's visitor token", got)
+	}
+	if v := g.Get("CStarChat").Call("getVisitor"); !v.IsNull() {
+		t.Errorf("getVisitor() after a sign-in: got %v, want null (the visitor is spent)", v)
+	}
+	c.Logout()
+	c.Login("ann@example.com", "securepass123")
+	if got := rec.reqs[len(rec.reqs)-1].Headers["X-CStar-Visitor"]; got != "" {
+		t.Errorf("a later sign-in's X-CStar-Visitor: got %q, want none", got)
 	}
 }

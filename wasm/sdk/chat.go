@@ -118,17 +118,18 @@ func NewChat(c *Client, env ChatEnv) *Chat {
 	return ch
 }
 
-// Start joins the other tabs, connects once a customer is signed in and
-// disconnects when they sign out.
+// Start joins the other tabs, connects once a customer is signed in or an
+// anonymous visitor exists, and disconnects when neither does.
 func (ch *Chat) Start() {
-	ch.c.On("identified", func(any) { ch.do(ch.restart) })
-	ch.c.On("logout", func(any) { ch.do(ch.stop) })
+	for _, e := range []string{"identified", "logout", "visitor"} {
+		ch.c.On(e, func(any) { ch.do(ch.restart) })
+	}
 	if ch.env.Tabs == nil {
 		ch.do(ch.lead)
 	} else {
 		ch.env.Tabs.Join(ch.recv, func() { ch.do(ch.lead) })
 	}
-	if ch.c.IsIdentified() {
+	if ch.c.principal() != "" {
 		ch.do(ch.restart)
 	}
 }
@@ -213,21 +214,39 @@ func (ch *Chat) lead() {
 	}
 }
 
-// restart follows a sign-in: a new session needs a new connection.
+// restart follows a sign-in, a new visitor or a sign-out: a new session
+// needs a new connection, and none means no chat.
 func (ch *Chat) restart() {
-	cust := ch.c.GetCustomer()
-	if cust == nil {
+	id := ch.c.principal()
+	if id == "" {
 		ch.stop()
 		return
 	}
-	if cust.ID != ch.customer {
+	if prev := ch.customer; id != prev {
 		ch.forget()
-		ch.customer = cust.ID
+		ch.customer = id
+		if prev != "" && prev == ch.c.mergedFrom() {
+			// The visitor's conversation is the customer's now, and so
+			// are its messages waiting to be sent.
+			v, _ := ch.c.storage.Load(ch.c.cfg.OutboxKey())
+			list, _ := v["items"].([]any)
+			for _, e := range list {
+				if m, _ := e.(map[string]any); str(m, "customer") == prev {
+					m["customer"] = id
+				}
+			}
+			if len(list) > 0 {
+				ch.c.storage.Save(ch.c.cfg.OutboxKey(), v)
+			}
+		}
 	}
 	ch.wanted, ch.fatal = true, nil
 	if ch.leader {
 		ch.attempt = 0
 		ch.dial()
+		// A follower's send that arrived before this tab knew of the
+		// customer (a visitor another tab just created) is posted again.
+		ch.post("lead", nil)
 	} else {
 		ch.post("hello", nil)
 	}

@@ -310,7 +310,7 @@ type sent struct {
 
 func send(ch *Chat, text string) *sent {
 	r := &sent{}
-	ch.Send(text, func(m Message, err error) { r.m, r.err = m, err; r.n++ })
+	ch.Send(text, nil, func(m Message, err error) { r.m, r.err = m, err; r.n++ })
 	return r
 }
 

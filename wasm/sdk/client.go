@@ -29,6 +29,12 @@ func (c Config) Mode() string {
 // proves that both agree.
 func (c Config) StorageKey() string { return c.name("cstar.session.v1.") }
 
+// VisitorKey is where an anonymous visitor's token is kept, beside the
+// session and namespaced like it: {"v": 1, "token", "expiresAt", "visitor":
+// {"id", …}}. The loader writes it (it creates the visitor at the first
+// message) and reads it too, before the module runs.
+func (c Config) VisitorKey() string { return c.name("cstar.visitor.v1.") }
+
 // OutboxKey is where messages waiting for a connection are persisted, shared
 // by the tabs of one site like the session.
 func (c Config) OutboxKey() string { return c.name("cstar.outbox.v1.") }
@@ -55,8 +61,12 @@ type Client struct {
 	mu       sync.Mutex
 	token    string
 	customer *Customer
-	handlers map[string]map[int]func(any)
-	nextID   int
+	// vtoken and visitor are an anonymous visitor's token and id, held
+	// while no customer is signed in; merged is the visitor whose
+	// conversations the last sign-in took over.
+	vtoken, visitor, merged string
+	handlers                map[string]map[int]func(any)
+	nextID                  int
 }
 
 // New returns a client and restores a persisted session, if any.
@@ -67,6 +77,11 @@ func New(cfg Config, t Transport, s Storage) *Client {
 }
 
 func (c *Client) restore() {
+	if v, ok := c.storage.Load(c.cfg.VisitorKey()); ok && str(v, "token") != "" {
+		c.mu.Lock()
+		c.vtoken, c.visitor = str(v, "token"), str(obj(v, "visitor"), "id")
+		c.mu.Unlock()
+	}
 	v, ok := c.storage.Load(c.cfg.StorageKey())
 	if !ok {
 		return
@@ -81,12 +96,17 @@ func (c *Client) restore() {
 	c.mu.Unlock()
 }
 
-// Reload re-reads the persisted session (another tab logged in or out) and
-// emits identified or logout when the state changed.
-func (c *Client) Reload() {
-	before := c.IsIdentified()
+// Reload re-reads the persisted session and visitor (another tab, or the
+// loader, changed them) and emits identified, logout or visitor when the
+// state changed. A non-nil visitor is saved first: the loader hands over the
+// visitor it created when storage is blocked.
+func (c *Client) Reload(visitor map[string]any) {
+	if visitor != nil {
+		c.storage.Save(c.cfg.VisitorKey(), visitor)
+	}
+	before, vbefore := c.IsIdentified(), c.principal()
 	c.mu.Lock()
-	c.token, c.customer = "", nil
+	c.token, c.customer, c.vtoken, c.visitor = "", nil, "", ""
 	c.mu.Unlock()
 	c.restore()
 	after := c.IsIdentified()
@@ -95,7 +115,27 @@ func (c *Client) Reload() {
 		c.emit("identified", c.GetCustomer().Map())
 	case !after && before:
 		c.emit("logout", nil)
+	case c.principal() != vbefore:
+		c.emit("visitor", nil)
 	}
+}
+
+// mergedFrom is the visitor whose conversations the last sign-in took over.
+func (c *Client) mergedFrom() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.merged
+}
+
+// principal is the id of whom the chat speaks for: the signed-in customer,
+// else the anonymous visitor, else "".
+func (c *Client) principal() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.customer != nil {
+		return c.customer.ID
+	}
+	return c.visitor
 }
 
 func customerFrom(m map[string]any) Customer {
@@ -157,11 +197,14 @@ func (c *Client) emit(event string, payload any) {
 	}
 }
 
-// session returns the session token, or "".
+// session returns the session token, else the anonymous visitor's, or "".
 func (c *Client) session() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.token
+	if c.token != "" {
+		return c.token
+	}
+	return c.vtoken
 }
 
 func (c *Client) call(method, path string, body map[string]any, withSession bool) (map[string]any, error) {
@@ -172,13 +215,18 @@ func (c *Client) call(method, path string, body map[string]any, withSession bool
 // callEnvelope returns the whole decoded envelope of a 2xx answer.
 func (c *Client) callEnvelope(method, path string, body map[string]any, withSession bool) (map[string]any, error) {
 	h := map[string]string{"Authorization": "Bearer " + c.cfg.PublishableKey}
-	if withSession {
-		c.mu.Lock()
-		if c.token != "" {
-			h["X-CStar-Session"] = c.token
-		}
-		c.mu.Unlock()
+	c.mu.Lock()
+	switch {
+	case withSession && c.token != "":
+		h["X-CStar-Session"] = c.token
+	case withSession && c.vtoken != "":
+		h["X-CStar-Session"] = c.vtoken
+	case c.vtoken != "":
+		// A sign-in: the visitor's token in the same request moves its
+		// conversations into the customer (nothing else does).
+		h["X-CStar-Visitor"] = c.vtoken
 	}
+	c.mu.Unlock()
 	res, err := c.transport.Do(Request{Method: method, Path: c.cfg.APIBase + "/api/widget/v1" + path, Headers: h, Body: body})
 	if err != nil {
 		e := &Error{Message: "Network error: " + err.Error(), Status: 0, Code: "network"}
@@ -209,14 +257,23 @@ func (c *Client) adopt(data map[string]any) Customer {
 	return cust
 }
 
+// clear forgets the session, or the visitor when none is signed in: the
+// server no longer knows it.
 func (c *Client) clear() {
 	c.mu.Lock()
-	had := c.token != ""
+	had, visitor := c.token != "", c.token == "" && c.vtoken != ""
 	c.token, c.customer = "", nil
+	if visitor {
+		c.vtoken, c.visitor = "", ""
+	}
 	c.mu.Unlock()
 	c.storage.Delete(c.cfg.StorageKey())
-	if had {
+	switch {
+	case had:
 		c.emit("logout", nil)
+	case visitor:
+		c.storage.Delete(c.cfg.VisitorKey())
+		c.emit("visitor", nil)
 	}
 }
 
@@ -236,12 +293,21 @@ func (c *Client) Identify(fields map[string]any) (Customer, error) {
 }
 
 // Auth posts body to an endpoint that signs a customer in (/signup, /login
-// or /identify) and adopts the session it returns.
+// or /identify) and adopts the session it returns. A visitor's token goes
+// along: the visitor is spent once a customer signs in, its conversations
+// theirs (data.merged).
 func (c *Client) Auth(path string, body map[string]any) (Customer, error) {
 	data, err := c.call("POST", path, body, false)
 	if err != nil {
 		return Customer{}, err
 	}
+	c.mu.Lock()
+	if c.vtoken != "" {
+		c.merged = str(obj(data, "merged"), "visitor_id")
+		c.vtoken, c.visitor = "", ""
+		c.storage.Delete(c.cfg.VisitorKey())
+	}
+	c.mu.Unlock()
 	return c.adopt(data), nil
 }
 
@@ -257,24 +323,4 @@ func (c *Client) Logout() error {
 		err = nil // already gone on the server
 	}
 	return err
-}
-
-// Refresh asks the server who the session belongs to; a session the server
-// reports expired or revoked is cleared.
-func (c *Client) Refresh() error {
-	if !c.IsIdentified() {
-		return nil
-	}
-	data, err := c.call("GET", "/me", nil, true)
-	if err != nil {
-		return err
-	}
-	cust := customerFrom(obj(data, "customer"))
-	if cust.ID == "" {
-		cust = customerFrom(data)
-	}
-	c.mu.Lock()
-	c.customer = &cust
-	c.mu.Unlock()
-	return nil
 }

@@ -121,8 +121,8 @@ func TestRevokedSessionIsCleared(t *testing.T) {
 	clear(srv.sessions) // revoked on the server
 	logouts := 0
 	c.On("logout", func(any) { logouts++ })
-	if err := c.Refresh(); err == nil {
-		t.Fatal("refresh of a revoked session: got nil error")
+	if _, err := c.call("GET", "/me", nil, true); err == nil {
+		t.Fatal("a call with a revoked session: got nil error")
 	}
 	if c.IsIdentified() || logouts != 1 {
 		t.Fatalf("identified=%v logouts=%d, want false and 1", c.IsIdentified(), logouts)
@@ -154,9 +154,9 @@ func TestReloadFollowsOtherTabs(t *testing.T) {
 	b.On("identified", func(any) { events = append(events, "identified") })
 	b.On("logout", func(any) { events = append(events, "logout") })
 	a.Login("jane@example.com", "securepass123")
-	b.Reload() // the storage event of the other tab
+	b.Reload(nil) // the storage event of the other tab
 	a.Logout()
-	b.Reload()
+	b.Reload(nil)
 	if len(events) != 2 || events[0] != "identified" || events[1] != "logout" {
 		t.Fatalf("events in the other tab: got %v, want [identified logout]", events)
 	}

@@ -7,7 +7,10 @@ import "github.com/cstar-chat/cstar/server/protocol"
 // bridge trims Unicode's first) and must keep 1 to 4000 characters. It
 // waits in the outbox while disconnected, or while the server cannot store
 // it (unavailable), across reloads, and is sent again until it is stored.
-func (ch *Chat) Send(text string, done func(Message, error)) {
+//
+// articles are the ids of the Library articles the customer opened before
+// writing it (or nil): they go with the message, for the agents.
+func (ch *Chat) Send(text string, articles []any, done func(Message, error)) {
 	for len(text) > 0 && text[0] <= ' ' {
 		text = text[1:]
 	}
@@ -31,13 +34,13 @@ func (ch *Chat) Send(text string, done func(Message, error)) {
 	case !ch.wanted:
 		ch.settle(id, Message{}, &Error{Message: "Sign in before sending messages", Code: "unauthorized"})
 	case ch.leader:
-		it := ch.outItem(id, text)
+		it := ch.outItem(id, text, articles)
 		ch.editOutbox(it, "", false)
 		ch.sendNow(sendFrame(it))
 	default:
 		// The leader keeps the outbox; this tab keeps the message until
 		// it is acknowledged, for a leader that takes over meanwhile.
-		it := ch.outItem(id, text)
+		it := ch.outItem(id, text, articles)
 		ch.mine[id] = it
 		ch.post("out", sendFrame(it))
 	}
@@ -45,11 +48,11 @@ func (ch *Chat) Send(text string, done func(Message, error)) {
 }
 
 // SendMessage is Send that blocks until the server stores or refuses it.
-func (ch *Chat) SendMessage(text string) (Message, error) {
+func (ch *Chat) SendMessage(text string, articles []any) (Message, error) {
 	var m Message
 	var err error
 	done := make(chan struct{})
-	ch.Send(text, func(rm Message, rerr error) {
+	ch.Send(text, articles, func(rm Message, rerr error) {
 		m, err = rm, rerr
 		close(done)
 	})
@@ -58,15 +61,23 @@ func (ch *Chat) SendMessage(text string) (Message, error) {
 }
 
 // outItem is an outbox entry.
-func (ch *Chat) outItem(id, body any) map[string]any {
-	return kv("client_id", id, "body", body, "customer", ch.customer)
+func (ch *Chat) outItem(id, body, articles any) map[string]any {
+	it := kv("client_id", id, "body", body, "customer", ch.customer)
+	if a, _ := articles.([]any); len(a) > 0 {
+		it["articles"] = a
+	}
+	return it
 }
 
 // sendFrame is the send frame of an outbox item.
 //
 //go:noinline
 func sendFrame(it map[string]any) map[string]any {
-	return kv("type", protocol.FrameSend, "client_id", it["client_id"], "body", it["body"])
+	f := kv("type", protocol.FrameSend, "client_id", it["client_id"], "body", it["body"])
+	if a := it["articles"]; a != nil {
+		f["articles"] = a
+	}
+	return f
 }
 
 // editOutbox reads the outbox again, drops the entry with client id drop

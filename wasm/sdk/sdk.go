@@ -29,11 +29,12 @@ func nullable(s string) any {
 }
 
 // Error is every rejection of the SDK: the server's message, the HTTP status
-// (0 for a network failure) and the error code.
+// (0 for a network failure), the error code and the field it names, if any.
 type Error struct {
 	Message string
 	Status  int
 	Code    string
+	Field   string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -104,5 +105,5 @@ func errorFrom(r Response) *Error {
 	if msg == "" {
 		msg = "Request failed with status " + strconv.Itoa(r.Status)
 	}
-	return &Error{Message: msg, Status: r.Status, Code: str(r.Body, "code")}
+	return &Error{Message: msg, Status: r.Status, Code: str(r.Body, "code"), Field: str(r.Body, "field")}
 }

@@ -66,7 +66,7 @@ func (ch *Chat) recv(msg map[string]any) {
 				}
 			case protocol.FrameSend:
 				if ch.leader && ch.wanted {
-					ch.editOutbox(ch.outItem(d["client_id"], d["body"]), "", false)
+					ch.editOutbox(ch.outItem(d["client_id"], d["body"], d["articles"]), "", false)
 				}
 			}
 			if ch.leader {

@@ -120,7 +120,7 @@ func (v *visitor) typeOne(l *ledger) {
 	body := fmt.Sprintf("%s.%04d hello from the visitor", v.name, v.n)
 	l.typed(v.name, body, v.i)
 	l.tracef("%s typed %q", v.name, body)
-	v.chat.Send(body, func(_ sdk.Message, err error) {
+	v.chat.Send(body, nil, func(_ sdk.Message, err error) {
 		if e, ok := err.(*sdk.Error); ok {
 			err = fmt.Errorf("%s: %s", e.Code, e.Message)
 		}

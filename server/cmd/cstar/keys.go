@@ -16,7 +16,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
 
-const keysCreateUsage = "cstar keys create --team SLUG --type secret|publishable --mode live|test [--db URL]"
+const keysCreateUsage = "cstar keys create --team SLUG --type secret|publishable --mode live|test [--name N] [--db URL]"
 
 // keysCreate issues a key for a team from the command line: how an operator
 // gives a team that lost its keys a way back in.
@@ -26,6 +26,8 @@ func keysCreate(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&teamRef, "team", "", "the team's slug or id (required)")
 	fs.StringVar(&typ, "type", "", "secret or publishable (required)")
 	fs.StringVar(&mode, "mode", "", "live or test (required)")
+	var name string
+	fs.StringVar(&name, "name", "", "what the key is for (optional)")
 	cfg, err := parse(fs, args, (*config.Config).RegisterDB)
 	if err != nil {
 		return err
@@ -51,7 +53,7 @@ func keysCreate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	k, err := apikey.NewService(db, time.Now).Create(ctx, scope.Scope{TeamID: t.ID, Mode: m}, apikey.Type(typ))
+	k, err := apikey.NewService(db, time.Now).CreateNamed(ctx, scope.Scope{TeamID: t.ID, Mode: m}, apikey.Type(typ), name)
 	if err != nil {
 		var e *errs.Error
 		if errors.As(err, &e) && e.Code != errs.Internal {
@@ -61,5 +63,5 @@ func keysCreate(args []string, stdout, stderr io.Writer) error {
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(map[string]any{"id": k.ID, "team": t.Slug, "type": k.Type, "mode": k.Mode, "key": k.Secret})
+	return enc.Encode(map[string]any{"id": k.ID, "team": t.Slug, "type": k.Type, "mode": k.Mode, "name": k.Name, "key": k.Secret})
 }

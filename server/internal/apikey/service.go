@@ -5,12 +5,15 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/scope"
+	"github.com/cstar-chat/cstar/server/internal/text"
 )
 
 // MaxRollGrace is the longest an old key may keep working after a roll.
@@ -23,12 +26,14 @@ const CacheTTL = 900 * time.Millisecond
 
 // Key is a stored API key. The secret itself is never kept, only its hash.
 type Key struct {
-	ID         string
-	TeamID     string
-	Type       Type
-	Mode       scope.Mode
-	Hash       []byte
-	Redacted   string
+	ID       string
+	TeamID   string
+	Type     Type
+	Mode     scope.Mode
+	Hash     []byte
+	Redacted string
+	// Name says what the key is for ("Shop widget"); "" when not given.
+	Name       string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 	ExpiresAt  *time.Time
@@ -148,15 +153,32 @@ func New(teamID string, t Type, m scope.Mode, now time.Time) (Issued, error) {
 	}}, nil
 }
 
+// MaxName is the longest key name, in characters.
+const MaxName = 100
+
 // Create issues a new key of type t in scope s.
 func (s *Service) Create(ctx context.Context, sc scope.Scope, t Type) (Issued, error) {
+	return s.CreateNamed(ctx, sc, t, "")
+}
+
+// CreateNamed issues a new key of type t in scope s with a name that says
+// what it is for.
+func (s *Service) CreateNamed(ctx context.Context, sc scope.Scope, t Type, name string) (Issued, error) {
 	if !t.Valid() {
 		return Issued{}, errs.Invalidf("type", `type must be "secret" or "publishable"`)
+	}
+	name = strings.TrimSpace(name)
+	if err := text.Line("name", name); err != nil {
+		return Issued{}, err
+	}
+	if utf8.RuneCountInString(name) > MaxName {
+		return Issued{}, errs.Invalidf("name", "name must be at most %d characters", MaxName)
 	}
 	k, err := New(sc.TeamID, t, sc.Mode, s.now())
 	if err != nil {
 		return Issued{}, err
 	}
+	k.Name = name
 	if err := s.store.InsertKeys(ctx, k.Key); err != nil {
 		return Issued{}, fmt.Errorf("apikey: create: %w", err)
 	}
@@ -199,6 +221,7 @@ func (s *Service) Roll(ctx context.Context, sc scope.Scope, id string, grace tim
 	if err != nil {
 		return Issued{}, err
 	}
+	next.Name = old.Name // the new key does the old one's job
 	until := now.Add(grace)
 	if old.ExpiresAt != nil && old.ExpiresAt.Before(until) {
 		until = *old.ExpiresAt

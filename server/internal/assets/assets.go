@@ -25,6 +25,9 @@ const (
 	// the page's load event unless the site turns it off (data-ui="none").
 	UIFile     = "cstar-widget.js"
 	ModuleFile = "cstar.wasm"
+	// TypesFile declares the CStarChat global for TypeScript; served when
+	// the directory has it (make widget copies it).
+	TypesFile = "cstar-chat.d.ts"
 )
 
 type file struct {
@@ -75,6 +78,9 @@ func Load(dir fs.FS) (*Set, error) {
 	s.add(nil, LoaderFile, LoaderFile, "text/javascript; charset=utf-8", "public, max-age=300, must-revalidate", loader)
 	s.add(dir, GlueFile, GlueFile, "text/javascript; charset=utf-8", "public, max-age=3600, must-revalidate", glue)
 	s.add(dir, UIFile, UIFile, "text/javascript; charset=utf-8", "public, max-age=300, must-revalidate", ui)
+	if types, err := fs.ReadFile(dir, TypesFile); err == nil {
+		s.add(dir, TypesFile, TypesFile, "application/typescript; charset=utf-8", "public, max-age=300, must-revalidate", types)
+	}
 	return s, nil
 }
 

@@ -20,6 +20,7 @@ func testSet(t *testing.T) *Set {
 		LoaderFile: {Data: []byte(`load("/widget/` + Placeholder + `");`)},
 		GlueFile:   {Data: []byte(`class Go {}`)},
 		UIFile:     {Data: []byte(`ui();`)},
+		TypesFile:  {Data: []byte(`declare global { var CStarChat: unknown }`)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +51,14 @@ func TestLoaderNamesHashedModule(t *testing.T) {
 	}
 	if get(s, "/widget/cstar.wasm").Code != 404 {
 		t.Fatal("the unhashed module name must not be served")
+	}
+}
+
+// TestTypesServed: the TypeScript declarations are served beside the loader.
+func TestTypesServed(t *testing.T) {
+	w := get(testSet(t), "/widget/"+TypesFile)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "CStarChat") || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/typescript") {
+		t.Fatalf("%s: got %d %q %v, want the declarations", TypesFile, w.Code, w.Body, w.Header())
 	}
 }
 

@@ -16,13 +16,18 @@ const (
 	AuthorSystem   = "system"
 )
 
-// Event types. The first three are durable: stored with a position in the
+// Event types. The first four are durable: stored with a position in the
 // team's event log. The others are ephemeral: delivered to whoever is
 // connected, never replayed.
 const (
 	TicketCreated  = "ticket.created"
 	TicketUpdated  = "ticket.updated"
 	MessageCreated = "message.created"
+	// CustomerMerged records one conversation of an anonymous visitor moved
+	// into the customer who signed in with the visitor's token: its ticket
+	// (now the customer's, MergedFrom naming the visitor) and CustomerID
+	// the customer.
+	CustomerMerged = "customer.merged"
 	Typing         = "typing"
 	Read           = "read"
 	SessionRevoked = "session.revoked"
@@ -149,8 +154,23 @@ type Store interface {
 	OldestPos(ctx context.Context, sc scope.Scope) (int64, error)
 	// DeleteEventsBefore removes the durable events older than before.
 	DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error)
+	// RecordArticleViews notes that the customer opened the articles
+	// before writing to the ticket; ids that are not published articles of
+	// sc, and articles already noted for the ticket, are skipped.
+	RecordArticleViews(ctx context.Context, sc scope.Scope, ticketID string, articleIDs []string, at time.Time) error
+	// ArticleViews lists the articles noted for a ticket, oldest first.
+	ArticleViews(ctx context.Context, sc scope.Scope, ticketID string) ([]ArticleView, error)
 
 	InboxStore
+}
+
+// ArticleView is a Library article a customer opened in the widget before
+// writing to a conversation.
+type ArticleView struct {
+	ArticleID string
+	Title     string
+	Slug      string
+	ViewedAt  time.Time
 }
 
 // Publisher delivers ephemeral events to every server process.

@@ -26,6 +26,9 @@ const (
 	ReplayWindow = 100
 	// MaxPage is the largest page of messages a call returns.
 	MaxPage = 200
+	// maxArticleViews is how many articles one message may name
+	// (protocol.MaxArticleViews).
+	maxArticleViews = 10
 )
 
 var errTicketNotFound = errs.NotFoundf("Ticket not found")
@@ -99,10 +102,7 @@ func (s *Service) CustomerSend(ctx context.Context, sc scope.Scope, c helpdesk.C
 	if err := checkClientID(clientID); err != nil {
 		return Message{}, err
 	}
-	name := c.Name
-	if name == "" {
-		name = c.Email
-	}
+	name := c.DisplayName()
 	in := Append{Scope: sc, CustomerID: c.ID, Author: Author{Type: AuthorCustomer, ID: c.ID, Name: name},
 		Body: body, ClientID: clientID, Subject: subjectOf(body), Now: s.clock(), NewID: ids.New}
 	if clientID != "" {
@@ -399,10 +399,7 @@ func (s *Service) CustomerTyping(ctx context.Context, sc scope.Scope, c helpdesk
 	if err != nil || !found || t.Status == helpdesk.StatusClosed {
 		return err
 	}
-	name := c.Name
-	if name == "" {
-		name = c.Email
-	}
+	name := c.DisplayName()
 	s.pub.Publish(ctx, Event{Type: Typing, TeamID: sc.TeamID, Mode: sc.Mode, TicketID: t.ID, CustomerID: c.ID,
 		Author: Author{Type: AuthorCustomer, ID: c.ID, Name: name}, Typing: typing, CreatedAt: s.clock()})
 	return nil
@@ -446,6 +443,44 @@ func (s *Service) AgentEnded(ctx context.Context, teamID, agentID, sessionID str
 // apikey.EndListener).
 func (s *Service) KeyEnded(ctx context.Context, sc scope.Scope, keyID string, at time.Time) {
 	s.pub.Publish(ctx, Event{Type: KeyEnded, TeamID: sc.TeamID, Mode: sc.Mode, KeyID: keyID, CreatedAt: at.UTC()})
+}
+
+// RecordArticleViews notes, for the agents, the published Library articles
+// the customer opened in the widget before writing to their ticket ticketID
+// (at most protocol.MaxArticleViews; other ids are ignored, as are tickets
+// that are not the customer's).
+func (s *Service) RecordArticleViews(ctx context.Context, sc scope.Scope, customerID, ticketID string, articleIDs []string) error {
+	t, found, err := s.customerTicket(ctx, sc, customerID, ticketID)
+	if err != nil || !found {
+		return err
+	}
+	var list []string
+	for _, id := range articleIDs {
+		if id, ok := ids.Canonical(id); ok && len(list) < maxArticleViews && !slices.Contains(list, id) {
+			list = append(list, id)
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	if err := s.store.RecordArticleViews(ctx, sc, t.ID, list, s.clock()); err != nil {
+		return fmt.Errorf("chat: record article views: %w", err)
+	}
+	return nil
+}
+
+// ArticleViews lists the Library articles the customer opened before
+// writing to a ticket of sc.
+func (s *Service) ArticleViews(ctx context.Context, sc scope.Scope, ticketID string) ([]ArticleView, error) {
+	t, err := s.Ticket(ctx, sc, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := s.store.ArticleViews(ctx, sc, t.ID)
+	if err != nil {
+		return nil, fmt.Errorf("chat: article views: %w", err)
+	}
+	return vs, nil
 }
 
 // EventsAfter returns up to limit durable events after position after.

@@ -46,6 +46,10 @@ func (h *Handler) conversation(w http.ResponseWriter, r *req) error {
 			return err
 		}
 	}
+	read, err := h.Chat.ArticleViews(r.Context(), sc, c.ID)
+	if err != nil {
+		return err
+	}
 	agents, err := h.Agents.List(r.Context(), r.Agent.TeamID)
 	if err != nil {
 		return err
@@ -61,7 +65,7 @@ func (h *Handler) conversation(w http.ResponseWriter, r *req) error {
 			return err
 		}
 		if err == nil {
-			panel = &customerPanel{Customer: cu, Kind: cu.Kind()}
+			panel = &customerPanel{Customer: cu, Kind: cu.Kind}
 			tickets, err := h.Helpdesk.ListTickets(r.Context(), sc, helpdesk.TicketFilter{CustomerID: cu.ID}, page.Params{Limit: 10})
 			if err != nil {
 				return err
@@ -83,7 +87,8 @@ func (h *Handler) conversation(w http.ResponseWriter, r *req) error {
 		}
 	}
 	h.render(w, r, http.StatusOK, "conversation", map[string]any{"C": c, "Messages": hist.Messages, "HasMore": hist.HasMore,
-		"Agents": agents, "Assignee": assignee, "Replies": replies, "Customer": panel, "Pos": pos}, c.Subject)
+		"Agents": agents, "Assignee": assignee, "Replies": replies, "Customer": panel, "Pos": pos,
+		"Read": read}, c.Subject)
 	return nil
 }
 

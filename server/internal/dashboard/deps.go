@@ -51,7 +51,7 @@ type Agents interface {
 type Keys interface {
 	List(ctx context.Context, sc scope.Scope) ([]apikey.Key, error)
 	Get(ctx context.Context, sc scope.Scope, id string) (apikey.Key, error)
-	Create(ctx context.Context, sc scope.Scope, t apikey.Type) (apikey.Issued, error)
+	CreateNamed(ctx context.Context, sc scope.Scope, t apikey.Type, name string) (apikey.Issued, error)
 	Roll(ctx context.Context, sc scope.Scope, id string, grace time.Duration) (apikey.Issued, error)
 	Revoke(ctx context.Context, sc scope.Scope, id string) error
 	UsageHours(ctx context.Context, sc scope.Scope, id string, hours int) (apikey.Usage, error)
@@ -92,6 +92,9 @@ type Chat interface {
 	AgentRead(ctx context.Context, sc scope.Scope, ticketID string, seq int64) (helpdesk.Ticket, error)
 	SessionEnded(ctx context.Context, sc scope.Scope, customerID, sessionID string)
 	Head(ctx context.Context, sc scope.Scope) (int64, error)
+	// ArticleViews lists the Library articles the customer opened in the
+	// widget before writing.
+	ArticleViews(ctx context.Context, sc scope.Scope, ticketID string) ([]chat.ArticleView, error)
 }
 
 // Library manages the help centre (library.Service).

@@ -17,6 +17,9 @@ func (h *Handler) settingsHome(w http.ResponseWriter, r *req) error {
 
 // keyLabel names a key for people: keys have no names of their own.
 func keyLabel(k apikey.Key) string {
+	if k.Name != "" {
+		return k.Name
+	}
 	if k.Type == apikey.Secret {
 		return "Secret key"
 	}
@@ -48,7 +51,7 @@ var rollGraces = []struct {
 // createKey issues a key of the view's mode and shows it once: the answer
 // to this POST is the only place its secret appears (nothing caches it).
 func (h *Handler) createKey(w http.ResponseWriter, r *req) error {
-	k, err := h.Keys.Create(r.Context(), r.scope(), apikey.Type(r.PostFormValue("type")))
+	k, err := h.Keys.CreateNamed(r.Context(), r.scope(), apikey.Type(r.PostFormValue("type")), r.PostFormValue("name"))
 	if err != nil {
 		return h.refused(w, r, r.base()+"/settings/keys", err)
 	}

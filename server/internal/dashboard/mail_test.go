@@ -66,12 +66,18 @@ func TestInvitationMailed(t *testing.T) {
 		// until the withdrawal.
 		relay.Stop()
 		b.Get(t, "/app/settings/team")
-		b.Post(t, "/app/settings/team/invitations", form("email", "late@acme.example", "role", "agent"))
-		invs, _ := e.App.Agents().Invitations(t.Context(), e.Team.ID)
+		wantStatus(t, "invite", b.Post(t, "/app/settings/team/invitations", form("email", "late@acme.example", "role", "agent")),
+			http.StatusCreated)
+		invs, err := e.App.Agents().Invitations(t.Context(), e.Team.ID)
+		withdrawn := 0
 		for _, inv := range invs {
 			if inv.Email == "late@acme.example" {
-				b.Post(t, "/app/settings/team/invitations/"+inv.ID+"/withdraw", nil)
+				wantRedirect(t, "withdraw", b.Post(t, "/app/settings/team/invitations/"+inv.ID+"/withdraw", nil), "/app/settings/team")
+				withdrawn++
 			}
+		}
+		if err != nil || withdrawn != 1 {
+			t.Fatalf("withdraw: %d invitations, %v", withdrawn, err)
 		}
 		relay.Start(t)
 		e.Clock.Advance(2 * time.Hour)

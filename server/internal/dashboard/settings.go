@@ -109,6 +109,9 @@ func (h *Handler) widget(w http.ResponseWriter, r *req) error {
 func (h *Handler) saveWidget(w http.ResponseWriter, r *req) error {
 	wg := team.Widget{Title: r.PostFormValue("title"), Greeting: r.PostFormValue("greeting"), Color: r.PostFormValue("color"),
 		Position: r.PostFormValue("position"), Locale: r.PostFormValue("locale"), Availability: r.PostFormValue("availability")}
+	// The reply time and avatar URL are not on this form (yet): kept.
+	cur := r.Team.Settings[r.Mode].Widget
+	wg.ReplyTime, wg.AvatarURL = cur.ReplyTime, cur.AvatarURL
 	to := r.base() + "/settings/widget"
 	t, err := h.Teams.Apply(r.Context(), r.scope(), team.Update{Widget: &wg})
 	if err != nil {

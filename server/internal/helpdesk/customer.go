@@ -50,30 +50,40 @@ type Customer struct {
 	EmailVerified   bool
 	NameVerified    bool
 	UnverifiedEmail string
+
+	// Kind says how the customer came to be (KindContact for the API's);
+	// the store sets it when the row is made and never changes it.
+	Kind string
+	// MergedInto is, for a visitor whose conversations moved into a
+	// customer at sign-in, that customer's id; "" otherwise.
+	MergedInto string
 }
 
-// Customer kinds: how a customer came to be known.
+// Kinds of customer.
 const (
-	// KindAccount signed up in the widget with a password.
+	// KindAccount signed up in the widget with an email and a password.
 	KindAccount = "account"
-	// KindIdentified was vouched for by the site (an external id: an
-	// identity token, a user hash, or the secret-key API).
+	// KindIdentified is a site's own user, proven by identify.
 	KindIdentified = "identified"
-	// KindVisitor is anyone else: a customer the site created by email
-	// through the secret-key API.
+	// KindVisitor is an anonymous widget visitor, known by a token only.
 	KindVisitor = "visitor"
+	// KindContact was made through the secret-key API.
+	KindContact = "contact"
 )
 
-// Kind tells how the customer came to be known. A password account's email
-// is its unproven sign-in name, which is how it is told apart.
-func (c Customer) Kind() string {
+// DisplayName is the name a customer's messages carry: the name, else the
+// email, else "Visitor" for an anonymous visitor who gave neither (an email
+// a visitor only typed is a claim, never shown as who wrote).
+func (c Customer) DisplayName() string {
 	switch {
-	case c.ExternalID != "":
-		return KindIdentified
-	case c.Email != "" && !c.EmailVerified:
-		return KindAccount
+	case c.Name != "":
+		return c.Name
+	case c.Email != "":
+		return c.Email
+	case c.Kind == KindVisitor:
+		return "Visitor"
 	}
-	return KindVisitor
+	return ""
 }
 
 // CustomerInput carries the fields to set on create or update; nil fields
@@ -101,7 +111,8 @@ func (s *Service) CreateCustomer(ctx context.Context, sc scope.Scope, in Custome
 		return Customer{}, err
 	}
 	now := s.clock()
-	c := Customer{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now}
+	c := Customer{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now,
+		Kind: KindContact}
 	if err := applyCustomer(&c, in); err != nil {
 		return Customer{}, err
 	}
@@ -242,7 +253,8 @@ func applyCustomer(c *Customer, in CustomerInput) error {
 		}
 		c.Metadata = in.Metadata
 	}
-	if c.Email == "" && c.ExternalID == "" {
+	// An anonymous visitor is known by its token alone.
+	if c.Email == "" && c.ExternalID == "" && c.Kind != KindVisitor {
 		return errs.Invalidf("email", "email or external_id is required")
 	}
 	return nil

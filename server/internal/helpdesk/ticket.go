@@ -69,6 +69,9 @@ type Ticket struct {
 	UpdatedAt time.Time
 	// ClosedAt is when the ticket last became closed; nil unless closed.
 	ClosedAt *time.Time
+	// MergedFrom is the anonymous visitor a chat started with, when it
+	// moved into its customer at sign-in; "" otherwise.
+	MergedFrom string
 	// LastSeq is the seq of the ticket's last chat message (0: none);
 	// CustomerReadSeq and AgentReadSeq are how far each side has read.
 	LastSeq         int64

@@ -263,8 +263,8 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 		h.Add("Vary", "Origin")
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/widget/") {
-		h.Set("Access-Control-Allow-Methods", "GET, POST")
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, "+protocol.SessionHeader)
+		h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, "+protocol.SessionHeader+", "+protocol.VisitorHeader)
 	} else {
 		h.Set("Access-Control-Allow-Methods", "GET")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/errs"
@@ -172,4 +173,60 @@ func (s *Server) realtimeStream(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.Sockets.ServeStream(ctx, ws, principalOf(r.Context()).Key, pos, reset)
 	return nil
+}
+
+// listEvents pages the durable events of the key's team and mode after
+// position after, in order, in the stream's shapes: the REST view of what
+// the realtime stream sends (merges included). next_cursor is the position
+// to pass as after for the next page.
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	sc := principalOf(r.Context()).scope()
+	after, err := seqParam(r, "after")
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(r, 20, 100)
+	if err != nil {
+		return err
+	}
+	evs, err := s.Chat.EventsAfter(r.Context(), sc, after, limit+1)
+	if err != nil {
+		return err
+	}
+	more := len(evs) > limit
+	if more {
+		evs = evs[:limit]
+	}
+	out := make([]protocol.StreamEvent, len(evs))
+	for i, ev := range evs {
+		out[i] = wire.StreamEvent(ev)
+	}
+	pg := &protocol.Pagination{HasMore: more}
+	if len(evs) > 0 {
+		next := strconv.FormatInt(evs[len(evs)-1].Pos, 10)
+		pg.NextCursor = &next
+	}
+	writeJSON(w, http.StatusOK, protocol.DataBody{Success: true, Data: out, Pagination: pg})
+	return nil
+}
+
+type articleViewJSON struct {
+	ArticleID string    `json:"article_id"`
+	Title     string    `json:"title"`
+	Slug      string    `json:"slug"`
+	ViewedAt  time.Time `json:"viewed_at"`
+}
+
+// listArticleViews lists the Library articles the customer opened in the
+// widget before writing to a ticket, first opened first.
+func (s *Server) listArticleViews(w http.ResponseWriter, r *http.Request) error {
+	vs, err := s.Chat.ArticleViews(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]articleViewJSON, len(vs))
+	for i, v := range vs {
+		out[i] = articleViewJSON{ArticleID: v.ArticleID, Title: v.Title, Slug: v.Slug, ViewedAt: v.ViewedAt}
+	}
+	return ok(w, http.StatusOK, out)
 }

@@ -16,6 +16,7 @@ type keyJSON struct {
 	ID         string     `json:"id"`
 	Type       string     `json:"type"`
 	Mode       string     `json:"mode"`
+	Name       string     `json:"name"`
 	Redacted   string     `json:"redacted"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
@@ -24,7 +25,7 @@ type keyJSON struct {
 }
 
 func keyOut(k apikey.Key) keyJSON {
-	return keyJSON{ID: k.ID, Type: string(k.Type), Mode: string(k.Mode), Redacted: k.Redacted,
+	return keyJSON{ID: k.ID, Type: string(k.Type), Mode: string(k.Mode), Name: k.Name, Redacted: k.Redacted,
 		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt}
 }
 
@@ -49,11 +50,12 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Type apikey.Type `json:"type"`
+		Name string      `json:"name"`
 	}
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
-	k, err := s.Keys.Create(r.Context(), principalOf(r.Context()).scope(), in.Type)
+	k, err := s.Keys.CreateNamed(r.Context(), principalOf(r.Context()).scope(), in.Type, in.Name)
 	if err != nil {
 		return err
 	}
@@ -134,6 +136,8 @@ type teamJSON struct {
 	Name string `json:"name"`
 	// AllowedOrigins are the key's mode's; only secret keys see them.
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// Widget is the key's mode's widget settings; only secret keys see it.
+	Widget *widgetJSON `json:"widget,omitempty"`
 	// The pages mail links open (the key's mode's) and the team's sender;
 	// only secret keys see them.
 	PasswordResetURL *string   `json:"password_reset_url,omitempty"`
@@ -142,35 +146,49 @@ type teamJSON struct {
 	CreatedAt        time.Time `json:"created_at"`
 }
 
-// secretTeamJSON is team t as a secret key of mode m sees it.
-func secretTeamJSON(t team.Team, m scope.Mode) teamJSON {
-	pages := t.Settings[m].Pages
-	return teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name, AllowedOrigins: append([]string{}, t.Settings[m].AllowedOrigins...),
+// widgetJSON is what the widget shows of a team in one mode ("" is unset).
+type widgetJSON struct {
+	Availability string `json:"availability"`
+	ReplyTime    string `json:"reply_time"`
+	AvatarURL    string `json:"avatar_url"`
+}
+
+// teamOf is team t as a secret key of mode m sees it.
+func teamOf(t team.Team, m scope.Mode) teamJSON {
+	set := t.Settings[m]
+	pages := set.Pages
+	return teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name, AllowedOrigins: append([]string{}, set.AllowedOrigins...),
+		Widget:           &widgetJSON{Availability: set.Widget.Availability, ReplyTime: set.Widget.ReplyTime, AvatarURL: set.Widget.AvatarURL},
 		PasswordResetURL: &pages.PasswordResetURL, ChatURL: &pages.ChatURL, MailFrom: &t.MailFrom, CreatedAt: t.CreatedAt}
 }
 
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r.Context())
 	if p.Key.Type == apikey.Secret {
-		return ok(w, http.StatusOK, secretTeamJSON(p.Team, p.Key.Mode))
+		return ok(w, http.StatusOK, teamOf(p.Team, p.Key.Mode))
 	}
 	return ok(w, http.StatusOK, teamJSON{ID: p.Team.ID, Slug: p.Team.Slug, Name: p.Team.Name, CreatedAt: p.Team.CreatedAt})
 }
 
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Name             *string   `json:"name"`
-		AllowedOrigins   *[]string `json:"allowed_origins"`
-		PasswordResetURL *string   `json:"password_reset_url"`
-		ChatURL          *string   `json:"chat_url"`
-		MailFrom         *string   `json:"mail_from"`
+		Name             *string     `json:"name"`
+		AllowedOrigins   *[]string   `json:"allowed_origins"`
+		Widget           *widgetJSON `json:"widget"`
+		PasswordResetURL *string     `json:"password_reset_url"`
+		ChatURL          *string     `json:"chat_url"`
+		MailFrom         *string     `json:"mail_from"`
 	}
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
 	sc := principalOf(r.Context()).scope()
-	t, err := s.Teams.Apply(r.Context(), sc, team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins,
-		PasswordResetURL: in.PasswordResetURL, ChatURL: in.ChatURL, MailFrom: in.MailFrom})
+	u := team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins,
+		PasswordResetURL: in.PasswordResetURL, ChatURL: in.ChatURL, MailFrom: in.MailFrom}
+	if in.Widget != nil {
+		u.Widget = &team.Widget{Availability: in.Widget.Availability, ReplyTime: in.Widget.ReplyTime, AvatarURL: in.Widget.AvatarURL}
+	}
+	t, err := s.Teams.Apply(r.Context(), sc, u)
 	if err != nil {
 		return err
 	}
@@ -185,5 +203,5 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 		s.audit(r, sc.Mode, audit.MailChanged, "", "password_reset_url="+pages.PasswordResetURL+" chat_url="+pages.ChatURL+
 			" mail_from="+t.MailFrom)
 	}
-	return ok(w, http.StatusOK, secretTeamJSON(t, sc.Mode))
+	return ok(w, http.StatusOK, teamOf(t, sc.Mode))
 }

@@ -51,7 +51,7 @@ func (s *Server) widgetPasswordResetConfirm(w http.ResponseWriter, r *http.Reque
 	for _, id := range res.Ended {
 		s.Chat.SessionEnded(r.Context(), sc, res.Customer.ID, id)
 	}
-	return ok(w, http.StatusOK, authResult(res.Customer, res.Issued))
+	return s.signedIn(w, r, http.StatusOK, res.Customer, res.Issued)
 }
 
 // widgetVerifyEmail marks the email of a verification link's token

@@ -89,6 +89,8 @@ func (s *Server) routes() {
 	m.Handle("POST "+t+"/tickets/{id}/typing", s.api(secretOnly, s.postTyping))
 	m.Handle("POST "+t+"/tickets/{id}/read", s.api(secretOnly, s.postRead))
 	m.Handle("GET "+t+"/realtime", s.api(secretOnly, s.realtimeStream))
+	m.Handle("GET "+t+"/events", s.api(secretOnly, s.listEvents))
+	m.Handle("GET "+t+"/tickets/{id}/article-views", s.api(secretOnly, s.listArticleViews))
 
 	m.Handle("GET "+t+"/categories", s.api(publishableRead, s.listCategories))
 	m.Handle("POST "+t+"/categories", s.api(secretOnly, s.idem(s.createCategory)))
@@ -121,6 +123,9 @@ func (s *Server) routes() {
 	m.Handle("POST "+w+"/password-reset/confirm", s.widget(s.widgetPasswordResetConfirm))
 	m.Handle("POST "+w+"/verify-email", s.widget(s.widgetVerifyEmail))
 	m.Handle("GET "+w+"/messages", s.widget(s.widgetMessages))
+	m.Handle("POST "+w+"/visitor", s.widget(s.widgetCreateVisitor))
+	m.Handle("PATCH "+w+"/visitor", s.widget(s.widgetUpdateVisitor))
+	m.Handle("GET "+w+"/settings", s.widget(s.widgetSettings))
 	m.HandleFunc("GET "+protocol.ChatPath, s.widgetChat)
 
 	// The unsubscribe link of offline replies (RFC 8058: a POST unsubscribes).

@@ -31,6 +31,9 @@ type Limits struct {
 	// and per publishable key and client IP, sized for real browsing
 	// rather than for the public read API that Publishable governs.
 	WidgetSession, WidgetIP ratelimit.Limit
+	// WidgetVisitor is how many anonymous visitors a publishable key and
+	// client IP may create.
+	WidgetVisitor ratelimit.Limit
 }
 
 // Authenticator turns a bearer token into a key and counts its usage.

@@ -63,9 +63,78 @@ func widgetCustomer(c helpdesk.Customer) protocol.Customer {
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), EmailVerified: c.Email != "" && c.EmailVerified}
 }
 
-func authResult(c helpdesk.Customer, iss identity.Issued) protocol.AuthResult {
-	return protocol.AuthResult{Customer: widgetCustomer(c), Session: protocol.Session{Token: iss.Token,
-		ExpiresAt: iss.Session.ExpiresAt.UTC().Format(time.RFC3339)}}
+func widgetSession(iss identity.Issued) protocol.Session {
+	return protocol.Session{Token: iss.Token, ExpiresAt: iss.Session.ExpiresAt.UTC().Format(time.RFC3339)}
+}
+
+// signedIn answers a signup, login or identify of customer c: when the
+// request carries an anonymous visitor's token (protocol.VisitorHeader),
+// possession of it moves the visitor's conversations into c first. Nothing
+// but that token merges: an email, a name or a customer id never does.
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, status int, c helpdesk.Customer, iss identity.Issued) error {
+	out := protocol.AuthResult{Customer: widgetCustomer(c), Session: widgetSession(iss)}
+	if tok := r.Header.Get(protocol.VisitorHeader); tok != "" {
+		sc := principalOf(r.Context()).scope()
+		m, err := s.Identity.MergeVisitor(r.Context(), sc, tok, c)
+		if err != nil {
+			return err
+		}
+		if m.VisitorID != "" {
+			// The visitor's sockets close (4502): its token is gone.
+			s.Chat.SessionEnded(r.Context(), sc, m.VisitorID, "")
+			out.Merged = &protocol.Merged{VisitorID: m.VisitorID, Tickets: m.Tickets}
+		}
+	}
+	return ok(w, status, out)
+}
+
+func widgetVisitor(c helpdesk.Customer) protocol.Visitor {
+	return protocol.Visitor{ID: c.ID, Name: c.Name, Email: wire.NilIfEmpty(c.UnverifiedEmail),
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+// widgetCreateVisitor makes an anonymous visitor, whose token the SDK then
+// holds like a session: the widget calls it at a visitor's first message.
+// Creation has its own budget per key and client IP.
+func (s *Server) widgetCreateVisitor(w http.ResponseWriter, r *http.Request) error {
+	p := principalOf(r.Context())
+	if err := s.limit(r.Context(), w, "wvis:"+p.Key.ID+":"+s.clientKey(r), s.Limits.WidgetVisitor); err != nil {
+		return err
+	}
+	var in protocol.VisitorRequest
+	if err := decode(r, &in, true); err != nil {
+		return err
+	}
+	c, iss, err := s.Identity.CreateVisitor(r.Context(), p.scope(), identity.VisitorInput{Email: in.Email, Name: in.Name})
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusCreated, protocol.VisitorResult{Visitor: widgetVisitor(c), Session: widgetSession(iss)})
+}
+
+// widgetUpdateVisitor records the email or name a visitor typed, unverified.
+func (s *Server) widgetUpdateVisitor(w http.ResponseWriter, r *http.Request) error {
+	var in protocol.VisitorRequest
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	c, err := s.Identity.UpdateVisitor(r.Context(), principalOf(r.Context()).scope(), r.Header.Get(protocol.SessionHeader),
+		identity.VisitorInput{Email: in.Email, Name: in.Name})
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, widgetVisitor(c))
+}
+
+// widgetSettings is what the widget shows of the team: its header's
+// availability and reply time, agents' pictures, and the team's id and slug
+// for the public Library API. It is read when the panel first opens.
+func (s *Server) widgetSettings(w http.ResponseWriter, r *http.Request) error {
+	p := principalOf(r.Context())
+	ws := p.Team.Settings[p.Key.Mode].Widget
+	return ok(w, http.StatusOK, protocol.WidgetSettings{
+		Team:         protocol.WidgetTeam{ID: p.Team.ID, Slug: p.Team.Slug, Name: p.Team.Name},
+		Availability: ws.Availability, ReplyTime: ws.ReplyTime, AvatarURL: ws.AvatarURL})
 }
 
 func (s *Server) widgetSignup(w http.ResponseWriter, r *http.Request) error {
@@ -80,7 +149,7 @@ func (s *Server) widgetSignup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusCreated, authResult(c, iss))
+	return s.signedIn(w, r, http.StatusCreated, c, iss)
 }
 
 func (s *Server) widgetLogin(w http.ResponseWriter, r *http.Request) error {
@@ -93,7 +162,7 @@ func (s *Server) widgetLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, authResult(c, iss))
+	return s.signedIn(w, r, http.StatusOK, c, iss)
 }
 
 // widgetIdentify signs in a site's own user, proven by an identity token or
@@ -109,7 +178,7 @@ func (s *Server) widgetIdentify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, authResult(c, iss))
+	return s.signedIn(w, r, http.StatusOK, c, iss)
 }
 
 func (s *Server) widgetLogout(w http.ResponseWriter, r *http.Request) error {

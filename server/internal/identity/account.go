@@ -62,6 +62,13 @@ type Store interface {
 	ListSessions(ctx context.Context, sc scope.Scope, customerID string, now time.Time) ([]Session, error)
 	// DeleteSessions removes all of a customer's sessions and says how many.
 	DeleteSessions(ctx context.Context, sc scope.Scope, customerID string) (int, error)
+	// MergeVisitor moves every ticket of the visitor visitorID to customer
+	// intoID in one transaction (closing intoID's open chat ticket when
+	// both have one), ends the visitor's sessions, marks it merged into
+	// intoID and records each move in the events log; it returns how many
+	// tickets moved, or wraps errs.ErrNotFound when visitorID is no longer
+	// an unmerged visitor of sc.
+	MergeVisitor(ctx context.Context, sc scope.Scope, visitorID, intoID string, at time.Time) (int, error)
 
 	SecretStore
 	MailStore
@@ -163,7 +170,7 @@ func (s *Service) Signup(ctx context.Context, sc scope.Scope, in SignupInput) (h
 	}
 	now := s.clock()
 	c := helpdesk.Customer{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Email: email, Name: name,
-		Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now}
+		Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now, Kind: helpdesk.KindAccount}
 	var verify []mail.Job
 	if s.mailer != nil {
 		if verify, err = verificationJob(c, in.Locale, now); err != nil {

@@ -294,7 +294,7 @@ func (s *Service) upsertIdentified(ctx context.Context, sc scope.Scope, id ident
 		}
 		now := s.clock()
 		c = helpdesk.Customer{ID: cid, TeamID: sc.TeamID, Mode: sc.Mode, Name: name,
-			ExternalID: id.Subject, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now}
+			ExternalID: id.Subject, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now, Kind: helpdesk.KindIdentified}
 		v = Verification{EmailVerified: true, NameVerified: id.Proven}
 		if id.Proven {
 			c.Email = email

@@ -135,7 +135,7 @@ func (h *Hub) Publish(ev chat.Event) {
 
 func route(ev chat.Event) (toCustomer, toTeam, toAgents bool) {
 	switch ev.Type {
-	case chat.TicketCreated, chat.TicketUpdated:
+	case chat.TicketCreated, chat.TicketUpdated, chat.CustomerMerged:
 		return true, true, true
 	case chat.MessageCreated:
 		return ev.Message == nil || !ev.Message.Internal, true, true

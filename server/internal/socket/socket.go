@@ -20,6 +20,7 @@ const maxFillPage = chat.MaxPage
 type Chat interface {
 	Resume(ctx context.Context, sc scope.Scope, customerID string, held map[string]int64) (chat.Resume, error)
 	CustomerSend(ctx context.Context, sc scope.Scope, c helpdesk.Customer, clientID, body string) (chat.Message, error)
+	RecordArticleViews(ctx context.Context, sc scope.Scope, customerID, ticketID string, articleIDs []string) error
 	CustomerTyping(ctx context.Context, sc scope.Scope, c helpdesk.Customer, typing bool) error
 	CustomerRead(ctx context.Context, sc scope.Scope, customerID, ticketID string, seq int64) (helpdesk.Ticket, error)
 	// CustomerAfter reads what a customer may see (never an internal note).

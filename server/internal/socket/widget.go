@@ -75,10 +75,7 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, k apikey.K
 		}
 		return
 	}
-	name := cust.Name
-	if name == "" {
-		name = cust.Email
-	}
+	name := cust.DisplayName()
 	wc := &widget{conn: c, sc: sc, customer: helpdesk.Customer{ID: cust.ID, TeamID: cust.TeamID, Mode: cust.Mode, Name: name},
 		sessionID: ses.ID, token: f.Session}
 	wc.sessionEnd.Store(sessionEnd(ses).UnixNano())
@@ -187,6 +184,12 @@ func (wc *widget) read(data []byte) error {
 			wc.errorFrame(f.ClientID, err)
 			return nil
 		}
+		if len(f.Articles) > 0 {
+			// A hint for the agents: a failure costs the customer nothing.
+			if err := wc.srv.chat.RecordArticleViews(ctx, wc.sc, wc.customer.ID, m.TicketID, f.Articles); err != nil {
+				wc.srv.log.Error("chat: record article views", "err", err)
+			}
+		}
 		wc.enqueue(outItem{d: &direct{ack: &m, clientID: f.ClientID}})
 	case protocol.FrameTyping:
 		// Over its budget a typing frame is dropped without a word: typing
@@ -229,7 +232,7 @@ func (wc *widget) handle(it outItem) error {
 			return nil
 		}
 		return wc.deliver(*ev.Message, "")
-	case chat.TicketCreated, chat.TicketUpdated:
+	case chat.TicketCreated, chat.TicketUpdated, chat.CustomerMerged:
 		if ev.Ticket == nil {
 			return nil
 		}

@@ -321,6 +321,7 @@ func (db *DB) SetWidget(ctx context.Context, sc scope.Scope, w team.Widget, at t
 		res, err := tx.NewUpdate().Table("team_settings").Set("widget_title = ?", w.Title).
 			Set("widget_greeting = ?", w.Greeting).Set("widget_color = ?", w.Color).Set("widget_position = ?", w.Position).
 			Set("widget_locale = ?", w.Locale).Set("widget_availability = ?", w.Availability).
+			Set("widget_reply_time = ?", w.ReplyTime).Set("widget_avatar_url = ?", w.AvatarURL).
 			Where("team_id = ? AND mode = ?", sc.TeamID, string(sc.Mode)).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("store: set widget: %w", mapErr(err))

@@ -410,3 +410,39 @@ func (db *DB) HeadPos(ctx context.Context, sc scope.Scope) (int64, error) {
 var _ chat.Store = (*DB)(nil)
 
 var _ chat.TicketLog = (*DB)(nil)
+
+// RecordArticleViews implements chat.Store: one statement that keeps only
+// the published articles of sc and skips those already noted.
+func (db *DB) RecordArticleViews(ctx context.Context, sc scope.Scope, ticketID string, articleIDs []string, at time.Time) error {
+	_, err := db.bun.NewRaw(`INSERT INTO article_views (ticket_id, article_id, team_id, mode, viewed_at)
+		SELECT ?, a.id, a.team_id, a.mode, ? FROM articles a
+		WHERE a.id IN (?) AND a.team_id = ? AND a.mode = ? AND a.status = 'published'
+		ON CONFLICT (ticket_id, article_id) DO NOTHING`,
+		ticketID, at.UTC(), bun.In(articleIDs), sc.TeamID, sc.Mode).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: record article views: %w", mapErr(err))
+	}
+	return nil
+}
+
+// ArticleViews implements chat.Store.
+func (db *DB) ArticleViews(ctx context.Context, sc scope.Scope, ticketID string) ([]chat.ArticleView, error) {
+	var rows []struct {
+		ArticleID string    `bun:"article_id"`
+		Title     string    `bun:"title"`
+		Slug      string    `bun:"slug"`
+		ViewedAt  time.Time `bun:"viewed_at"`
+	}
+	err := db.bun.NewRaw(`SELECT v.article_id, a.title, a.slug, v.viewed_at FROM article_views v
+		JOIN articles a ON a.id = v.article_id
+		WHERE v.ticket_id = ? AND v.team_id = ? AND v.mode = ? ORDER BY v.viewed_at, a.title`,
+		ticketID, sc.TeamID, sc.Mode).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: article views: %w", mapErr(err))
+	}
+	out := make([]chat.ArticleView, len(rows))
+	for i, r := range rows {
+		out[i] = chat.ArticleView{ArticleID: r.ArticleID, Title: r.Title, Slug: r.Slug, ViewedAt: r.ViewedAt.UTC()}
+	}
+	return out, nil
+}

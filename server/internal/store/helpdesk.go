@@ -53,11 +53,15 @@ type customerView struct {
 	EmailVerified   bool    `bun:"email_verified"`
 	NameVerified    bool    `bun:"name_verified"`
 	UnverifiedEmail *string `bun:"unverified_email"`
+	// How it came to be, and where a merged visitor went (migration 0012).
+	Kind       string  `bun:"kind"`
+	MergedInto *string `bun:"merged_into"`
 }
 
 func (v customerView) customer() helpdesk.Customer {
 	c := v.customerRow.customer()
 	c.EmailVerified, c.NameVerified, c.UnverifiedEmail = v.EmailVerified, v.NameVerified, deref(v.UnverifiedEmail)
+	c.Kind, c.MergedInto = v.Kind, deref(v.MergedInto)
 	return c
 }
 
@@ -86,6 +90,8 @@ type ticketRow struct {
 	CreatedAt  time.Time  `bun:"created_at"`
 	UpdatedAt  time.Time  `bun:"updated_at"`
 	ClosedAt   *time.Time `bun:"closed_at"`
+	// MergedFrom is migration 0012's: written by the merge only.
+	MergedFrom *string `bun:"merged_from"`
 
 	LastSeq         int64 `bun:"last_seq"`
 	CustomerReadSeq int64 `bun:"customer_read_seq"`
@@ -107,7 +113,8 @@ func (r ticketRow) ticket() helpdesk.Ticket {
 	return helpdesk.Ticket{ID: r.ID, TeamID: r.TeamID, Mode: scope.Mode(r.Mode), Subject: r.Subject,
 		Status: r.Status, Priority: r.Priority, Channel: r.Channel, CustomerID: deref(r.CustomerID), Tags: tags,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utcPtr(r.ClosedAt),
-		LastSeq: r.LastSeq, CustomerReadSeq: r.CustomerReadSeq, AgentReadSeq: r.AgentReadSeq, AssigneeID: deref(r.AssigneeID)}
+		MergedFrom: deref(r.MergedFrom), LastSeq: r.LastSeq, CustomerReadSeq: r.CustomerReadSeq, AgentReadSeq: r.AgentReadSeq,
+		AssigneeID: deref(r.AssigneeID)}
 }
 
 func ticketToRow(t helpdesk.Ticket) *ticketRow {

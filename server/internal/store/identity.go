@@ -49,7 +49,7 @@ func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHa
 			return err
 		}
 		_, err := tx.NewUpdate().Table("customers").Set("password_hash = ?", passwordHash).
-			Set("email = ?", nullable(c.Email)).Set("email_verified = ?", false).Set("name_verified = ?", false).
+			Set("email = ?", nullable(c.Email)).Set("email_verified = ?", false).Set("name_verified = ?", false).Set("kind = ?", helpdesk.KindAccount).
 			Where(inScope, c.ID, c.TeamID, c.Mode).Exec(ctx)
 		if err != nil {
 			return err

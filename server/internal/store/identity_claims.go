@@ -17,6 +17,7 @@ type verificationRow struct {
 	EmailVerified   bool    `bun:"email_verified"`
 	NameVerified    bool    `bun:"name_verified"`
 	UnverifiedEmail *string `bun:"unverified_email"`
+	Kind            string  `bun:"kind"`
 }
 
 func (r verificationRow) verification() identity.Verification {
@@ -33,7 +34,9 @@ func (db *DB) IdentifiedByExternalID(ctx context.Context, s scope.Scope, externa
 	if err != nil {
 		return helpdesk.Customer{}, identity.Verification{}, fmt.Errorf("store: identified customer: %w", mapErr(err))
 	}
-	return r.customer(), r.verification(), nil
+	c := r.customer()
+	c.Kind = r.Kind
+	return c, r.verification(), nil
 }
 
 // CustomerVerification returns what was proven about a customer of s.
@@ -46,8 +49,12 @@ func (db *DB) CustomerVerification(ctx context.Context, s scope.Scope, id string
 }
 
 func toVerificationRow(c helpdesk.Customer, v identity.Verification) *verificationRow {
+	kind := c.Kind
+	if kind == "" {
+		kind = helpdesk.KindIdentified
+	}
 	return &verificationRow{customerRow: *customerToRow(c), EmailVerified: v.EmailVerified,
-		NameVerified: v.NameVerified, UnverifiedEmail: nullable(v.UnverifiedEmail)}
+		NameVerified: v.NameVerified, UnverifiedEmail: nullable(v.UnverifiedEmail), Kind: kind}
 }
 
 // InsertIdentified stores a new customer and what was proven about it, in

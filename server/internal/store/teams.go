@@ -36,13 +36,15 @@ type teamSettingsRow struct {
 	Mode            string   `bun:"mode,pk"`
 	AllowedOrigins  []string `bun:"allowed_origins"`
 	UserHashEnabled bool     `bun:"user_hash_enabled"`
-	// The widget's settings (migration 0010).
+	// The widget's settings (migrations 0010 and 0012).
 	WidgetTitle        string `bun:"widget_title"`
 	WidgetGreeting     string `bun:"widget_greeting"`
 	WidgetColor        string `bun:"widget_color"`
 	WidgetPosition     string `bun:"widget_position"`
 	WidgetLocale       string `bun:"widget_locale"`
 	WidgetAvailability string `bun:"widget_availability"`
+	WidgetReplyTime    string `bun:"widget_reply_time"`
+	WidgetAvatarURL    string `bun:"widget_avatar_url"`
 	// The pages mail links open (migration 0013).
 	PasswordResetURL string `bun:"password_reset_url"`
 	ChatURL          string `bun:"chat_url"`
@@ -64,7 +66,8 @@ func (db *DB) teamWithSettings(ctx context.Context, r teamRow) (team.Team, error
 	for _, sr := range rows {
 		t.Settings[scope.Mode(sr.Mode)] = team.Settings{AllowedOrigins: sr.AllowedOrigins, Widget: team.Widget{
 			Title: sr.WidgetTitle, Greeting: sr.WidgetGreeting, Color: sr.WidgetColor, Position: sr.WidgetPosition,
-			Locale: sr.WidgetLocale, Availability: sr.WidgetAvailability},
+			Locale: sr.WidgetLocale, Availability: sr.WidgetAvailability, ReplyTime: sr.WidgetReplyTime,
+			AvatarURL: sr.WidgetAvatarURL},
 			Pages: team.Pages{PasswordResetURL: sr.PasswordResetURL, ChatURL: sr.ChatURL}}
 	}
 	return t, nil
@@ -79,6 +82,7 @@ type keyRow struct {
 	Mode       string     `bun:"mode"`
 	Hash       []byte     `bun:"hash"`
 	Redacted   string     `bun:"redacted"`
+	Name       string     `bun:"name"`
 	CreatedAt  time.Time  `bun:"created_at"`
 	LastUsedAt *time.Time `bun:"last_used_at"`
 	ExpiresAt  *time.Time `bun:"expires_at"`
@@ -95,13 +99,13 @@ func utcPtr(t *time.Time) *time.Time {
 
 func (r keyRow) key() apikey.Key {
 	return apikey.Key{ID: r.ID, TeamID: r.TeamID, Type: apikey.Type(r.Type), Mode: scope.Mode(r.Mode),
-		Hash: r.Hash, Redacted: r.Redacted, CreatedAt: r.CreatedAt.UTC(), LastUsedAt: utcPtr(r.LastUsedAt),
+		Hash: r.Hash, Redacted: r.Redacted, Name: r.Name, CreatedAt: r.CreatedAt.UTC(), LastUsedAt: utcPtr(r.LastUsedAt),
 		ExpiresAt: utcPtr(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt)}
 }
 
 func keyToRow(k apikey.Key) *keyRow {
 	return &keyRow{ID: k.ID, TeamID: k.TeamID, Type: string(k.Type), Mode: string(k.Mode), Hash: k.Hash,
-		Redacted: k.Redacted, CreatedAt: k.CreatedAt.UTC(), LastUsedAt: utcPtr(k.LastUsedAt),
+		Redacted: k.Redacted, Name: k.Name, CreatedAt: k.CreatedAt.UTC(), LastUsedAt: utcPtr(k.LastUsedAt),
 		ExpiresAt: utcPtr(k.ExpiresAt), RevokedAt: utcPtr(k.RevokedAt)}
 }
 

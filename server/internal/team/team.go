@@ -44,8 +44,8 @@ type Settings struct {
 	// AllowedOrigins restricts where the mode's publishable keys may be used
 	// from; empty means any origin.
 	AllowedOrigins []string
-	// Widget is how the widget looks, as the dashboard's embed snippet
-	// writes it.
+	// Widget is how the widget looks and what its header says of the team,
+	// as the dashboard's embed snippet and settings write it.
 	Widget Widget
 	// Pages are the site's pages that links in mail open.
 	Pages Pages
@@ -53,7 +53,7 @@ type Settings struct {
 
 // Widget is the look of a team's widget in one mode; "" fields leave the
 // widget's default (its own title and greeting in the visitor's language,
-// blue, on the right).
+// blue, on the right) or say nothing (availability, reply time, avatars).
 type Widget struct {
 	Title    string
 	Greeting string
@@ -61,9 +61,15 @@ type Widget struct {
 	Position string // "right" or "left"
 	Locale   string // a language the widget speaks, or "" for the visitor's
 	// Availability is "online" or "away": whether the team answers now or
-	// later (the dashboard's preview shows it; the widget does not read it
-	// yet).
+	// later; the widget's header shows it.
 	Availability string
+	// ReplyTime is how soon the team usually replies: "minutes", "hours"
+	// or "day".
+	ReplyTime string
+	// AvatarURL is an https URL with {name} in it, replaced by an agent's
+	// name (lowercased, URL-encoded) to show their picture; without it the
+	// widget shows initials.
+	AvatarURL string
 }
 
 // Widget choices.
@@ -71,6 +77,7 @@ var (
 	WidgetPositions    = []string{"right", "left"}
 	WidgetLocales      = []string{"en", "de", "es"}
 	WidgetAvailability = []string{"online", "away"}
+	WidgetReplyTimes   = []string{"minutes", "hours", "day"}
 	widgetColor        = regexp.MustCompile(`^#[0-9a-f]{6}$`)
 	maxWidgetTitle     = 60
 	maxWidgetGreeting  = 200
@@ -80,12 +87,17 @@ var (
 	errWidgetAvailable = errs.Invalidf("availability", "availability must be online or away")
 	errWidgetTitleLen  = errs.Invalidf("title", "title must be at most 60 characters")
 	errWidgetGreetLen  = errs.Invalidf("greeting", "greeting must be at most 200 characters")
+	errWidgetReplyTime = errs.Invalidf("reply_time", "reply_time must be minutes, hours or day, or empty")
+	errWidgetAvatar    = errs.Invalidf("avatar_url", "avatar_url must be an https URL with {name} in it, at most %d characters", maxAvatarURL)
 )
+
+const maxAvatarURL = 500
 
 // clean trims and checks w.
 func (w Widget) clean() (Widget, error) {
 	w.Title, w.Greeting = strings.TrimSpace(w.Title), strings.TrimSpace(w.Greeting)
 	w.Color = strings.ToLower(strings.TrimSpace(w.Color))
+	w.ReplyTime, w.AvatarURL = strings.TrimSpace(w.ReplyTime), strings.TrimSpace(w.AvatarURL)
 	if err := text.Line("title", w.Title); err != nil {
 		return Widget{}, err
 	}
@@ -105,8 +117,20 @@ func (w Widget) clean() (Widget, error) {
 		return Widget{}, errWidgetLocale
 	case w.Availability != "" && !slices.Contains(WidgetAvailability, w.Availability):
 		return Widget{}, errWidgetAvailable
+	case w.ReplyTime != "" && !slices.Contains(WidgetReplyTimes, w.ReplyTime):
+		return Widget{}, errWidgetReplyTime
+	case w.AvatarURL != "" && !avatarURL(w.AvatarURL):
+		return Widget{}, errWidgetAvatar
 	}
 	return w, nil
+}
+
+func avatarURL(s string) bool {
+	if len(s) > maxAvatarURL || !strings.Contains(s, "{name}") || text.Controls("avatar_url", s) != nil {
+		return false
+	}
+	u, err := url.Parse(strings.ReplaceAll(s, "{name}", "x"))
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil
 }
 
 // AllowsOrigin reports whether a browser page on origin may use the team's
@@ -271,7 +295,8 @@ func (s *Service) Resolve(ctx context.Context, idOrSlug string) (Team, error) {
 type Update struct {
 	Name           *string
 	AllowedOrigins *[]string
-	Widget         *Widget
+	// Widget replaces the mode's widget settings.
+	Widget *Widget
 	// RequireTOTP is the team's (from live only, as the name).
 	RequireTOTP *bool
 	// The mode's pages that mail links open, and the team's sender (from

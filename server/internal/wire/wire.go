@@ -34,13 +34,22 @@ type Customer struct {
 	EmailVerified   bool    `json:"email_verified"`
 	NameVerified    bool    `json:"name_verified"`
 	UnverifiedEmail *string `json:"unverified_email"`
+	// Kind is account, identified, visitor or contact; MergedInto, for a
+	// visitor whose conversations moved at a sign-in, the customer's id.
+	Kind       string  `json:"kind"`
+	MergedInto *string `json:"merged_into"`
 }
 
 // CustomerOf renders c.
 func CustomerOf(c helpdesk.Customer) Customer {
+	kind := c.Kind
+	if kind == "" {
+		kind = helpdesk.KindContact
+	}
 	return Customer{ID: c.ID, Email: NilIfEmpty(c.Email), Name: c.Name, ExternalID: NilIfEmpty(c.ExternalID),
 		Metadata: c.Metadata, Mode: string(c.Mode), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		EmailVerified: c.EmailVerified, NameVerified: c.NameVerified, UnverifiedEmail: NilIfEmpty(c.UnverifiedEmail)}
+		EmailVerified: c.EmailVerified, NameVerified: c.NameVerified, UnverifiedEmail: NilIfEmpty(c.UnverifiedEmail),
+		Kind: kind, MergedInto: NilIfEmpty(c.MergedInto)}
 }
 
 // Ticket is a ticket as the API and the agents' stream render it.
@@ -56,6 +65,9 @@ type Ticket struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
 	ClosedAt   *time.Time `json:"closed_at"`
+	// MergedFrom is the anonymous visitor a chat started with, when it
+	// moved into its customer at a sign-in.
+	MergedFrom *string `json:"merged_from"`
 	// LastSeq is the seq of the last chat message; the read positions say
 	// how far the customer and the agents have read.
 	LastSeq         int64 `json:"last_seq"`
@@ -67,7 +79,7 @@ type Ticket struct {
 func TicketOf(t helpdesk.Ticket) Ticket {
 	return Ticket{ID: t.ID, Subject: t.Subject, Status: t.Status, Priority: t.Priority, Channel: t.Channel,
 		CustomerID: NilIfEmpty(t.CustomerID), Tags: t.Tags, Mode: string(t.Mode), CreatedAt: t.CreatedAt,
-		UpdatedAt: t.UpdatedAt, ClosedAt: t.ClosedAt, LastSeq: t.LastSeq, CustomerReadSeq: t.CustomerReadSeq,
+		UpdatedAt: t.UpdatedAt, ClosedAt: t.ClosedAt, MergedFrom: NilIfEmpty(t.MergedFrom), LastSeq: t.LastSeq, CustomerReadSeq: t.CustomerReadSeq,
 		AgentReadSeq: t.AgentReadSeq}
 }
 

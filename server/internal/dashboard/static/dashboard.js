@@ -258,7 +258,10 @@
     var typingTimer = null;
     function showTyping(name, on) {
       clearTimeout(typingTimer);
-      typingEl.textContent = on ? name + " is typing…" : "";
+      // Written only when it changes: announced once as the customer
+      // starts typing, not at each of their typing events.
+      var text = on ? name + " is typing…" : "";
+      if (typingEl.textContent !== text) { typingEl.textContent = text; }
       if (on) { typingTimer = setTimeout(function () { typingEl.textContent = ""; }, 6500); }
     }
     function setStatus(st) {
@@ -391,6 +394,16 @@
   }
 
   // --- Widget settings: a live preview and the snippet -----------------
+  // ink is the widget's text on a colour: white where it reads at WCAG AA
+  // (4.5:1), else black, as js/cstar-widget.js chooses it.
+  function ink(hex) {
+    if (!/^#[0-9a-fA-F]{6}$/.test(hex)) { return "#fff"; }
+    var l = [[1, 0.2126], [3, 0.7152], [5, 0.0722]].reduce(function (s, c) {
+      var v = parseInt(hex.substr(c[0], 2), 16) / 255;
+      return s + c[1] * (v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+    }, 0);
+    return 1.05 / (l + 0.05) >= 4.5 ? "#fff" : "#000";
+  }
   function widget() {
     var f = document.getElementById("widget-form"), pv = document.getElementById("widget-preview");
     var snippet = document.getElementById("snippet");
@@ -401,6 +414,7 @@
       $(".wp-greeting", pv).textContent = v("greeting") || "Hi! How can we help?";
       $(".wp-avail", pv).textContent = v("availability") === "away" ? "Away: we answer later" : "Online";
       $(".wp-head", pv).style.background = v("color");
+      $(".wp-head", pv).style.color = ink(v("color"));
       $(".wp-launcher", pv).style.background = v("color");
       pv.classList.toggle("left", v("position") === "left");
       var s = '<script src="' + snippet.getAttribute("data-origin") + '/widget/cstar-chat.js" data-publishable-key="' + snippet.getAttribute("data-prefix") + '…"';
