@@ -158,7 +158,19 @@ func TestOfflineReplyJourney(t *testing.T) {
 			e.agentPost(t, msg.TicketID, "It ships tomorrow morning.")
 			e.agentPost(t, sueMsg.TicketID, "Yes, we do.")
 			sue.waitFor(t, `__msgs.some(m => m.body === "Yes, we do.")`, 10*time.Second)
-			time.Sleep(300 * time.Millisecond)
+			// The socket records the delivery beside its writer.
+			for deadline := time.Now().Add(10 * time.Second); ; {
+				var delivered, last int64
+				err := e.Server.App.DB().Bun().NewRaw("SELECT customer_delivered_seq, last_seq FROM tickets WHERE id = ?",
+					sueMsg.TicketID).Scan(context.Background(), &delivered, &last)
+				if err == nil && delivered == last {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("Sue's delivery is not recorded: %d of %d (%v)", delivered, last, err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			e.Server.Clock.Advance(5*time.Minute + time.Second)
 			m := relay.WaitTo(t, "leo@example.com", 2)
 			if m.Subject != "[TEST] New reply from E2E "+dialect || !strings.Contains(m.Text, "It ships tomorrow morning.") ||

@@ -445,6 +445,26 @@ func openChat(t *testing.T, s *apptest.Server, ses, body string) (*apptest.WS, s
 	return w, apptest.Str(m["ticket_id"])
 }
 
+// waitDelivered waits until the customer's socket has recorded the
+// delivery of the ticket's messages up to its last (the record runs beside
+// the socket's writer).
+func waitDelivered(t *testing.T, s *apptest.Server, ticket string) {
+	t.Helper()
+	deadline := time.Now().Add(apptest.Wait)
+	for {
+		var delivered, last int64
+		err := s.App.DB().Bun().NewRaw("SELECT customer_delivered_seq, last_seq FROM tickets WHERE id = ?", ticket).
+			Scan(context.Background(), &delivered, &last)
+		if err == nil && delivered == last {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ticket %s: delivered %d of %d (%v)", ticket, delivered, last, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func agentSays(t *testing.T, s *apptest.Server, ticket, body string) {
 	t.Helper()
 	s.Do(t, "POST", s.Path("/tickets/"+ticket+"/messages"), s.SKLive, map[string]any{"body": body, "author_name": "Sam"}).Want(t, 201)
@@ -468,6 +488,7 @@ func TestOfflineReplies(t *testing.T) {
 			m, _ := f["message"].(map[string]any)
 			return m["body"] == "Yes, plenty."
 		})
+		waitDelivered(t, s, t2)
 		settle(s)
 		if n := len(relay.To("gone@example.com")); n != 1 {
 			t.Fatalf("before the delay: got %d mails, want only the verification", n)
@@ -497,6 +518,7 @@ func TestOfflineReplies(t *testing.T) {
 		before := jobs(t, s)
 		agentSays(t, s, t1, "Anything else?")
 		back, _, _ := s.WidgetReady(t, s.PKLive, gone, nil)
+		waitDelivered(t, s, t1)
 		s.Clock.Advance(mail.DefaultOfflineDelay + time.Second)
 		j := newJob(t, s, mail.OfflineReply, before, finished)
 		if j.Status != mail.Dropped || j.LastError != "nothing unseen: the customer came back" {
