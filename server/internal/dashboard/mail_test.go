@@ -68,6 +68,19 @@ func TestInvitationMailed(t *testing.T) {
 		b.Get(t, "/app/settings/team")
 		wantStatus(t, "invite", b.Post(t, "/app/settings/team/invitations", form("email", "late@acme.example", "role", "agent")),
 			http.StatusCreated)
+		// Its first attempt fails (the relay is down); the withdrawal comes
+		// before the next. (A withdrawal during a delivery cannot stop it.)
+		for deadline := time.Now().Add(apptest.Wait); ; {
+			js, _ := e.App.Mail().Recent(t.Context(), e.Team.ID, 10)
+			if len(js) > 0 && js[0].Kind == mail.AgentInvitation && js[0].LastError != "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the invitation's first attempt: %+v", js)
+			}
+			e.App.Mail().Wake()
+			time.Sleep(20 * time.Millisecond)
+		}
 		invs, err := e.App.Agents().Invitations(t.Context(), e.Team.ID)
 		withdrawn := 0
 		for _, inv := range invs {
