@@ -27,6 +27,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/dashboard"
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/hookclient"
 	"github.com/cstar-chat/cstar/server/internal/httpapi"
 	"github.com/cstar-chat/cstar/server/internal/idempotency"
 	"github.com/cstar-chat/cstar/server/internal/identity"
@@ -40,6 +41,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/internal/store"
 	"github.com/cstar-chat/cstar/server/internal/team"
+	"github.com/cstar-chat/cstar/server/internal/webhook"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
 
@@ -74,6 +76,9 @@ type Options struct {
 	PasswordParams *argon2id.Params
 	// ChatTimings replaces the websocket heartbeat and deadlines.
 	ChatTimings socket.Timings
+	// WebhookTimings replaces the webhook dispatcher's intervals and bounds
+	// (zero fields keep webhook.DefaultTimings).
+	WebhookTimings webhook.Timings
 	// SMTPRootCAs verifies the relay's certificate (a test relay's own);
 	// nil uses the system's.
 	SMTPRootCAs *x509.CertPool
@@ -158,7 +163,16 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	} else {
 		bus = realtime.NewLocalBus(a.hub)
 	}
-	db.OnEvents(bus.Committed)
+	deliveries := reg.Counter("cstar_webhook_deliveries_total", "Webhook delivery attempts by outcome.", "outcome",
+		webhook.Outcomes...)
+	dispatcher := webhook.NewDispatcher(db, hookclient.New(cfg.WebhooksAllowPrivate), opt.Now, opt.WebhookTimings,
+		opt.Log, deliveries)
+	db.OnEvents(func(evs []chat.Event) {
+		bus.Committed(evs)
+		dispatcher.Wake()
+	})
+	hooks := webhook.NewService(db, opt.Now, webhook.Policy{AllowInsecure: cfg.WebhooksAllowInsecure,
+		AllowPrivate: cfg.WebhooksAllowPrivate}, dispatcher.Wake)
 	chatSvc := chat.NewService(db, bus, opt.Now)
 	a.chat = chatSvc
 	// A revoked or rolled key closes the sockets opened with it, on every
@@ -191,7 +205,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		}
 		return 0
 	})
-	reg.Counter("cstar_database_outages_total", func() float64 { return float64(db.Health().Outages) })
+	reg.CounterFunc("cstar_database_outages_total", func() float64 { return float64(db.Health().Outages) })
 	var widget http.Handler
 	if set, err := assets.Load(os.DirFS(cfg.WidgetDir)); err == nil {
 		widget = set
@@ -212,6 +226,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		Identity: ident,
 		Library:  librarySvc,
 		Chat:     chatSvc,
+		Webhooks: hooks,
 		Sockets:  sockets,
 		Idem:     idem,
 		Limiter:  limiter,
@@ -263,6 +278,18 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 			stopListening()
 		}()
 	}
+	// Webhook deliveries run beside the requests, never on their path.
+	dctx, stopDispatch := context.WithCancel(context.Background())
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		dispatcher.Run(dctx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		<-a.stop
+		stopDispatch()
+	}()
 	a.every(sockets.Timings().Sweep, sockets.Sweep)
 	// Mail is composed and sent by its worker, never on a request's path.
 	a.wg.Add(1)
@@ -277,6 +304,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.every(time.Hour, func(ctx context.Context) {
 		if _, err := chatSvc.ExpireEvents(ctx, cfg.EventRetention); err != nil {
 			a.log.Error("expire old events", "err", err)
+		}
+		if _, err := dispatcher.Sweep(ctx, cfg.EventRetention); err != nil {
+			a.log.Error("expire old webhook deliveries", "err", err)
 		}
 	})
 	a.every(time.Minute, func(ctx context.Context) {

@@ -379,6 +379,13 @@ func TestVerifyEmail(t *testing.T) {
 		// The site's own customer with the same address is not blocked by
 		// the verified account.
 		s.Do(t, "POST", s.Path("/customers"), s.SKLive, map[string]any{"email": "eva@example.com", "name": "Eva (site)"}).Want(t, 201)
+		// Among the site's own customers proven emails stay unique.
+		s.Do(t, "POST", s.Path("/customers"), s.SKLive, map[string]any{"email": "eva@example.com", "name": "Eva again"}).
+			WantError(t, 409, "A customer with this email already exists")
+		s.Do(t, "POST", s.Path("/customers"), s.SKLive, map[string]any{"email": "bo@example.com", "name": "Bo"}).Want(t, 201)
+		s.Do(t, "POST", s.Path("/customers"), s.SKLive, map[string]any{"email": "bo@example.com", "external_id": "bo-2",
+			"password_hash": "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"}).
+			WantError(t, 409, "A customer with this email already exists")
 		noTokens(t, logs)
 	})
 }

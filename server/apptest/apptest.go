@@ -17,6 +17,7 @@ import (
 	"github.com/cstar-chat/cstar/server/config"
 	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/internal/team"
+	"github.com/cstar-chat/cstar/server/internal/webhook"
 )
 
 // Wait bounds every wait for a frame, a close or a state: generous, since
@@ -34,6 +35,13 @@ var CheapPassword = argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1,
 // second.
 var ChatTimings = socket.Timings{Ping: 200 * time.Millisecond, PongWait: 5 * time.Second,
 	WriteWait: 5 * time.Second, ResumeWait: time.Second, QueueLen: 64, Sweep: 50 * time.Millisecond}
+
+// WebhookTimings keep webhook retries inside a test's time: due deliveries
+// are looked for every 20 ms, retries start after 200 ms, attempts time out
+// after 2 s and claims last 5 s. Retries still stop, and failing endpoints
+// are disabled, after 3 days: tests move the Clock.
+var WebhookTimings = webhook.Timings{Poll: 20 * time.Millisecond, Lease: 5 * time.Second, Timeout: 2 * time.Second,
+	FirstRetry: 200 * time.Millisecond, MaxRetry: time.Second}
 
 // Clock is the real clock plus an offset that tests advance. Adding to
 // time.Now keeps the monotonic reading, so limiters that subtract times see
@@ -105,6 +113,9 @@ func Config(f func(*config.Config)) Option { return func(s *Setup) { f(&s.Config
 // benchmarks that measure them.
 func RealPasswords(s *Setup) { s.App.PasswordParams = nil }
 
+// Webhooks sets the webhook dispatcher's timings.
+func Webhooks(tm webhook.Timings) Option { return func(s *Setup) { s.App.WebhookTimings = tm } }
+
 // Logger sends the server's log to l (by default it is discarded).
 func Logger(l *slog.Logger) Option { return func(s *Setup) { s.App.Log = l } }
 
@@ -157,8 +168,10 @@ func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 	t.Helper()
 	clk := &Clock{}
 	p := CheapPassword
-	st := Setup{Config: config.Default(), App: app.Options{Now: clk.Now, PasswordParams: &p}}
+	st := Setup{Config: config.Default(), App: app.Options{Now: clk.Now, PasswordParams: &p, WebhookTimings: WebhookTimings}}
 	st.Config.Addr = "127.0.0.1:0"
+	// Webhook receivers in tests are httptest servers on loopback.
+	st.Config.WebhooksAllowInsecure, st.Config.WebhooksAllowPrivate = true, true
 	st.Config.DatabaseURL = dbURL
 	st.Config.SecretLimit = 100000
 	st.Config.PublishableLimit = 100000

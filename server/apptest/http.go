@@ -29,6 +29,19 @@ func (r *Resp) String() string {
 	return fmt.Sprintf("%d %s", r.Status, bytes.TrimSpace(r.Raw))
 }
 
+// ResponseCheck looks at a response Do got (body already read, and
+// readable again from res.Body).
+type ResponseCheck func(t testing.TB, req *http.Request, res *http.Response, body []byte)
+
+// responseCheck is set at most once, by a test binary's TestMain before any
+// test runs, and only read afterwards.
+var responseCheck ResponseCheck
+
+// CheckResponses makes Do hand every response to f: the httpapi tests
+// validate every answer against the OpenAPI document this way. Call it
+// from TestMain, before m.Run.
+func CheckResponses(f ResponseCheck) { responseCheck = f }
+
 // Do sends one request. body is nil (no body), a string or []byte (sent as
 // is) or anything else (sent as JSON). A JSON Content-Type is set whenever
 // there is a body, unless hdr (name, value pairs) sets one; a value of ""
@@ -77,6 +90,10 @@ func (s *Server) Do(t testing.TB, method, path, key string, body any, hdr ...str
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	if responseCheck != nil {
+		res.Body = io.NopCloser(bytes.NewReader(raw))
+		responseCheck(t, req, res, raw)
 	}
 	r := &Resp{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	var m map[string]any

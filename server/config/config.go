@@ -48,6 +48,12 @@ type Config struct {
 	// DemoAddr is where the demo store site listens (with DemoTeam): its own
 	// origin, as a customer's site would be. Empty: no demo site.
 	DemoAddr string
+	// WebhooksAllowInsecure admits http:// webhook endpoints;
+	// WebhooksAllowPrivate lets deliveries reach loopback, private,
+	// link-local, unique-local and metadata addresses. Both are for local
+	// development and tests.
+	WebhooksAllowInsecure bool
+	WebhooksAllowPrivate  bool
 	// PublicURL is the server's address as people reach it; links in mail
 	// start with it. Empty: the address the server listens on.
 	PublicURL string
@@ -115,6 +121,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env CSTAR_LOG_LEVEL)")
 	fs.StringVar(&c.WidgetDir, "widget-dir", c.WidgetDir, "directory of the built widget (cstar-chat.js, wasm_exec.js, cstar.wasm); served under /widget/ (env CSTAR_WIDGET_DIR)")
 	fs.BoolVar(&c.DemoTeam, "demo", c.DemoTeam, `create a "demo" team on first start and print its keys (env CSTAR_DEMO)`)
+	fs.BoolVar(&c.WebhooksAllowInsecure, "webhooks-allow-insecure", c.WebhooksAllowInsecure, "accept http:// webhook endpoints, not only https:// (env CSTAR_WEBHOOKS_ALLOW_INSECURE)")
+	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", c.WebhooksAllowPrivate, "let webhook deliveries reach loopback, private, link-local and metadata addresses (env CSTAR_WEBHOOKS_ALLOW_PRIVATE)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the server's address as people reach it, e.g. https://chat.example.com; links in mail start with it (env CSTAR_PUBLIC_URL)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "SMTP relay for mail: smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465; unset keeps mail in the dashboard's dev mailbox (env CSTAR_SMTP_URL)")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "default sender of mail, and where bounces go (env CSTAR_SMTP_FROM)")
@@ -188,6 +196,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	boolean("CSTAR_DEMO", &c.DemoTeam)
 	str("CSTAR_DEMO_ADDR", &c.DemoAddr)
 	str("CSTAR_WIDGET_DIR", &c.WidgetDir)
+	boolean("CSTAR_WEBHOOKS_ALLOW_INSECURE", &c.WebhooksAllowInsecure)
+	boolean("CSTAR_WEBHOOKS_ALLOW_PRIVATE", &c.WebhooksAllowPrivate)
 	return errors.Join(errs...)
 }
 

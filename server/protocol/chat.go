@@ -212,8 +212,13 @@ const (
 	// moved into the customer who signed in with the visitor's token: the
 	// ticket, now the customer's, names the visitor in merged_from.
 	EventCustomerMerged = "customer.merged"
-	EventTyping         = "typing"
-	EventReady          = "ready"
+	// Customer events carry the customer as the REST API renders it, or
+	// {"id": …, "deleted": true} once it is gone.
+	EventCustomerCreated = "customer.created"
+	EventCustomerUpdated = "customer.updated"
+	EventCustomerDeleted = "customer.deleted"
+	EventTyping          = "typing"
+	EventReady           = "ready"
 	// EventReset comes first on a stream resumed from a position older than
 	// the events log keeps (see --event-retention): the events in between
 	// are gone, so the client reloads what it shows through the REST API and
@@ -222,15 +227,17 @@ const (
 )
 
 // StreamEvent is one frame of the agents' stream. Pos orders the durable
-// events (ticket.created, ticket.updated, message.created, customer.merged) of one team and
-// mode, from 1 with no gaps; a client resumes with ?after=<last pos>.
+// events (ticket.created, ticket.updated, message.created, customer.created,
+// customer.updated, customer.deleted, customer.merged) of one team and mode,
+// from 1 with no gaps; a client resumes with ?after=<last pos>.
 // Typing events are ephemeral and have no position. A ready frame (with the
 // current position) follows the replay.
 type StreamEvent struct {
 	Type     string   `json:"type"`
 	Pos      int64    `json:"pos,omitempty"`
 	TicketID string   `json:"ticket_id,omitempty"`
-	Ticket   any      `json:"ticket,omitempty"` // the ticket as the REST API renders it
+	Ticket   any      `json:"ticket,omitempty"`   // the ticket as the REST API renders it
+	Customer any      `json:"customer,omitempty"` // the customer as the REST API renders it
 	Message  *Message `json:"message,omitempty"`
 	Author   *Author  `json:"author,omitempty"`
 	Typing   *bool    `json:"typing,omitempty"`

@@ -16,13 +16,16 @@ const (
 	AuthorSystem   = "system"
 )
 
-// Event types. The first four are durable: stored with a position in the
+// Event types. The first seven are durable: stored with a position in the
 // team's event log. The others are ephemeral: delivered to whoever is
 // connected, never replayed.
 const (
-	TicketCreated  = "ticket.created"
-	TicketUpdated  = "ticket.updated"
-	MessageCreated = "message.created"
+	TicketCreated   = "ticket.created"
+	TicketUpdated   = "ticket.updated"
+	MessageCreated  = "message.created"
+	CustomerCreated = "customer.created"
+	CustomerUpdated = "customer.updated"
+	CustomerDeleted = "customer.deleted"
 	// CustomerMerged records one conversation of an anonymous visitor moved
 	// into the customer who signed in with the visitor's token: its ticket
 	// (now the customer's, MergedFrom naming the visitor) and CustomerID
@@ -71,8 +74,9 @@ type Message struct {
 }
 
 // Event is something that happened in a team and mode. Durable events have
-// a position (Pos > 0); the store fills Message and Ticket when it reads
-// them back.
+// a position (Pos > 0); the store fills Message, Ticket and Customer when it
+// reads them back (each nil when the row is gone by then). Customer events
+// have no ticket.
 type Event struct {
 	Type       string
 	Pos        int64
@@ -83,8 +87,9 @@ type Event struct {
 	MessageID  string
 	CreatedAt  time.Time
 
-	Message *Message
-	Ticket  *helpdesk.Ticket
+	Message  *Message
+	Ticket   *helpdesk.Ticket
+	Customer *helpdesk.Customer
 
 	// Typing events.
 	Author Author
@@ -98,6 +103,23 @@ type Event struct {
 	// KeyEnded events: the API key that stops working, at CreatedAt (now
 	// for a revocation, the end of the grace for a roll).
 	KeyID string
+}
+
+// Durable reports whether events of type typ are stored in the log.
+func Durable(typ string) bool {
+	switch typ {
+	case TicketCreated, TicketUpdated, MessageCreated, CustomerCreated, CustomerUpdated, CustomerDeleted:
+		return true
+	}
+	return false
+}
+
+// CustomerEvent is the durable event of customer c's creation, change or
+// deletion (typ is CustomerCreated, CustomerUpdated or CustomerDeleted) at
+// time at.
+func CustomerEvent(typ string, c helpdesk.Customer, at time.Time) Event {
+	cp := c
+	return Event{Type: typ, TeamID: c.TeamID, Mode: c.Mode, CustomerID: c.ID, CreatedAt: at, Customer: &cp}
 }
 
 // Scope is the team and mode of the event.

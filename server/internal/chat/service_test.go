@@ -258,9 +258,10 @@ func TestSeqGapFreeConcurrent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// ticket.created, then one message.created per message.
-		if len(evs) != n+1 {
-			t.Fatalf("events: got %d, want %d", len(evs), n+1)
+		// customer.created (Ann's), ticket.created, then one
+		// message.created per message.
+		if len(evs) != n+2 {
+			t.Fatalf("events: got %d, want %d", len(evs), n+2)
 		}
 		var msgSeqs []int64
 		for i, ev := range evs {
@@ -276,8 +277,8 @@ func TestSeqGapFreeConcurrent(t *testing.T) {
 		if !slices.Equal(msgSeqs, span(1, n)) {
 			t.Fatalf("message events: got seqs %v, want 1..%d in order", msgSeqs, n)
 		}
-		if head, err := e.svc.Head(e.ctx, e.live); err != nil || head != n+1 {
-			t.Fatalf("head: got %d (%v), want %d", head, err, n+1)
+		if head, err := e.svc.Head(e.ctx, e.live); err != nil || head != n+2 {
+			t.Fatalf("head: got %d (%v), want %d", head, err, n+2)
 		}
 	})
 }
@@ -640,7 +641,7 @@ func TestLiveAndTestApart(t *testing.T) {
 		for _, c := range []struct {
 			sc   scope.Scope
 			head int64
-		}{{e.live, 4}, {e.test, 2}, {e.other, 0}} {
+		}{{e.live, 5}, {e.test, 3}, {e.other, 0}} { // each customer.created, ticket.created, the messages
 			if h, err := e.svc.Head(e.ctx, c.sc); err != nil || h != c.head {
 				t.Errorf("head of %v: got %d (%v), want %d", c.sc, h, err, c.head)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -13,6 +14,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/page"
+	"github.com/cstar-chat/cstar/server/internal/password"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/text"
 )
@@ -99,8 +101,13 @@ type CustomerInput struct {
 
 // CustomerFilter narrows a customer list; empty fields match everything.
 type CustomerFilter struct {
+	// Email finds only a verified email (a password account's sign-in name
+	// counts once the customer confirmed it by mail)...
 	Email      string
 	ExternalID string
+	// ...unless AnyEmail: only to tell which unique index a write hit,
+	// never to find a customer for anyone.
+	AnyEmail bool
 }
 
 // CreateCustomer adds a customer to sc. It needs an email, an external id or
@@ -119,6 +126,34 @@ func (s *Service) CreateCustomer(ctx context.Context, sc scope.Scope, in Custome
 	// The site's backend vouches for what it sets (the database's default).
 	c.EmailVerified, c.NameVerified = true, true
 	if err := s.store.InsertCustomer(ctx, c); err != nil {
+		return Customer{}, s.customerWriteErr(ctx, sc, c, "create customer", err)
+	}
+	return c, nil
+}
+
+// CreateCustomerWithPassword is CreateCustomer for a customer who brings
+// the hash of the password they had on the team's own system (see
+// password.CheckImported): they sign in to the widget with their email and
+// that password, and the first sign-in replaces the hash with cStar's.
+func (s *Service) CreateCustomerWithPassword(ctx context.Context, sc scope.Scope, in CustomerInput, passwordHash string) (Customer, error) {
+	if err := password.CheckImported("password_hash", passwordHash); err != nil {
+		return Customer{}, err
+	}
+	st := s.store
+	id, err := ids.New()
+	if err != nil {
+		return Customer{}, err
+	}
+	now := s.clock()
+	c := Customer{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now,
+		EmailVerified: true, NameVerified: true}
+	if err := applyCustomer(&c, in); err != nil {
+		return Customer{}, err
+	}
+	if c.Email == "" {
+		return Customer{}, errs.Invalidf("email", "email is required with a password_hash: it is the sign-in name")
+	}
+	if err := st.InsertCustomerWithPassword(ctx, c, passwordHash); err != nil {
 		return Customer{}, s.customerWriteErr(ctx, sc, c, "create customer", err)
 	}
 	return c, nil
@@ -167,7 +202,7 @@ func (s *Service) DeleteCustomer(ctx context.Context, sc scope.Scope, id string)
 	if !ok {
 		return errs.NotFoundf("Customer not found")
 	}
-	err := s.store.DeleteCustomer(ctx, sc, id)
+	err := s.store.DeleteCustomer(ctx, sc, id, s.clock())
 	if errors.Is(err, errs.ErrNotFound) {
 		return errs.NotFoundf("Customer not found")
 	}
@@ -200,8 +235,9 @@ func (s *Service) customerWriteErr(ctx context.Context, sc scope.Scope, c Custom
 		return fmt.Errorf("helpdesk: %s: %w", op, err)
 	}
 	if c.Email != "" {
-		same, lerr := s.store.ListCustomers(ctx, sc, CustomerFilter{Email: c.Email}, "", 1)
-		if lerr == nil && len(same) > 0 && same[0].ID != c.ID {
+		same, lerr := s.store.ListCustomers(ctx, sc, CustomerFilter{Email: c.Email, AnyEmail: true}, "", 2)
+		same = slices.DeleteFunc(same, func(o Customer) bool { return o.ID == c.ID })
+		if lerr == nil && len(same) > 0 {
 			return errs.Conflictf("A customer with this email already exists")
 		}
 	}

@@ -18,7 +18,8 @@ type Store interface {
 	CustomerByID(ctx context.Context, sc scope.Scope, id string) (Customer, error)
 	// UpdateCustomer writes c's fields over the row of c's scope and id.
 	UpdateCustomer(ctx context.Context, c Customer) error
-	DeleteCustomer(ctx context.Context, sc scope.Scope, id string) error
+	// DeleteCustomer removes a customer at time at.
+	DeleteCustomer(ctx context.Context, sc scope.Scope, id string, at time.Time) error
 	ListCustomers(ctx context.Context, sc scope.Scope, f CustomerFilter, after string, limit int) ([]Customer, error)
 
 	// InsertTicket and UpdateTicket return ErrUnknownCustomer (wrapped) when
@@ -29,6 +30,8 @@ type Store interface {
 	UpdateTicket(ctx context.Context, t Ticket) error
 	DeleteTicket(ctx context.Context, sc scope.Scope, id string) error
 	ListTickets(ctx context.Context, sc scope.Scope, f TicketFilter, after string, limit int) ([]Ticket, error)
+
+	ImportStore
 }
 
 // ErrUnknownCustomer is the error for a customer_id that names no customer

@@ -275,7 +275,7 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 
 // idParams are the path and query parameters that may hold an id.
 var (
-	idPathParams  = []string{"teamId", "team", "id", "keyId"}
+	idPathParams  = []string{"teamId", "team", "id", "keyId", "deliveryId"}
 	idQueryParams = []string{"customer_id", "ticket_id"}
 	// textPathParams are the path parameters that are not ids.
 	textPathParams = []string{"slug"}

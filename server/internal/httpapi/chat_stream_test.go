@@ -65,21 +65,22 @@ func TestChatStreamResume(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
 		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
-		tok, _ := customer(t, s, s.PKLive, "Ann")
+		tok, _ := customer(t, s, s.PKLive, "Ann") // 1 customer.created
 		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
-		tid := opened(t, w, "one") // 1 ticket.created, 2 message.created
-		w.SendMsg("c2", "two")     // 3
+		tid := opened(t, w, "one") // 2 ticket.created, 3 message.created
+		w.SendMsg("c2", "two")     // 4
 		w.WaitFor(protocol.FrameAck)
-		s.post(t, s.SKLive, tid, "three")                                                                    // 4
-		s.Do(t, "PATCH", s.Path("/tickets/"+tid), s.SKLive, map[string]any{"priority": "high"}).Want(t, 200) // 5
-		apiTicket := s.create(t, s.SKLive, "/tickets", map[string]any{"subject": "By email"})                // 6
+		s.post(t, s.SKLive, tid, "three")                                                                    // 5
+		s.Do(t, "PATCH", s.Path("/tickets/"+tid), s.SKLive, map[string]any{"priority": "high"}).Want(t, 200) // 6
+		apiTicket := s.create(t, s.SKLive, "/tickets", map[string]any{"subject": "By email"})                // 7
 
 		type ev struct {
 			pos int64
 			typ string
 		}
-		all := []ev{{1, protocol.EventTicketCreated}, {2, protocol.EventMessageCreated}, {3, protocol.EventMessageCreated},
-			{4, protocol.EventMessageCreated}, {5, protocol.EventTicketUpdated}, {6, protocol.EventTicketCreated}}
+		all := []ev{{1, protocol.EventCustomerCreated}, {2, protocol.EventTicketCreated}, {3, protocol.EventMessageCreated},
+			{4, protocol.EventMessageCreated}, {5, protocol.EventMessageCreated}, {6, protocol.EventTicketUpdated},
+			{7, protocol.EventTicketCreated}}
 		evs := func(frames []map[string]any) []ev {
 			out := []ev{}
 			for _, f := range frames {
@@ -87,22 +88,27 @@ func TestChatStreamResume(t *testing.T) {
 			}
 			return out
 		}
-		for _, after := range []int64{0, 3, 6, 99} {
+		for _, after := range []int64{0, 3, 7, 99} {
 			t.Run(fmt.Sprint("after ", after), func(t *testing.T) {
 				st, replay, ready := s.Stream(t, s.SKLive, fmt.Sprint("?after=", after))
-				want := all[min(after, 6):]
+				want := all[min(after, 7):]
 				if got := evs(replay); !slices.Equal(got, want) {
 					t.Fatalf("replay: got %v, want %v", got, want)
 				}
-				if num(ready["pos"]) != 6 {
-					t.Errorf("ready: got %v, want pos 6", ready)
+				if num(ready["pos"]) != 7 {
+					t.Errorf("ready: got %v, want pos 7", ready)
 				}
 				st.Conn.Close()
 			})
 		}
-		// The replayed events are complete: a message event carries the
-		// message, a ticket event the ticket (the REST rendering).
-		_, replay, _ := s.Stream(t, s.SKLive, "?after=1")
+		// The replayed events are complete: a customer event carries the
+		// customer, a message event the message, a ticket event the ticket
+		// (the REST renderings).
+		_, replay, _ := s.Stream(t, s.SKLive, "?after=0")
+		if c, _ := replay[0]["customer"].(map[string]any); c["name"] != "Ann" || c["id"] == nil {
+			t.Errorf("customer event: got %v, want Ann as REST renders her", replay[0])
+		}
+		replay = replay[2:]
 		if m := msg(replay[0]); replay[0]["ticket_id"] != tid || m["body"] != "one" || num(m["seq"]) != 1 {
 			t.Errorf("message event: got %v, want message one of %s", replay[0], tid)
 		}
@@ -110,31 +116,41 @@ func TestChatStreamResume(t *testing.T) {
 			t.Errorf("ticket event: got %v, want the ticket as REST renders it", replay[3])
 		}
 		if replay[4]["ticket_id"] != apiTicket {
-			t.Errorf("event 6: got %v, want the ticket created through the API", replay[4])
+			t.Errorf("event 7: got %v, want the ticket created through the API", replay[4])
 		}
 
 		// Without after: no replay, ready at the head, then live.
 		st, replay, ready := s.Stream(t, s.SKLive, "")
-		if len(replay) != 0 || num(ready["pos"]) != 6 {
-			t.Fatalf("fresh stream: got %d events and %v, want none and ready at 6", len(replay), ready)
+		if len(replay) != 0 || num(ready["pos"]) != 7 {
+			t.Fatalf("fresh stream: got %d events and %v, want none and ready at 7", len(replay), ready)
 		}
-		s.post(t, s.SKLive, tid, "four") // 7
-		if f := st.Next(wait); f["type"] != protocol.EventMessageCreated || num(f["pos"]) != 7 || msg(f)["body"] != "four" {
-			t.Fatalf("live: got %v, want message four at 7", f)
+		s.post(t, s.SKLive, tid, "four") // 8
+		if f := st.Next(wait); f["type"] != protocol.EventMessageCreated || num(f["pos"]) != 8 || msg(f)["body"] != "four" {
+			t.Fatalf("live: got %v, want message four at 8", f)
+		}
+		// A customer changed through the API is a live event too.
+		cust := s.create(t, s.SKLive, "/customers", map[string]any{"email": "bo@example.com", "name": "Bo"}) // 9
+		if f := st.Next(wait); f["type"] != protocol.EventCustomerCreated || num(f["pos"]) != 9 {
+			t.Fatalf("live customer: got %v, want customer.created at 9", f)
+		}
+		s.Do(t, "DELETE", s.Path("/customers/"+cust), s.SKLive, nil).Want(t, 200) // 10
+		if f := st.Next(wait); f["type"] != protocol.EventCustomerDeleted || num(f["pos"]) != 10 ||
+			f["customer"].(map[string]any)["deleted"] != true {
+			t.Fatalf("live customer deletion: got %v, want customer.deleted at 10", f)
 		}
 		st.Conn.Close()
 
-		// Missed while away: exactly 8..9 on reconnecting after 7.
-		s.post(t, s.SKLive, tid, "five") // 8
-		w.SendMsg("c6", "six")           // 9
+		// Missed while away: exactly 11..12 on reconnecting after 10.
+		s.post(t, s.SKLive, tid, "five") // 11
+		w.SendMsg("c6", "six")           // 12
 		w.WaitFor(protocol.FrameAck)
-		st, replay, _ = s.Stream(t, s.SKLive, "?after=7")
-		if got := evs(replay); !slices.Equal(got, []ev{{8, protocol.EventMessageCreated}, {9, protocol.EventMessageCreated}}) {
-			t.Fatalf("after 7: got %v, want 8 and 9", got)
+		st, replay, _ = s.Stream(t, s.SKLive, "?after=10")
+		if got := evs(replay); !slices.Equal(got, []ev{{11, protocol.EventMessageCreated}, {12, protocol.EventMessageCreated}}) {
+			t.Fatalf("after 10: got %v, want 11 and 12", got)
 		}
-		s.post(t, s.SKLive, tid, "seven") // 10
-		if f := st.Next(wait); num(f["pos"]) != 10 {
-			t.Fatalf("live after the replay: got %v, want pos 10", f)
+		s.post(t, s.SKLive, tid, "seven") // 13
+		if f := st.Next(wait); num(f["pos"]) != 13 {
+			t.Fatalf("live after the replay: got %v, want pos 13", f)
 		}
 		// The test mode has a log of its own.
 		_, replay, ready = s.Stream(t, s.SKTest, "?after=0")
@@ -151,11 +167,11 @@ func TestChatStreamGapFree(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
 		s := newTestServer(t, dbURL, apptest.Timings(chatTimings))
-		tok, _ := customer(t, s, s.PKLive, "Ann")
+		tok, _ := customer(t, s, s.PKLive, "Ann") // position 1
 		w, _, _ := s.WidgetReady(t, s.PKLive, tok, nil)
-		tid := opened(t, w, "hello") // positions 1, 2
-		live, _, _ := s.Stream(t, s.SKLive, "?after=0")
-		half, _, _ := s.Stream(t, s.SKLive, "?after=0")
+		tid := opened(t, w, "hello") // positions 2, 3
+		live, _, _ := s.Stream(t, s.SKLive, "?after=1")
+		half, _, _ := s.Stream(t, s.SKLive, "?after=1")
 
 		const agents, each = 3, 10
 		var wg sync.WaitGroup
@@ -176,13 +192,13 @@ func TestChatStreamGapFree(t *testing.T) {
 		}
 		half.Conn.Close()
 		wg.Wait()
-		const n = 2 + agents*each + each
+		const n = 3 + agents*each + each
 		var got []int64
-		for len(got) < n-2 {
+		for len(got) < n-3 {
 			got = append(got, num(live.WaitFor(protocol.EventMessageCreated)["pos"]))
 		}
-		if !slices.Equal(got, span(3, n)) {
-			t.Fatalf("live stream positions: got %v, want 3..%d", got, n)
+		if !slices.Equal(got, span(4, n)) {
+			t.Fatalf("live stream positions: got %v, want 4..%d", got, n)
 		}
 		last := halfPos[len(halfPos)-1]
 		_, replay, _ := s.Stream(t, s.SKLive, fmt.Sprint("?after=", last))
@@ -190,8 +206,8 @@ func TestChatStreamGapFree(t *testing.T) {
 		for _, f := range replay {
 			rest = append(rest, num(f["pos"]))
 		}
-		if all := append(slices.Clone(halfPos), rest...); !slices.Equal(all, span(3, n)) {
-			t.Fatalf("before and after the reconnect: got %v, want 3..%d", all, n)
+		if all := append(slices.Clone(halfPos), rest...); !slices.Equal(all, span(4, n)) {
+			t.Fatalf("before and after the reconnect: got %v, want 4..%d", all, n)
 		}
 	})
 }

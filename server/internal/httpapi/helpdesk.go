@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+
+	"github.com/cstar-chat/cstar/server/internal/errs"
 
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/wire"
@@ -12,11 +16,19 @@ type customerIn struct {
 	Name       *string        `json:"name"`
 	ExternalID *string        `json:"external_id"`
 	Metadata   map[string]any `json:"metadata"`
+	// PasswordHash is a hash made by the team's own system (create and
+	// import only); Password is declared only to refuse it in words.
+	PasswordHash *string `json:"password_hash"`
+	Password     *string `json:"password"`
 }
 
 func (in customerIn) input() helpdesk.CustomerInput {
 	return helpdesk.CustomerInput{Email: in.Email, Name: in.Name, ExternalID: in.ExternalID, Metadata: in.Metadata}
 }
+
+// errPlainPassword refuses a password in clear: the API takes only a hash
+// made by the team's own system, so that no password crosses it.
+var errPlainPassword = errs.Invalidf("password", "Plain passwords are not accepted: send password_hash, an argon2id (PHC) or bcrypt hash")
 
 func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) error {
 	p, err := pageParams(r)
@@ -37,11 +49,87 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
-	c, err := s.Helpdesk.CreateCustomer(r.Context(), principalOf(r.Context()).scope(), in.input())
+	if in.Password != nil {
+		return errPlainPassword
+	}
+	sc := principalOf(r.Context()).scope()
+	var c helpdesk.Customer
+	var err error
+	if in.PasswordHash != nil {
+		c, err = s.Helpdesk.CreateCustomerWithPassword(r.Context(), sc, in.input(), *in.PasswordHash)
+	} else {
+		c, err = s.Helpdesk.CreateCustomer(r.Context(), sc, in.input())
+	}
 	if err != nil {
 		return err
 	}
 	return ok(w, http.StatusCreated, wire.CustomerOf(c))
+}
+
+func (s *Server) importCustomers(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Customers []json.RawMessage `json:"customers"`
+	}
+	if err := decode(r, &in, false); err != nil {
+		return err
+	}
+	if len(in.Customers) == 0 || len(in.Customers) > helpdesk.MaxImport {
+		return errs.Invalidf("customers", "customers must hold 1 to %d customers", helpdesk.MaxImport)
+	}
+	rows := make([]helpdesk.ImportInput, len(in.Customers))
+	for i, raw := range in.Customers {
+		var c customerIn
+		err := DecodeJSON(raw, &c)
+		if err == nil && c.Password != nil {
+			err = errPlainPassword
+		}
+		if err != nil {
+			return rowError(i, err)
+		}
+		rows[i] = helpdesk.ImportInput{CustomerInput: c.input(), PasswordHash: c.PasswordHash}
+	}
+	res, err := s.Helpdesk.ImportCustomers(r.Context(), principalOf(r.Context()).scope(), rows)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		Row      int           `json:"row"`
+		Status   string        `json:"status"`
+		Customer wire.Customer `json:"customer"`
+	}
+	out := struct {
+		Created   int   `json:"created"`
+		Updated   int   `json:"updated"`
+		Unchanged int   `json:"unchanged"`
+		Customers []row `json:"customers"`
+	}{Customers: make([]row, len(res))}
+	for i, im := range res {
+		out.Customers[i] = row{Row: i, Status: im.Status, Customer: wire.CustomerOf(im.Customer)}
+		switch im.Status {
+		case helpdesk.Created:
+			out.Created++
+		case helpdesk.Updated:
+			out.Updated++
+		default:
+			out.Unchanged++
+		}
+	}
+	return ok(w, http.StatusOK, out)
+}
+
+// rowError names row i of an import in a decoding error.
+func rowError(i int, err error) error {
+	e := errs.Public(err)
+	if e.Code != errs.Invalid {
+		return err
+	}
+	out := *e
+	out.Field = fmt.Sprintf("customers[%d]", i)
+	if e.Field != "" {
+		out.Field += "." + e.Field
+	}
+	out.Message = fmt.Sprintf("customers[%d]: %s", i, e.Message)
+	return &out
 }
 
 func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
@@ -56,6 +144,12 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 	var in customerIn
 	if err := decode(r, &in, false); err != nil {
 		return err
+	}
+	switch {
+	case in.Password != nil:
+		return errPlainPassword
+	case in.PasswordHash != nil:
+		return errs.Invalidf("password_hash", "password_hash is set when a customer is created or imported only")
 	}
 	c, err := s.Helpdesk.UpdateCustomer(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"), in.input())
 	if err != nil {

@@ -94,7 +94,10 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		Form        bool
 	}{"Stop emails about replies", "You will no longer get an email when the team answers you while you are away.", true}
 	status := http.StatusOK
-	if r.Method == http.MethodPost {
+	if s.Mail == nil {
+		status = http.StatusNotFound
+		page.Title, page.Text, page.Form = "Link not valid", "This server sends no mail.", false
+	} else if r.Method == http.MethodPost {
 		err := s.Mail.Unsubscribe(r.Context(), r.PathValue("token"))
 		switch {
 		case err == nil:

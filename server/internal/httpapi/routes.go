@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
@@ -20,9 +21,10 @@ import (
 const readyzTimeout = 2 * time.Second
 
 // routes lists every route of the API, the widget API and the Library API,
-// so that "what are the endpoints?" is answered here.
+// so that "what are the endpoints?" is answered here (and, for programs, by
+// openapi.json, which a test holds to this list).
 func (s *Server) routes() {
-	m := s.mux
+	m := routeTable{s}
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ok"})
 	})
@@ -45,6 +47,8 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.Metrics.WriteTo(w)
 	})
+
+	m.HandleFunc("GET /openapi.json", s.openAPI)
 
 	m.HandleFunc("GET /widget/", func(w http.ResponseWriter, r *http.Request) {
 		if s.Widget == nil {
@@ -72,11 +76,13 @@ func (s *Server) routes() {
 
 	m.Handle("GET "+t+"/customers", s.api(secretOnly, s.listCustomers))
 	m.Handle("POST "+t+"/customers", s.api(secretOnly, s.idem(s.createCustomer)))
+	m.Handle("POST "+t+"/customers/import", s.api(secretOnly, s.idem(s.importCustomers)))
 	m.Handle("GET "+t+"/customers/{id}", s.api(secretOnly, s.getCustomer))
 	m.Handle("PATCH "+t+"/customers/{id}", s.api(secretOnly, s.updateCustomer))
 	m.Handle("DELETE "+t+"/customers/{id}", s.api(secretOnly, s.deleteCustomer))
 	m.Handle("GET "+t+"/customers/{id}/sessions", s.api(secretOnly, s.listSessions))
 	m.Handle("DELETE "+t+"/customers/{id}/sessions", s.api(secretOnly, s.revokeSessions))
+	m.Handle("GET "+t+"/customers/{id}/export", s.api(secretOnly, s.exportCustomer))
 
 	m.Handle("GET "+t+"/tickets", s.api(secretOnly, s.listTickets))
 	m.Handle("POST "+t+"/tickets", s.api(secretOnly, s.idem(s.createTicket)))
@@ -91,6 +97,16 @@ func (s *Server) routes() {
 	m.Handle("GET "+t+"/realtime", s.api(secretOnly, s.realtimeStream))
 	m.Handle("GET "+t+"/events", s.api(secretOnly, s.listEvents))
 	m.Handle("GET "+t+"/tickets/{id}/article-views", s.api(secretOnly, s.listArticleViews))
+
+	m.Handle("GET "+t+"/webhooks", s.api(secretOnly, s.listWebhooks))
+	m.Handle("POST "+t+"/webhooks", s.api(secretOnly, s.createWebhook))
+	m.Handle("GET "+t+"/webhooks/{id}", s.api(secretOnly, s.getWebhook))
+	m.Handle("PATCH "+t+"/webhooks/{id}", s.api(secretOnly, s.updateWebhook))
+	m.Handle("DELETE "+t+"/webhooks/{id}", s.api(secretOnly, s.deleteWebhook))
+	m.Handle("POST "+t+"/webhooks/{id}/roll-secret", s.api(secretOnly, s.rollWebhookSecret))
+	m.Handle("POST "+t+"/webhooks/{id}/test", s.api(secretOnly, s.testWebhook))
+	m.Handle("GET "+t+"/webhooks/{id}/deliveries", s.api(secretOnly, s.listWebhookDeliveries))
+	m.Handle("POST "+t+"/webhooks/{id}/deliveries/{deliveryId}/redeliver", s.api(secretOnly, s.redeliverWebhook))
 
 	m.Handle("GET "+t+"/categories", s.api(publishableRead, s.listCategories))
 	m.Handle("POST "+t+"/categories", s.api(secretOnly, s.idem(s.createCategory)))
@@ -129,16 +145,30 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+protocol.ChatPath, s.widgetChat)
 
 	// The unsubscribe link of offline replies (RFC 8058: a POST unsubscribes).
-	if s.Mail != nil {
-		m.HandleFunc("GET /mail/unsubscribe/{token}", s.unsubscribe)
-		m.HandleFunc("POST /mail/unsubscribe/{token}", s.unsubscribe)
-	}
+	m.HandleFunc("GET /mail/unsubscribe/{token}", s.unsubscribe)
+	m.HandleFunc("POST /mail/unsubscribe/{token}", s.unsubscribe)
 
 	// The agents' dashboard, on this origin (its routes: package dashboard).
 	if s.Dashboard != nil {
 		m.Handle("/app/", s.Dashboard)
 	}
 }
+
+// routeTable registers routes on the mux and keeps their patterns.
+type routeTable struct{ s *Server }
+
+func (t routeTable) Handle(pattern string, h http.Handler) {
+	t.s.patterns = append(t.s.patterns, pattern)
+	t.s.mux.Handle(pattern, h)
+}
+
+func (t routeTable) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	t.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Routes lists the pattern of every route ("METHOD /path/{param}"), in the
+// order routes registers them.
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
 
 // envelopeMux turns the mux's own plain-text 404 (unknown path) and 405
 // (known path, wrong method) answers into the standard envelope. They are

@@ -22,6 +22,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
 	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/internal/team"
+	"github.com/cstar-chat/cstar/server/internal/webhook"
 )
 
 // Limits are the hourly request budgets.
@@ -56,6 +57,7 @@ type Deps struct {
 	Identity *identity.Service
 	Library  *library.Service
 	Chat     *chat.Service
+	Webhooks *webhook.Service
 	// Sockets runs the widget channel and the agents' stream once httpapi
 	// has authenticated and upgraded them.
 	Sockets *socket.Server
@@ -88,6 +90,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	mux      *http.ServeMux
+	patterns []string
 	handler  http.Handler
 	upgrader *websocket.Upgrader
 }

@@ -50,6 +50,8 @@ type Store interface {
 	// email, and its password hash.
 	AccountByEmail(ctx context.Context, sc scope.Scope, email string) (helpdesk.Customer, string, error)
 	SetPasswordHash(ctx context.Context, sc scope.Scope, customerID, hash string) error
+	// PasswordHashOf returns a customer's password hash ("" when none).
+	PasswordHashOf(ctx context.Context, sc scope.Scope, customerID string) (string, error)
 	CustomerByID(ctx context.Context, sc scope.Scope, id string) (helpdesk.Customer, error)
 
 	InsertSession(ctx context.Context, s Session) error
@@ -341,6 +343,20 @@ func (s *Service) Sessions(ctx context.Context, sc scope.Scope, customerID strin
 		return nil, fmt.Errorf("identity: list sessions: %w", err)
 	}
 	return out, nil
+}
+
+// PasswordScheme says which scheme a customer's password is hashed with
+// (password.SchemeArgon2id or SchemeBcrypt), "" when they have none.
+func (s *Service) PasswordScheme(ctx context.Context, sc scope.Scope, customerID string) (string, error) {
+	c, err := s.customer(ctx, sc, customerID)
+	if err != nil {
+		return "", err
+	}
+	h, err := s.store.PasswordHashOf(ctx, sc, c.ID)
+	if err != nil {
+		return "", fmt.Errorf("identity: password scheme: %w", err)
+	}
+	return password.Scheme(h), nil
 }
 
 // RevokeSessions ends every session of a customer of sc and says how many.

@@ -29,16 +29,25 @@ type Registry struct {
 	requests map[series]uint64
 	latency  map[string]*histogram // by route
 	gauges   map[string]func() float64
-	counters map[string]func() float64
+	// funcs are counts that only grow, read at scrape time.
+	funcs map[string]func() float64
+	// counters are counters with one label, counted as things happen.
+	counters map[string]*counterVec
 	// unavailable counts 503 answers by cause (the database, sign-ins
 	// waiting for a hash, other).
 	unavailable map[string]uint64
 }
 
+// counterVec is a counter with one label.
+type counterVec struct {
+	help, label string
+	values      map[string]uint64
+}
+
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{requests: map[series]uint64{}, latency: map[string]*histogram{}, gauges: map[string]func() float64{},
-		counters: map[string]func() float64{}, unavailable: map[string]uint64{}}
+		funcs: map[string]func() float64{}, counters: map[string]*counterVec{}, unavailable: map[string]uint64{}}
 }
 
 // Unavailable counts one 503 answer given for cause, one of a small fixed
@@ -77,11 +86,29 @@ func (m *Registry) Gauge(name string, f func() float64) {
 	m.mu.Unlock()
 }
 
-// Counter registers a count that only grows, read at scrape time.
-func (m *Registry) Counter(name string, f func() float64) {
+// CounterFunc registers a count that only grows, read at scrape time.
+func (m *Registry) CounterFunc(name string, f func() float64) {
 	m.mu.Lock()
-	m.counters[name] = f
+	m.funcs[name] = f
 	m.mu.Unlock()
+}
+
+// Counter registers a counter with one label, its known values shown from
+// zero, and returns the function that counts one of value. Values are the
+// caller's fixed set, never client input.
+func (m *Registry) Counter(name, help, label string, values ...string) func(value string) {
+	m.mu.Lock()
+	c := &counterVec{help: help, label: label, values: map[string]uint64{}}
+	for _, v := range values {
+		c.values[v] = 0
+	}
+	m.counters[name] = c
+	m.mu.Unlock()
+	return func(v string) {
+		m.mu.Lock()
+		c.values[v]++
+		m.mu.Unlock()
+	}
 }
 
 // WriteTo writes every series in the Prometheus text format.
@@ -134,6 +161,23 @@ func (m *Registry) WriteTo(w io.Writer) (int64, error) {
 	for _, c := range causes {
 		fmt.Fprintf(cw, "cstar_http_unavailable_total{cause=%q} %d\n", c, m.unavailable[c])
 	}
+	cnames := make([]string, 0, len(m.counters))
+	for n := range m.counters {
+		cnames = append(cnames, n)
+	}
+	sort.Strings(cnames)
+	for _, n := range cnames {
+		c := m.counters[n]
+		fmt.Fprintf(cw, "# HELP %s %s\n# TYPE %s counter\n", n, c.help, n)
+		vals := make([]string, 0, len(c.values))
+		for v := range c.values {
+			vals = append(vals, v)
+		}
+		sort.Strings(vals)
+		for _, v := range vals {
+			fmt.Fprintf(cw, "%s{%s=%q} %d\n", n, c.label, v, c.values[v])
+		}
+	}
 	names := make([]string, 0, len(m.gauges))
 	for n := range m.gauges {
 		names = append(names, n)
@@ -143,12 +187,12 @@ func (m *Registry) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(cw, "# TYPE %s gauge\n%s %g\n", n, n, m.gauges[n]())
 	}
 	names = names[:0]
-	for n := range m.counters {
+	for n := range m.funcs {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(cw, "# TYPE %s counter\n%s %g\n", n, n, m.counters[n]())
+		fmt.Fprintf(cw, "# TYPE %s counter\n%s %g\n", n, n, m.funcs[n]())
 	}
 	return cw.n, cw.err
 }

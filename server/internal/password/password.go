@@ -2,10 +2,12 @@ package password
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/alexedwards/argon2id"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
 )
@@ -70,20 +72,30 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	return enc, nil
 }
 
-// Verify reports whether pw matches encoded, and whether encoded was made
-// with parameters weaker than the current ones and should be replaced by a
-// new Hash of pw.
+// Verify reports whether pw matches encoded, and whether encoded should be
+// replaced by a new Hash of pw: it was made with other parameters than the
+// current ones, or with bcrypt (imported from another system).
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (match, rehash bool, err error) {
 	release, err := h.acquire(ctx)
 	if err != nil {
 		return false, false, err
 	}
 	defer release()
+	if Scheme(encoded) == SchemeBcrypt {
+		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(pw))
+		switch {
+		case err == nil:
+			return true, true, nil
+		case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword), errors.Is(err, bcrypt.ErrPasswordTooLong):
+			return false, false, nil
+		}
+		return false, false, fmt.Errorf("password: verify bcrypt: %w", err)
+	}
 	match, p, err := argon2id.CheckHash(pw, encoded)
 	if err != nil {
 		return false, false, fmt.Errorf("password: verify: %w", err)
 	}
-	return match, match && weaker(*p, h.params), nil
+	return match, match && differs(*p, h.params), nil
 }
 
 // VerifyUnknown spends the time of one verification on nothing, so that a
@@ -93,7 +105,10 @@ func (h *Hasher) VerifyUnknown(ctx context.Context, pw string) error {
 	return err
 }
 
-func weaker(got, want argon2id.Params) bool {
-	return got.Memory < want.Memory || got.Iterations < want.Iterations ||
-		got.KeyLength < want.KeyLength || got.SaltLength < want.SaltLength
+// differs reports whether a hash made with got should be made again with
+// want: an imported hash at other parameters, or ours after a change of
+// parameters, either way.
+func differs(got, want argon2id.Params) bool {
+	return got.Memory != want.Memory || got.Iterations != want.Iterations || got.Parallelism != want.Parallelism ||
+		got.KeyLength != want.KeyLength || got.SaltLength != want.SaltLength
 }

@@ -95,11 +95,11 @@ func (h *Hub) Counts() (widgets, streams int) {
 
 // Publish hands ev to the connections it concerns. A customer's widgets
 // get their tickets' events (never an internal note), agents' typing, read
-// positions and the end of their sessions; a team's streams get ticket and
-// message events and customers' typing; its dashboards get those, read
-// positions and the end of agents' sessions; the end of an API key reaches
-// every connection of its team and mode. Test and live never meet: the mode
-// is in every key.
+// positions and the end of their sessions; a team's streams get ticket,
+// message and customer events and customers' typing; its dashboards get
+// those, read positions and the end of agents' sessions; the end of an API
+// key reaches every connection of its team and mode. Test and live never
+// meet: the mode is in every key.
 func (h *Hub) Publish(ev chat.Event) {
 	toCustomer, toTeam, toAgents := route(ev)
 	h.mu.RLock()
@@ -139,6 +139,8 @@ func route(ev chat.Event) (toCustomer, toTeam, toAgents bool) {
 		return true, true, true
 	case chat.MessageCreated:
 		return ev.Message == nil || !ev.Message.Internal, true, true
+	case chat.CustomerCreated, chat.CustomerUpdated, chat.CustomerDeleted:
+		return false, true, true
 	case chat.Typing:
 		byCustomer := ev.Author.Type == chat.AuthorCustomer
 		return !byCustomer, byCustomer, byCustomer

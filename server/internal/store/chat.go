@@ -58,7 +58,7 @@ type eventRow struct {
 	Mode       string    `bun:"mode,pk"`
 	Pos        int64     `bun:"pos,pk"`
 	Type       string    `bun:"type"`
-	TicketID   string    `bun:"ticket_id"`
+	TicketID   *string   `bun:"ticket_id"`
 	CustomerID *string   `bun:"customer_id"`
 	MessageID  *string   `bun:"message_id"`
 	CreatedAt  time.Time `bun:"created_at"`
@@ -92,7 +92,7 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.IDB, evs []chat.Event) er
 					INSERT INTO events (team_id, mode, pos, type, ticket_id, customer_id, message_id, created_at)
 					SELECT ?, ?, c.pos, ?, ?, ?, ?, ? FROM c RETURNING pos)
 				SELECT pos, pg_notify(?, ? || pos) FROM e`,
-				e.TeamID, string(e.Mode), e.TeamID, string(e.Mode), e.Type, e.TicketID, nullable(e.CustomerID),
+				e.TeamID, string(e.Mode), e.TeamID, string(e.Mode), e.Type, nullable(e.TicketID), nullable(e.CustomerID),
 				nullable(e.MessageID), e.CreatedAt.UTC(), NoticeChannel,
 				realtime.DurablePrefix(e.Scope())).Scan(ctx, &e.Pos, new(string))
 			if err != nil {
@@ -106,7 +106,7 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.IDB, evs []chat.Event) er
 		if err != nil {
 			return fmt.Errorf("next event position: %w", err)
 		}
-		row := &eventRow{TeamID: e.TeamID, Mode: string(e.Mode), Pos: e.Pos, Type: e.Type, TicketID: e.TicketID,
+		row := &eventRow{TeamID: e.TeamID, Mode: string(e.Mode), Pos: e.Pos, Type: e.Type, TicketID: nullable(e.TicketID),
 			CustomerID: nullable(e.CustomerID), MessageID: nullable(e.MessageID), CreatedAt: e.CreatedAt.UTC()}
 		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
 			return fmt.Errorf("insert event: %w", err)
@@ -312,8 +312,15 @@ func (db *DB) SetReadSeq(ctx context.Context, sc scope.Scope, ticketID, reader s
 
 // EventsAfter implements chat.Store.
 func (db *DB) EventsAfter(ctx context.Context, sc scope.Scope, after int64, limit int) ([]chat.Event, error) {
+	return db.eventsAfter(ctx, db.bun, sc, after, limit)
+}
+
+// eventsAfter reads up to limit events of sc after position after through
+// idb (the pool or a transaction), with the message, ticket and customer
+// each names as they are now.
+func (db *DB) eventsAfter(ctx context.Context, idb bun.IDB, sc scope.Scope, after int64, limit int) ([]chat.Event, error) {
 	var rows []eventRow
-	err := db.bun.NewSelect().Model(&rows).Where("team_id = ? AND mode = ? AND pos > ?", sc.TeamID, sc.Mode, after).
+	err := idb.NewSelect().Model(&rows).Where("team_id = ? AND mode = ? AND pos > ?", sc.TeamID, sc.Mode, after).
 		Order("pos ASC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: events: %w", mapErr(err))
@@ -321,40 +328,61 @@ func (db *DB) EventsAfter(ctx context.Context, sc scope.Scope, after int64, limi
 	if len(rows) == 0 {
 		return []chat.Event{}, nil
 	}
-	var msgIDs, ticketIDs []string
+	var msgIDs, ticketIDs, customerIDs []string
 	for _, r := range rows {
 		if r.MessageID != nil {
 			msgIDs = append(msgIDs, *r.MessageID)
 		}
-		ticketIDs = append(ticketIDs, r.TicketID)
+		if r.TicketID != nil {
+			ticketIDs = append(ticketIDs, *r.TicketID)
+		} else if r.CustomerID != nil {
+			customerIDs = append(customerIDs, *r.CustomerID)
+		}
 	}
 	msgs := map[string]chat.Message{}
 	if len(msgIDs) > 0 {
 		var mrows []messageRow
-		if err := db.bun.NewSelect().Model(&mrows).Where("id IN (?)", bun.In(msgIDs)).Scan(ctx); err != nil {
+		if err := idb.NewSelect().Model(&mrows).Where("id IN (?)", bun.In(msgIDs)).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("store: event messages: %w", mapErr(err))
 		}
 		for _, r := range mrows {
 			msgs[r.ID] = r.message()
 		}
 	}
-	var trows []ticketRow
-	if err := db.bun.NewSelect().Model(&trows).Where("id IN (?)", bun.In(ticketIDs)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("store: event tickets: %w", mapErr(err))
-	}
 	tickets := map[string]helpdesk.Ticket{}
-	for _, r := range trows {
-		tickets[r.ID] = r.ticket()
+	if len(ticketIDs) > 0 {
+		var trows []ticketRow
+		if err := idb.NewSelect().Model(&trows).Where("id IN (?)", bun.In(ticketIDs)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("store: event tickets: %w", mapErr(err))
+		}
+		for _, r := range trows {
+			tickets[r.ID] = r.ticket()
+		}
+	}
+	customers := map[string]helpdesk.Customer{}
+	if len(customerIDs) > 0 {
+		var crows []customerView
+		if err := idb.NewSelect().Model(&crows).Where("id IN (?)", bun.In(customerIDs)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("store: event customers: %w", mapErr(err))
+		}
+		for _, r := range crows {
+			customers[r.ID] = r.customer()
+		}
 	}
 	out := make([]chat.Event, len(rows))
 	for i, r := range rows {
-		e := chat.Event{Type: r.Type, Pos: r.Pos, TeamID: r.TeamID, Mode: scope.Mode(r.Mode), TicketID: r.TicketID,
+		e := chat.Event{Type: r.Type, Pos: r.Pos, TeamID: r.TeamID, Mode: scope.Mode(r.Mode), TicketID: deref(r.TicketID),
 			CustomerID: deref(r.CustomerID), MessageID: deref(r.MessageID), CreatedAt: r.CreatedAt.UTC()}
-		if t, ok := tickets[r.TicketID]; ok {
+		if t, ok := tickets[e.TicketID]; ok {
 			e.Ticket = &t
 		}
 		if m, ok := msgs[e.MessageID]; ok {
 			e.Message = &m
+		}
+		if e.TicketID == "" {
+			if c, ok := customers[e.CustomerID]; ok {
+				e.Customer = &c
+			}
 		}
 		out[i] = e
 	}

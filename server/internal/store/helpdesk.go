@@ -159,9 +159,35 @@ func foreignKeyErr(err error) error {
 
 const inScope = "id = ? AND team_id = ? AND mode = ?"
 
+// Customer writes log their event (customer.created, .updated, .deleted)
+// here, in their own transaction, rather than through a wrapper as tickets
+// do (chat.LogTicketChanges): the help desk, sign-up, identify and import
+// all write customers, and each write must reach the log that the agents'
+// streams and the webhooks read.
+
+// writeLogged runs write and appends evs in one transaction, and hands the
+// events on once committed.
+func (db *DB) writeLogged(ctx context.Context, write func(ctx context.Context, tx bun.Tx) error, evs ...chat.Event) error {
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := write(ctx, tx); err != nil {
+			return err
+		}
+		return db.appendEvents(ctx, tx, evs)
+	})
+	if err != nil {
+		return err
+	}
+	db.committed(evs)
+	return nil
+}
+
 // InsertCustomer stores a new customer.
 func (db *DB) InsertCustomer(ctx context.Context, c helpdesk.Customer) error {
-	if _, err := db.bun.NewInsert().Model(customerToRow(c)).Exec(ctx); err != nil {
+	err := db.writeLogged(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(customerToRow(c)).Exec(ctx)
+		return err
+	}, chat.CustomerEvent(chat.CustomerCreated, c, c.CreatedAt))
+	if err != nil {
 		return fmt.Errorf("store: insert customer: %w", mapErr(err))
 	}
 	return nil
@@ -178,23 +204,36 @@ func (db *DB) CustomerByID(ctx context.Context, s scope.Scope, id string) (helpd
 
 // UpdateCustomer writes a customer's fields over the row of its scope.
 func (db *DB) UpdateCustomer(ctx context.Context, c helpdesk.Customer) error {
-	res, err := db.bun.NewUpdate().Model(customerToRow(c)).
-		Column("email", "name", "external_id", "metadata", "updated_at").
-		Where(inScope, c.ID, c.TeamID, c.Mode).Exec(ctx)
+	err := db.writeLogged(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model(customerToRow(c)).
+			Column("email", "name", "external_id", "metadata", "updated_at").
+			Where(inScope, c.ID, c.TeamID, c.Mode).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "update customer")
+	}, chat.CustomerEvent(chat.CustomerUpdated, c, c.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: update customer: %w", mapErr(err))
 	}
-	return mustAffect(res, "update customer")
+	return nil
 }
 
-// DeleteCustomer removes a customer of scope s; the schema detaches its
-// tickets.
-func (db *DB) DeleteCustomer(ctx context.Context, s scope.Scope, id string) error {
-	res, err := db.bun.NewDelete().Model((*customerRow)(nil)).Where(inScope, id, s.TeamID, s.Mode).Exec(ctx)
+// DeleteCustomer removes a customer of scope s at time at; the schema
+// detaches its tickets.
+func (db *DB) DeleteCustomer(ctx context.Context, s scope.Scope, id string, at time.Time) error {
+	ev := chat.Event{Type: chat.CustomerDeleted, TeamID: s.TeamID, Mode: s.Mode, CustomerID: id, CreatedAt: at}
+	err := db.writeLogged(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewDelete().Model((*customerRow)(nil)).Where(inScope, id, s.TeamID, s.Mode).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "delete customer")
+	}, ev)
 	if err != nil {
 		return fmt.Errorf("store: delete customer: %w", mapErr(err))
 	}
-	return mustAffect(res, "delete customer")
+	return nil
 }
 
 // ListCustomers returns up to limit customers of scope s, newest first,
@@ -205,7 +244,10 @@ func (db *DB) ListCustomers(ctx context.Context, s scope.Scope, f helpdesk.Custo
 	if f.Email != "" {
 		// Only a verified email is looked up: a sign-in name nobody proved
 		// finds nobody.
-		q = q.Where("email = ? AND email_verified", f.Email)
+		q = q.Where("email = ?", f.Email)
+		if !f.AnyEmail {
+			q = q.Where("email_verified")
+		}
 	}
 	if f.ExternalID != "" {
 		q = q.Where("external_id = ?", f.ExternalID)

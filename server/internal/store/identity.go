@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/mail"
@@ -42,7 +43,9 @@ func (r sessionRow) session() identity.Session {
 // inside the transaction, a proven email. The jobs (its verification mail)
 // are queued by the same transaction, with the language they are in.
 func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHash string, jobs ...mail.Job) error {
-	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	ev := c
+	ev.EmailVerified, ev.NameVerified = false, false
+	err := db.writeLogged(ctx, func(ctx context.Context, tx bun.Tx) error {
 		r := customerToRow(c)
 		r.Email = nil
 		if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
@@ -62,7 +65,7 @@ func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHa
 			}
 		}
 		return enqueueMail(ctx, tx, jobs)
-	})
+	}, chat.CustomerEvent(chat.CustomerCreated, ev, c.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: insert account: %w", mapErr(err))
 	}
@@ -95,6 +98,17 @@ func (db *DB) SetPasswordHash(ctx context.Context, s scope.Scope, customerID, ha
 		return fmt.Errorf("store: set password hash: %w", mapErr(err))
 	}
 	return mustAffect(res, "set password hash")
+}
+
+// PasswordHashOf implements identity.Store.
+func (db *DB) PasswordHashOf(ctx context.Context, s scope.Scope, customerID string) (string, error) {
+	var hash *string
+	err := db.bun.NewRaw("SELECT password_hash FROM customers WHERE id = ? AND team_id = ? AND mode = ?",
+		customerID, s.TeamID, s.Mode).Scan(ctx, &hash)
+	if err != nil {
+		return "", fmt.Errorf("store: password hash: %w", mapErr(err))
+	}
+	return deref(hash), nil
 }
 
 // InsertSession stores a new session.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/uptrace/bun"
+
+	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/scope"
@@ -57,10 +60,20 @@ func toVerificationRow(c helpdesk.Customer, v identity.Verification) *verificati
 		NameVerified: v.NameVerified, UnverifiedEmail: nullable(v.UnverifiedEmail), Kind: kind}
 }
 
+// withVerification is c with what v says was proven, for its event.
+func withVerification(c helpdesk.Customer, v identity.Verification) helpdesk.Customer {
+	c.EmailVerified, c.NameVerified, c.UnverifiedEmail = v.EmailVerified, v.NameVerified, v.UnverifiedEmail
+	return c
+}
+
 // InsertIdentified stores a new customer and what was proven about it, in
 // one statement: the unique indexes see the row as it will stay.
 func (db *DB) InsertIdentified(ctx context.Context, c helpdesk.Customer, v identity.Verification) error {
-	if _, err := db.bun.NewInsert().Model(toVerificationRow(c, v)).Exec(ctx); err != nil {
+	err := db.writeLogged(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(toVerificationRow(c, v)).Exec(ctx)
+		return err
+	}, chat.CustomerEvent(chat.CustomerCreated, withVerification(c, v), c.CreatedAt))
+	if err != nil {
 		return fmt.Errorf("store: insert identified customer: %w", mapErr(err))
 	}
 	return nil
@@ -69,11 +82,17 @@ func (db *DB) InsertIdentified(ctx context.Context, c helpdesk.Customer, v ident
 // UpdateIdentified writes a customer's email and name, and what was proven
 // about them, over its row.
 func (db *DB) UpdateIdentified(ctx context.Context, c helpdesk.Customer, v identity.Verification) error {
-	res, err := db.bun.NewUpdate().Model(toVerificationRow(c, v)).
-		Column("email", "name", "updated_at", "email_verified", "name_verified", "unverified_email").
-		Where(inScope, c.ID, c.TeamID, c.Mode).Exec(ctx)
+	err := db.writeLogged(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model(toVerificationRow(c, v)).
+			Column("email", "name", "updated_at", "email_verified", "name_verified", "unverified_email").
+			Where(inScope, c.ID, c.TeamID, c.Mode).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "update identified customer")
+	}, chat.CustomerEvent(chat.CustomerUpdated, withVerification(c, v), c.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: update identified customer: %w", mapErr(err))
 	}
-	return mustAffect(res, "update identified customer")
+	return nil
 }

@@ -84,7 +84,7 @@ func TestIdentityRows(t *testing.T) {
 		if err := db.InsertSession(ctx, ses); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.DeleteCustomer(ctx, live, c.ID); err != nil {
+		if err := db.DeleteCustomer(ctx, live, c.ID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.SessionByTokenHash(ctx, live, identity.HashToken("tok")); !errors.Is(err, errs.ErrNotFound) {

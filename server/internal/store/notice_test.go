@@ -35,15 +35,16 @@ func TestNoticesParse(t *testing.T) {
 	go db.Listen(lctx, func() { close(listening) }, func(error) {}, func(p string) { heard <- p })
 	<-listening
 
-	var want []chat.Event
-	// A customer's first message: ticket.created and message.created from
-	// the stored function.
+	// A new customer: customer.created from the Go statement.
 	desk := helpdesk.NewService(chat.LogTicketChanges(db, db), time.Now)
 	email := "ann@example.com"
 	c, err := desk.CreateCustomer(ctx, sc, helpdesk.CustomerInput{Email: &email})
 	if err != nil {
 		t.Fatalf("create customer: %v", err)
 	}
+	want := []chat.Event{{TeamID: sc.TeamID, Mode: sc.Mode, Pos: 1}}
+	// A customer's first message: ticket.created and message.created from
+	// the stored function.
 	_, evs, err := db.AppendMessage(ctx, chat.Append{Scope: sc, CustomerID: c.ID, Author: chat.Author{Type: chat.AuthorCustomer, ID: c.ID},
 		Body: "hello", Subject: "hello", Now: time.Now().UTC(), NewID: ids.New})
 	if err != nil {
@@ -60,8 +61,8 @@ func TestNoticesParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = append(want, chat.Event{TeamID: sc.TeamID, Mode: sc.Mode, Pos: head})
-	if len(want) != 3 {
-		t.Fatalf("events: got %d, want ticket.created, message.created, ticket.updated", len(want))
+	if len(want) != 4 {
+		t.Fatalf("events: got %d, want customer.created, ticket.created, message.created, ticket.updated", len(want))
 	}
 
 	for i, ev := range want {

@@ -52,6 +52,21 @@ func CustomerOf(c helpdesk.Customer) Customer {
 		Kind: kind, MergedInto: NilIfEmpty(c.MergedInto)}
 }
 
+// Deleted is what the API answers for a deleted resource, and what an event
+// carries for one that is gone.
+type Deleted struct {
+	ID      string `json:"id"`
+	Deleted bool   `json:"deleted"`
+}
+
+// CustomerOrDeleted renders c, or a Deleted of id when c is nil.
+func CustomerOrDeleted(c *helpdesk.Customer, id string) any {
+	if c == nil {
+		return Deleted{ID: id, Deleted: true}
+	}
+	return CustomerOf(*c)
+}
+
 // Ticket is a ticket as the API and the agents' stream render it.
 type Ticket struct {
 	ID         string     `json:"id"`
@@ -103,6 +118,9 @@ func StreamEvent(ev chat.Event) protocol.StreamEvent {
 	out := protocol.StreamEvent{Type: ev.Type, Pos: ev.Pos, TicketID: ev.TicketID}
 	if ev.Ticket != nil && ev.Type != chat.MessageCreated {
 		out.Ticket = TicketOf(*ev.Ticket)
+	}
+	if ev.TicketID == "" && ev.CustomerID != "" && chat.Durable(ev.Type) {
+		out.Customer = CustomerOrDeleted(ev.Customer, ev.CustomerID)
 	}
 	if ev.Message != nil {
 		m := Message(*ev.Message)

@@ -24,12 +24,13 @@ ALTER TABLE tickets ADD COLUMN customer_delivered_seq INTEGER NOT NULL DEFAULT 0
 ALTER TABLE tickets ADD COLUMN customer_mailed_seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN assignee_mailed_seq INTEGER NOT NULL DEFAULT 0;
 
--- A verified password account shares its address with the site's own
--- customer rather than blocking it (a sign-in name and a proven email never
--- blocked each other); proven emails stay unique among the others.
+-- A widget account whose sign-in name is verified shares its address with
+-- the site's own customer rather than blocking it (a sign-in name and a
+-- proven email never blocked each other); proven emails stay unique among
+-- the other customers (kind is migration 0012's).
 DROP INDEX customers_email;
 CREATE UNIQUE INDEX customers_email ON customers (team_id, mode, email)
-    WHERE email_verified AND password_hash IS NULL;
+    WHERE email_verified AND kind <> 'account';
 
 -- One row per email. A job holds what to send, never a secret: its links'
 -- tokens are made when it is sent. status: pending (not tried yet), sending
