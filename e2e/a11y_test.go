@@ -143,6 +143,10 @@ func axeWidget(t *testing.T, e *env) {
 	other.press(t, "nobody@example.com"+kb.Tab+"not the password"+kb.Enter)
 	other.waitFor(t, sr+`.querySelector(".err").textContent !== ""`, 10*time.Second)
 	other.axe(t, "widget: login form, inline error", scopeWidget)
+	clickButton(t, other, "Forgot your password?")
+	other.waitFor(t, other.activeIs(`"email"`), 5*time.Second)
+	other.axe(t, "widget: forgot-password form", scopeWidget)
+	clickButton(t, other, "Have an account? Log in")
 	clickButton(t, other, "New here? Create an account")
 	other.waitFor(t, other.activeIs(`"name"`), 5*time.Second)
 	other.axe(t, "widget: signup form", scopeWidget)
@@ -223,6 +227,7 @@ func axeDashboard(t *testing.T, e *env) {
 		{"/test/settings/library", "library"},
 		{"/test/settings/library/articles/new", "a new article"},
 		{"/test/settings/audit", "audit log"},
+		{"/test/settings/email", "email settings and dev mailbox"},
 		{"/account", "account"},
 		{"/test/conversations/00000000-0000-0000-0000-000000000000", "not found"},
 	} {
@@ -235,10 +240,14 @@ func axeDashboard(t *testing.T, e *env) {
 		d.axe(t, "dashboard: "+p.state, scopePage)
 	}
 
-	// The invitation, as the invited person sees it.
+	// The invitation, as the invited person sees it; a forgotten password.
 	guest := newDashTab(t)
 	guest.visit(link)
 	guest.axe(t, "dashboard: invitation", scopePage)
+	guest.visit(app + "/forgot")
+	guest.axe(t, "dashboard: forgot password", scopePage)
+	guest.visit(app + "/reset")
+	guest.axe(t, "dashboard: choose a new password", scopePage)
 
 	// A conversation on a phone.
 	d.visit(app + "/test/inbox")

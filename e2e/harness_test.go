@@ -105,13 +105,13 @@ func newEnv(tb testing.TB, dialect string) *env {
 }
 
 // newEnvOn is newEnv on the database at dbURL (a cluster the test stops
-// and starts, for one).
-func newEnvOn(tb testing.TB, dialect, dbURL string) *env {
+// and starts, for one), with the server's options (apptest.Mail, say).
+func newEnvOn(tb testing.TB, dialect, dbURL string, opts ...apptest.Option) *env {
 	tb.Helper()
 	// The harness's cheap hashing: the tests are about the browser, not
 	// argon2id's cost.
-	srv := apptest.Start(tb, dbURL, apptest.NoTeam,
-		apptest.Config(func(c *config.Config) { c.WidgetDir = widgetDir }))
+	srv := apptest.Start(tb, dbURL, append([]apptest.Option{apptest.NoTeam,
+		apptest.Config(func(c *config.Config) { c.WidgetDir = widgetDir })}, opts...)...)
 	created := srv.CreateTeam(tb, "E2E "+dialect, "e2e-"+dialect)
 	srv.Team = created // the team of srv.CreateAgent
 	e := &env{API: srv.URL, PKTest: created.Keys["pk_test"].Secret, PKLive: created.Keys["pk_live"].Secret,

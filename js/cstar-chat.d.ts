@@ -6,6 +6,8 @@ export interface Customer {
   name: string;
   externalId: string | null;
   createdAt: string;
+  /** The customer proved the email is theirs (a link mailed to it, a signed token, the site's API). */
+  emailVerified: boolean;
 }
 
 /**
@@ -165,6 +167,27 @@ export interface CStarChatAPI {
   /** Searches the team's published Library articles (the public Library API); an empty query lists the newest. */
   searchArticles(query: string): Promise<Article[]>;
   getArticle(slug: string): Promise<Article>;
+  /**
+   * Asks for a password-reset link for the account with this email. Resolves
+   * the same way whether such an account exists or not (the mail goes only to
+   * an account's address); rejects with code "rate_limited" when this
+   * address asked too often, "invalid" for a malformed email.
+   */
+  requestPasswordReset(email: string): Promise<void>;
+  /**
+   * Sets a new password with the token of a reset link (in the page's
+   * fragment, #cstar_reset=…; the widget UI reads it by itself), ends every
+   * session of the customer and signs this browser in. Rejects with code
+   * "invalid" and field "token" for a used or expired link, field "password"
+   * for a password the policy refuses.
+   */
+  resetPassword(token: string, password: string): Promise<Customer>;
+  /**
+   * Confirms the email of a verification link's token (#cstar_verify=…; the
+   * widget UI reads it by itself); resolves with the customer it belongs to.
+   * Rejects with code "invalid" for a used or expired link.
+   */
+  verifyEmail(token: string): Promise<Customer>;
   signup(input: { email: string; name: string; password: string }): Promise<Customer>;
   login(input: { email: string; password: string }): Promise<Customer>;
   /** Revokes the session on the server, then clears local state. */

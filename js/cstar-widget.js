@@ -42,7 +42,12 @@
       errEmail: "Please enter a valid email address.",
       errPassword: "Choose a stronger password: at least 10 characters, not a common word, pattern or your name.",
       errName: "Please enter your name.", errBody: "A message can be up to 4,000 characters.",
-      errForbidden: "The chat isn't available on this page.", errGeneric: "Something went wrong. Please try again." },
+      errForbidden: "The chat isn't available on this page.", errGeneric: "Something went wrong. Please try again.",
+      forgot: "Forgot your password?", forgotIntro: "Enter your email and we'll send you a link to choose a new password.",
+      sendLink: "Send the link", linkSent: "If an account uses {email}, a link to choose a new password is on its way. It works for 30 minutes.",
+      resetTitle: "Choose a new password", resetIntro: "You'll be logged out everywhere else.", newPassword: "New password",
+      savePassword: "Save and log in", errLink: "This link has expired or was already used. Ask for a new one.",
+      verified: "Thank you: your email address is confirmed.", verifyFailed: "This confirmation link has expired or was already used." },
     de: { open: "Chat öffnen", close: "Chat schließen", title: "Schreiben Sie uns", greeting: "Hallo! Wie können wir helfen?",
       login: "Anmelden", signup: "Konto erstellen", email: "E-Mail", name: "Name", password: "Passwort",
       toSignup: "Neu hier? Konto erstellen", toLogin: "Schon ein Konto? Anmelden", logout: "Abmelden",
@@ -67,7 +72,12 @@
       errEmail: "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
       errPassword: "Wählen Sie ein sichereres Passwort: mindestens 10 Zeichen, kein häufiges Wort, Muster oder Ihr Name.",
       errName: "Bitte geben Sie Ihren Namen ein.", errBody: "Eine Nachricht darf höchstens 4.000 Zeichen lang sein.",
-      errForbidden: "Der Chat ist auf dieser Seite nicht verfügbar.", errGeneric: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut." },
+      errForbidden: "Der Chat ist auf dieser Seite nicht verfügbar.", errGeneric: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
+      forgot: "Passwort vergessen?", forgotIntro: "Geben Sie Ihre E-Mail ein, und wir senden Ihnen einen Link, um ein neues Passwort zu wählen.",
+      sendLink: "Link senden", linkSent: "Wenn ein Konto {email} verwendet, ist ein Link für ein neues Passwort unterwegs. Er gilt 30 Minuten.",
+      resetTitle: "Neues Passwort wählen", resetIntro: "Überall sonst werden Sie abgemeldet.", newPassword: "Neues Passwort",
+      savePassword: "Speichern und anmelden", errLink: "Dieser Link ist abgelaufen oder wurde schon benutzt. Fordern Sie einen neuen an.",
+      verified: "Danke: Ihre E-Mail-Adresse ist bestätigt.", verifyFailed: "Dieser Bestätigungslink ist abgelaufen oder wurde schon benutzt." },
     es: { open: "Abrir chat", close: "Cerrar chat", title: "Escríbenos", greeting: "¡Hola! ¿En qué podemos ayudarte?",
       login: "Iniciar sesión", signup: "Crear cuenta", email: "Correo", name: "Nombre", password: "Contraseña",
       toSignup: "¿Nuevo? Crea una cuenta", toLogin: "¿Ya tienes cuenta? Inicia sesión", logout: "Cerrar sesión",
@@ -92,7 +102,12 @@
       errEmail: "Introduce un correo electrónico válido.",
       errPassword: "Elige una contraseña más segura: al menos 10 caracteres, sin palabras comunes, patrones ni tu nombre.",
       errName: "Introduce tu nombre.", errBody: "Un mensaje puede tener hasta 4.000 caracteres.",
-      errForbidden: "El chat no está disponible en esta página.", errGeneric: "Algo salió mal. Inténtalo de nuevo." }
+      errForbidden: "El chat no está disponible en esta página.", errGeneric: "Algo salió mal. Inténtalo de nuevo.",
+      forgot: "¿Olvidaste tu contraseña?", forgotIntro: "Escribe tu correo y te enviaremos un enlace para elegir una contraseña nueva.",
+      sendLink: "Enviar el enlace", linkSent: "Si una cuenta usa {email}, te hemos enviado un enlace para elegir una contraseña nueva. Sirve durante 30 minutos.",
+      resetTitle: "Elige una contraseña nueva", resetIntro: "Se cerrará tu sesión en todos los demás sitios.", newPassword: "Contraseña nueva",
+      savePassword: "Guardar e iniciar sesión", errLink: "Este enlace ha caducado o ya se usó. Pide uno nuevo.",
+      verified: "Gracias: tu dirección de correo está confirmada.", verifyFailed: "Este enlace de confirmación ha caducado o ya se usó." }
   };
   var lang = (attr("locale", (navigator.language || "en")).toLowerCase().split("-")[0]);
   var T = L10N[lang] || L10N.en;
@@ -115,7 +130,8 @@
   function human(x, context) {
     var code = x && x.code, field = x && x.field;
     if (code === "invalid") {
-      return field === "email" ? T.errEmail : field === "password" ? T.errPassword : field === "name" ? T.errName : T.errBody;
+      return field === "email" ? T.errEmail : field === "password" ? T.errPassword : field === "name" ? T.errName :
+        field === "token" ? T.errLink : T.errBody;
     }
     return ({ network: T.errNetwork, load_failed: T.errNetwork, rate_limited: T.errRate, unavailable: T.errUnavailable,
       too_large: T.errBody, forbidden: T.errForbidden, conflict: T.errTaken,
@@ -292,7 +308,7 @@
   // or a sign-in the SDK replays the history as message events too, so
   // they are announced only if the history does not hold them.
   var heard = null;
-  var view = "";  // home, article, chat, login, signup
+  var view = "";  // home, article, chat, login, signup, forgot, reset, verified
   var loadedHistory = false;
   var settings = null, avatarURL = "";
   // The articles opened before writing go with the next message, for the
@@ -421,8 +437,65 @@
     } }, [el("h3", { text: signup ? T.signup : T.login }), el("p", { cls: "lead", text: signup ? T.signupIntro : T.loginIntro })]
       .concat(fields).concat([el("div", { cls: "actions" }, [note, err, submit,
         el("button", { cls: "link", type: "button", text: signup ? T.toLogin : T.toSignup,
-          onclick: function () { auth(signup ? "login" : "signup"); focusFirst(); } })])]));
+          onclick: function () { auth(signup ? "login" : "signup"); focusFirst(); } }),
+        signup ? null : el("button", { cls: "link", type: "button", text: T.forgot, onclick: function () { forgot(); focusFirst(); } })])]));
     body.appendChild(el("div", { cls: "view center" }, [form]));
+  }
+
+  // A small form of the panel: a title, a line, the fields, a submit button
+  // that run(form) answers with a promise; its errors show inline.
+  function card(name, title, lead, fields, label, run, extra) {
+    view = name;
+    clear();
+    setHeader(true);
+    var err = el("p", { cls: "err", role: "alert" }), note = el("p", { cls: "note", role: "status" });
+    var submit = el("button", { cls: "primary", type: "submit", text: label });
+    var form = el("form", { cls: "stack card auth", novalidate: "", "aria-label": title, onsubmit: function (e) {
+      e.preventDefault();
+      err.textContent = note.textContent = "";
+      submit.disabled = true;
+      run(form, note).then(function () { submit.disabled = false; }, function (x) {
+        err.textContent = human(x);
+        submit.disabled = false;
+      });
+    } }, [el("h3", { text: title }), el("p", { cls: "lead", text: lead })].concat(fields)
+      .concat([el("div", { cls: "actions" }, [note, err, submit].concat(extra || []))]));
+    body.appendChild(el("div", { cls: "view center" }, [form]));
+  }
+
+  // Forgot the password: a link is mailed (the answer is the same whether an
+  // account has the email or not).
+  function forgot() {
+    card("forgot", T.forgot, T.forgotIntro,
+      [el("label", { text: T.email }, [el("input", { name: "email", type: "email", autocomplete: "email", required: "" })])],
+      T.sendLink, function (f, note) {
+        var email = f.elements.email.value;
+        return chat.requestPasswordReset(email).then(function () { note.textContent = fmt(T.linkSent, { email: email }); });
+      }, [el("button", { cls: "link", type: "button", text: T.toLogin, onclick: function () { auth("login"); focusFirst(); } })]);
+  }
+
+  // A reset link's page: the token came in the address's fragment; the new
+  // password signs in (every other session of the customer ends).
+  function reset(token) {
+    card("reset", T.resetTitle, T.resetIntro,
+      [el("label", { text: T.newPassword }, [el("input", { name: "password", type: "password", autocomplete: "new-password", required: "" })])],
+      T.savePassword, function (f) {
+        // The identified event may have shown the conversation already.
+        return chat.resetPassword(token, f.elements.password.value).then(function () {
+          if (view === "reset") { conversation(); focusFirst(); }
+        });
+      }, [el("button", { cls: "link", type: "button", text: T.forgot, onclick: function () { forgot(); focusFirst(); } })]);
+  }
+
+  // A verification link's page: the answer, and the way on.
+  function verified(ok, text) {
+    view = "verified";
+    clear();
+    setHeader(true);
+    body.appendChild(el("div", { cls: "view center" }, [el("div", { cls: "stack card auth" }, [
+      el("p", { cls: ok ? "lead" : "err", role: ok ? "status" : "alert", text: text || (ok ? T.verified : T.verifyFailed) }),
+      el("button", { cls: "primary", type: "button", text: hasConversation() ? T.back : T.start,
+        onclick: function () { conversation(); focusFirst(); } })])]));
   }
 
   // The conversation: history once a conversation exists, then the live
@@ -772,6 +845,27 @@
   chat.on("identified", function () { if (view && view !== "home" && view !== "article") { conversation(); if (isOpen()) focusFirst(); } });
   // The Log out button goes with the conversation: focus moves to the form.
   chat.on("logout", function () { if (view) { auth("login"); if (isOpen()) focusFirst(); } });
+
+  // A mailed link's token comes in the page's fragment (#cstar_reset=… or
+  // #cstar_verify=…), which no server sees; it is taken out of the address
+  // (and so out of the history) at once. The page may be open already: the
+  // link then changes only the fragment.
+  function fromLink() {
+    var link = /[#&]cstar_(reset|verify)=([\w-]+)/.exec(location.hash);
+    if (!link) return;
+    window.history.replaceState(null, "", location.pathname + location.search);
+    if (link[1] === "reset") {
+      reset(link[2]);
+    } else {
+      view = "verified";
+      chat.verifyEmail(link[2]).then(function () { verified(true); }, function (x) {
+        verified(false, x && x.code === "invalid" ? "" : human(x));
+      });
+    }
+    if (chat.isOpen()) focusFirst(); else chat.open();
+  }
+  fromLink();
+  window.addEventListener("hashchange", fromLink);
 
   document.body.appendChild(host);
   // The module may have connected before this script ran.

@@ -3,13 +3,16 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,10 +32,12 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/idempotency"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/library"
+	"github.com/cstar-chat/cstar/server/internal/mail"
 	"github.com/cstar-chat/cstar/server/internal/metrics"
 	"github.com/cstar-chat/cstar/server/internal/password"
 	"github.com/cstar-chat/cstar/server/internal/ratelimit"
 	"github.com/cstar-chat/cstar/server/internal/realtime"
+	"github.com/cstar-chat/cstar/server/internal/smtprelay"
 	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/internal/store"
 	"github.com/cstar-chat/cstar/server/internal/team"
@@ -51,6 +56,7 @@ type App struct {
 	// agents is the agents' service, for start-up tasks and tests.
 	agents *agent.Service
 	chat   *chat.Service
+	mail   *mail.Service
 	http   *http.Server
 	ln     net.Listener
 
@@ -73,6 +79,12 @@ type Options struct {
 	// WebhookTimings replaces the webhook dispatcher's intervals and bounds
 	// (zero fields keep webhook.DefaultTimings).
 	WebhookTimings webhook.Timings
+	// SMTPRootCAs verifies the relay's certificate (a test relay's own);
+	// nil uses the system's.
+	SMTPRootCAs *x509.CertPool
+	// MailPoll replaces how often the mail worker looks for due mail and
+	// new events (a second).
+	MailPoll time.Duration
 }
 
 // Open connects to the database, migrates it, builds the services and binds
@@ -96,6 +108,24 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	// work that fails meanwhile stays quiet about it (a.logErr).
 	db.SetLogger(opt.Log)
 	a := &App{cfg: cfg, log: opt.Log, db: db, stop: make(chan struct{}), served: make(chan error, 1)}
+	// The listener is bound first: links in mail start with its address
+	// unless --public-url says otherwise.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("app: listen on %s: %w", cfg.Addr, err)
+	}
+	a.ln = ln
+	fail := func(err error) (*App, error) {
+		ln.Close()
+		db.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	mailSvc, err := a.newMail(opt)
+	if err != nil {
+		return fail(err)
+	}
+	a.mail = mailSvc
 	a.keys = apikey.NewService(db, opt.Now)
 	a.teams = team.NewService(db, opt.Now)
 
@@ -116,10 +146,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	hasher, err := password.New(pwParams, runtime.NumCPU(), 2*time.Second)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("app: %w", err)
+		return fail(err)
 	}
-	identOpts := []identity.Option{identity.WithLogger(opt.Log)}
+	identOpts := []identity.Option{identity.WithLogger(opt.Log), identity.WithMailer(mailSvc)}
 	if db.Dialect() == store.Postgres {
 		// Several processes share PostgreSQL: the sign-in throttles count
 		// there, or each process would grant its own budget.
@@ -153,7 +182,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	// Agents sign in with the customers' hasher (one bound on the memory of
 	// every hash) and throttles; their ended sessions close their
 	// dashboards on every process.
-	agentOpts := []agent.Option{agent.WithLogger(opt.Log), agent.WithEnder(chatSvc)}
+	agentOpts := []agent.Option{agent.WithLogger(opt.Log), agent.WithEnder(chatSvc), agent.WithMailer(mailSvc)}
 	if db.Dialect() == store.Postgres {
 		agentOpts = append(agentOpts, agent.WithCounter(db.ThrottleCounter()))
 	}
@@ -164,10 +193,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	librarySvc := library.NewService(db, opt.Now)
 	dash, err := dashboard.New(dashboard.Deps{Agents: agents, Keys: a.keys, Teams: a.teams, Identity: ident,
 		Helpdesk: helpdeskSvc, Chat: chatSvc, Library: librarySvc, Audit: auditLog, Sockets: sockets, Log: opt.Log,
-		Now: opt.Now, TrustedProxies: cfg.TrustedProxies, TLS: cfg.TLSCert != ""})
+		Mail: mailSvc, Now: opt.Now, TrustedProxies: cfg.TrustedProxies, TLS: cfg.TLSCert != ""})
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("app: %w", err)
+		return fail(err)
 	}
 	reg.Gauge("cstar_chat_widget_connections", func() float64 { w, _ := a.hub.Counts(); return float64(w) })
 	reg.Gauge("cstar_chat_stream_connections", func() float64 { _, st := a.hub.Counts(); return float64(st) })
@@ -220,24 +248,17 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		TrustedProxies: cfg.TrustedProxies,
 		Dashboard:      dash,
 		Audit:          auditLog,
+		Mail:           mailSvc,
 	})
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("app: listen on %s: %w", cfg.Addr, err)
-	}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
-			ln.Close()
-			db.Close()
-			return nil, fmt.Errorf("app: load TLS certificate: %w", err)
+			return fail(fmt.Errorf("load TLS certificate: %w", err))
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+		a.ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
 			NextProtos: []string{"h2", "http/1.1"}})
 	}
-	a.ln = ln
 	a.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -270,6 +291,12 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		stopDispatch()
 	}()
 	a.every(sockets.Timings().Sweep, sockets.Sweep)
+	// Mail is composed and sent by its worker, never on a request's path.
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		mailSvc.Run(a.stop)
+	}()
 	a.every(time.Second, func(ctx context.Context) {
 		a.logErr("flush key usage", a.keys.Flush(ctx))
 		a.logErr("finish idempotency records", idem.Retry(ctx))
@@ -313,6 +340,34 @@ func (a *App) logErr(msg string, err error) {
 		a.log.Error(msg, "err", err)
 	}
 }
+
+// newMail builds the mail service: through the --smtp-url relay, or into the
+// dashboard's dev mailbox without one.
+func (a *App) newMail(opt Options) (*mail.Service, error) {
+	cfg := a.cfg
+	public := cfg.PublicURL
+	if public == "" {
+		public = a.URL()
+	}
+	u, _ := url.Parse(public)
+	var sender mail.Sender
+	dev := cfg.SMTPURL == ""
+	if dev {
+		sender = mail.NewDevMailbox(a.db, opt.Log)
+	} else {
+		relay, err := smtprelay.Parse(cfg.SMTPURL, smtprelay.Options{RootCAs: opt.SMTPRootCAs, Helo: u.Hostname()})
+		if err != nil {
+			return nil, err
+		}
+		sender = relay
+		opt.Log.Info("mail goes through the relay", "relay", relay.String(), "from", cfg.SMTPFrom)
+	}
+	return mail.NewService(a.db, sender, mail.Config{PublicURL: strings.TrimSuffix(public, "/"), From: cfg.SMTPFrom,
+		OfflineDelay: cfg.OfflineEmailDelay, Poll: opt.MailPoll}, opt.Now, opt.Log, dev)
+}
+
+// Mail is the mail service, for tests.
+func (a *App) Mail() *mail.Service { return a.mail }
 
 // Hub is the registry of live connections.
 func (a *App) Hub() *realtime.Hub { return a.hub }

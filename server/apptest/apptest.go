@@ -119,6 +119,17 @@ func Webhooks(tm webhook.Timings) Option { return func(s *Setup) { s.App.Webhook
 // Logger sends the server's log to l (by default it is discarded).
 func Logger(l *slog.Logger) Option { return func(s *Setup) { s.App.Log = l } }
 
+// Mail sends the server's mail through relay (StartSMTP), trusting its
+// certificate, and has the worker look for due mail every 50 ms.
+func Mail(relay *SMTP) Option {
+	return func(s *Setup) {
+		s.Config.SMTPURL = relay.URL
+		s.Config.SMTPFrom = "bounces@cstar.test"
+		s.App.SMTPRootCAs = relay.RootCAs
+		s.App.MailPoll = 50 * time.Millisecond
+	}
+}
+
 // NoTeam starts the server without creating a team (another server on the
 // same database has made it).
 func NoTeam(s *Setup) { s.NoTeam = true }

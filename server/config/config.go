@@ -4,11 +4,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cstar-chat/cstar/server/internal/smtprelay"
 )
 
 // Config is every setting of a cStar server.
@@ -50,6 +54,17 @@ type Config struct {
 	// development and tests.
 	WebhooksAllowInsecure bool
 	WebhooksAllowPrivate  bool
+	// PublicURL is the server's address as people reach it; links in mail
+	// start with it. Empty: the address the server listens on.
+	PublicURL string
+	// SMTPURL is the relay mail goes through (smtp://user:pass@host:587 or
+	// smtps://…:465). Empty: mail is kept in the dashboard's dev mailbox.
+	SMTPURL string
+	// SMTPFrom is the default sender, and where bounces go.
+	SMTPFrom string
+	// OfflineEmailDelay is how long an agent's reply waits for its
+	// customer to come back before it is emailed.
+	OfflineEmailDelay time.Duration
 }
 
 // Default returns the built-in defaults (the product page's limits).
@@ -73,6 +88,8 @@ func Default() Config {
 		EventRetention:     30 * 24 * time.Hour,
 		WidgetDir:          "bin/widget",
 		DemoAddr:           "localhost:8081",
+		SMTPFrom:           "cstar@localhost",
+		OfflineEmailDelay:  5 * time.Minute,
 	}
 }
 
@@ -106,6 +123,10 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.DemoTeam, "demo", c.DemoTeam, `create a "demo" team on first start and print its keys (env CSTAR_DEMO)`)
 	fs.BoolVar(&c.WebhooksAllowInsecure, "webhooks-allow-insecure", c.WebhooksAllowInsecure, "accept http:// webhook endpoints, not only https:// (env CSTAR_WEBHOOKS_ALLOW_INSECURE)")
 	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", c.WebhooksAllowPrivate, "let webhook deliveries reach loopback, private, link-local and metadata addresses (env CSTAR_WEBHOOKS_ALLOW_PRIVATE)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the server's address as people reach it, e.g. https://chat.example.com; links in mail start with it (env CSTAR_PUBLIC_URL)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "SMTP relay for mail: smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465; unset keeps mail in the dashboard's dev mailbox (env CSTAR_SMTP_URL)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "default sender of mail, and where bounces go (env CSTAR_SMTP_FROM)")
+	fs.DurationVar(&c.OfflineEmailDelay, "offline-email-delay", c.OfflineEmailDelay, "how long an agent's reply waits for an offline customer before it is emailed (env CSTAR_OFFLINE_EMAIL_DELAY)")
 	fs.StringVar(&c.DemoAddr, "demo-addr", c.DemoAddr, `with --demo, the address of the demo store and BYO-auth page; "" for none (env CSTAR_DEMO_ADDR)`)
 }
 
@@ -161,6 +182,16 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		c.EventRetention = d
 	}
 	num("CSTAR_RATE_INVALID_KEY", &c.InvalidKeyLimit)
+	str("CSTAR_PUBLIC_URL", &c.PublicURL)
+	str("CSTAR_SMTP_URL", &c.SMTPURL)
+	str("CSTAR_SMTP_FROM", &c.SMTPFrom)
+	if v := getenv("CSTAR_OFFLINE_EMAIL_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CSTAR_OFFLINE_EMAIL_DELAY: %q is not a duration such as 5m", v))
+		}
+		c.OfflineEmailDelay = d
+	}
 	str("CSTAR_LOG_LEVEL", &c.LogLevel)
 	boolean("CSTAR_DEMO", &c.DemoTeam)
 	str("CSTAR_DEMO_ADDR", &c.DemoAddr)
@@ -237,6 +268,23 @@ func (c Config) Validate() error {
 		return errors.New("config: --rate-library must be at least 1")
 	case c.InvalidKeyLimit < 1:
 		return errors.New("config: --rate-invalid-key must be at least 1")
+	case c.OfflineEmailDelay < time.Second:
+		return errors.New("config: --offline-email-delay must be at least 1s")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("config: --public-url %q must be an origin such as https://chat.example.com", c.PublicURL)
+		}
+	}
+	if a, err := mail.ParseAddress(c.SMTPFrom); err != nil || a.Name != "" {
+		return fmt.Errorf("config: --smtp-from %q must be an email address such as support@example.com", c.SMTPFrom)
+	}
+	if c.SMTPURL != "" {
+		if err := smtprelay.Check(c.SMTPURL); err != nil {
+			return fmt.Errorf("config: --smtp-url: %w", err)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

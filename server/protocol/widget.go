@@ -13,6 +13,9 @@ type Customer struct {
 	Name       string  `json:"name"`
 	ExternalID *string `json:"external_id"`
 	CreatedAt  string  `json:"created_at"` // RFC 3339
+	// EmailVerified says the customer proved the email is theirs (a
+	// verification or reset link, a signed token, the site's API).
+	EmailVerified bool `json:"email_verified"`
 }
 
 // Session is an issued customer session. The token is shown once.
@@ -106,4 +109,28 @@ type WidgetSettings struct {
 	ReplyTime string `json:"reply_time"`
 	// AvatarURL is an https URL with {name} for an agent's name.
 	AvatarURL string `json:"avatar_url"`
+}
+
+// PasswordResetRequest is the body of POST /api/widget/v1/password-reset.
+type PasswordResetRequest struct {
+	Email string `json:"email"`
+}
+
+// PasswordResetRequested is the answer to a reset request: always the same,
+// whether an account has the email or not.
+type PasswordResetRequested struct {
+	Requested bool `json:"requested"`
+}
+
+// PasswordResetConfirm is the body of POST
+// /api/widget/v1/password-reset/confirm: the token from the link's fragment
+// and the new password.
+type PasswordResetConfirm struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+// VerifyEmailRequest is the body of POST /api/widget/v1/verify-email.
+type VerifyEmailRequest struct {
+	Token string `json:"token"`
 }

@@ -153,3 +153,78 @@ func TestModuleReadsTheLoaderVisitor(t *testing.T) {
 		t.Errorf("a later sign-in's X-CStar-Visitor: got %q, want none", got)
 	}
 }
+
+// TestModuleReadsTheLoaderReset proves that the session the loader's
+// resetPassword signs in with (it writes sdk.Config.StorageKey, as the
+// module would) is the one the module holds, with the customer's email
+// verified; that the reset carried the visitor's token (the proof that
+// merges) and spent it; and that verifyEmail marks the signed-in customer's
+// email verified where the module reads it.
+func TestModuleReadsTheLoaderReset(t *testing.T) {
+	loadLoader(t)
+	g := js.Global()
+	g.Call("eval", `globalThis.localStorage = (() => { const m = new Map(); return {
+		getItem: k => m.has(k) ? m.get(k) : null, setItem: (k, v) => m.set(k, String(v)),
+		removeItem: k => m.delete(k), clear: () => m.clear() }; })();
+		globalThis.requests = [];
+		globalThis.fetch = (url, init) => { requests.push({ url, init }); return Promise.resolve({ ok: true, status: 200,
+			json: () => Promise.resolve({ success: true, data: url.endsWith("/password-reset") ? { requested: true } : {
+			customer: { id: "c1", email: "ann@example.com", name: "Ann", external_id: null, created_at: "2026-11-28T10:00:00Z",
+				email_verified: true },
+			session: url.endsWith("/confirm") ? { token: "cs_new", expires_at: "2026-12-28T10:00:00Z" } : undefined } }) }); };`)
+	defer g.Delete("localStorage")
+	defer g.Delete("fetch")
+	defer g.Delete("requests")
+	defer func() { g.Delete("pageKey"); g.Call("runLoader") }()
+	key := "pk_test_abcdefghijklmnopqrstuvwxyz"
+	g.Set("pageKey", key)
+	g.Call("runLoader")
+	cfg := sdk.Config{PublishableKey: key}
+	LocalStorage().Save(cfg.VisitorKey(), map[string]any{"v": float64(1), "token": "cs_visitor",
+		"visitor": map[string]any{"id": "v1"}})
+	done := make(chan js.Value, 1)
+	cb := js.FuncOf(func(_ js.Value, args []js.Value) any { done <- args[0]; return nil })
+	defer cb.Release()
+	api := g.Get("CStarChat")
+
+	api.Call("requestPasswordReset", "ann@example.com").Call("then", cb, cb)
+	if v := wait(t, done, "requestPasswordReset"); !v.IsUndefined() {
+		t.Errorf("requestPasswordReset: got %v, want undefined", v)
+	}
+	api.Call("resetPassword", "cpr_token", "a new passphrase").Call("then", cb, cb)
+	if v := wait(t, done, "resetPassword"); v.Get("id").String() != "c1" || !v.Get("emailVerified").Bool() {
+		t.Fatalf("resetPassword: got %v, want customer c1 with the email verified", v)
+	}
+	reqs := g.Get("requests")
+	if n := reqs.Length(); n != 2 {
+		t.Fatalf("requests: got %d, want 2", n)
+	}
+	confirm := reqs.Index(1)
+	if u := confirm.Get("url").String(); u != "https://api.example/api/widget/v1/password-reset/confirm" {
+		t.Errorf("reset URL: got %s", u)
+	}
+	if h := confirm.Get("init").Get("headers"); h.Get("X-CStar-Visitor").String() != "cs_visitor" {
+		t.Errorf("the reset's X-CStar-Visitor: got %v, want the visitor's token", h.Get("X-CStar-Visitor"))
+	}
+	if body := confirm.Get("init").Get("body").String(); body != `{"token":"cpr_token","password":"a new passphrase"}` {
+		t.Errorf("reset body: got %s", body)
+	}
+	c := sdk.New(cfg, &recorder{}, LocalStorage())
+	if cu := c.GetCustomer(); !c.IsIdentified() || cu == nil || cu.ID != "c1" || !cu.EmailVerified {
+		t.Fatalf("the module after the loader's reset: identified %v, customer %+v; want c1 with the email verified", c.IsIdentified(), cu)
+	}
+	if !api.Call("getVisitor").IsNull() {
+		t.Error("the visitor is not spent by the reset")
+	}
+
+	// A customer signed in with an unverified email verifies it.
+	LocalStorage().Save(cfg.StorageKey(), map[string]any{"v": float64(1), "token": "cs_new",
+		"customer": map[string]any{"id": "c1", "email": "ann@example.com", "emailVerified": false}})
+	api.Call("verifyEmail", "cev_token").Call("then", cb, cb)
+	if v := wait(t, done, "verifyEmail"); !v.Get("emailVerified").Bool() {
+		t.Fatalf("verifyEmail: got %v", v)
+	}
+	if cu := sdk.New(cfg, &recorder{}, LocalStorage()).GetCustomer(); cu == nil || !cu.EmailVerified {
+		t.Errorf("the module after verifyEmail: got %+v, want the email verified", cu)
+	}
+}

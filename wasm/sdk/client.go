@@ -147,7 +147,11 @@ func customerFrom(m map[string]any) Customer {
 	if created == "" {
 		created = str(m, "created_at")
 	}
-	return Customer{ID: str(m, "id"), Email: str(m, "email"), Name: str(m, "name"), ExternalID: ext, CreatedAt: created}
+	// The server's email_verified, or the stored customer's emailVerified.
+	server, _ := m["email_verified"].(bool)
+	stored, _ := m["emailVerified"].(bool)
+	return Customer{ID: str(m, "id"), Email: str(m, "email"), Name: str(m, "name"), ExternalID: ext, CreatedAt: created,
+		EmailVerified: server || stored}
 }
 
 // IsIdentified reports whether a customer session is held.

@@ -170,3 +170,30 @@ func TestUnknownVersionDiscarded(t *testing.T) {
 		t.Fatal("a session in an unknown format was used")
 	}
 }
+
+// TestEmailVerified: the customer's email_verified from the server is kept
+// as emailVerified, in getCustomer() and in the stored session, and read
+// back after a reload.
+func TestEmailVerified(t *testing.T) {
+	c, srv, st := newClient(t, pkTest)
+	srv.extra = func(r Request) (Response, bool) {
+		if !strings.HasSuffix(r.Path, "/login") {
+			return Response{}, false
+		}
+		return Response{Status: 200, Body: map[string]any{"success": true, "data": map[string]any{
+			"customer": map[string]any{"id": "c1", "email": "jane@example.com", "name": "Jane", "email_verified": true},
+			"session":  map[string]any{"token": "cs_v", "expires_at": "2026-12-28T10:00:00Z"}}}}, true
+	}
+	cust, err := c.Login("jane@example.com", "securepass123")
+	if err != nil || !cust.EmailVerified || cust.Map()["emailVerified"] != true {
+		t.Fatalf("login: got %+v (%v), %v; want emailVerified", cust, cust.Map(), err)
+	}
+	if again := New(Config{PublishableKey: pkTest}, srv, st); !again.GetCustomer().EmailVerified {
+		t.Error("restored: the email is no longer verified")
+	}
+	c.Logout()
+	srv.extra = nil
+	if cust, _ := c.Login("jane@example.com", "securepass123"); cust.EmailVerified {
+		t.Error("a customer without email_verified: got verified")
+	}
+}

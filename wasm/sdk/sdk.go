@@ -12,12 +12,15 @@ type Customer struct {
 	Name       string
 	ExternalID string
 	CreatedAt  string
+	// EmailVerified says the customer proved the email is theirs.
+	EmailVerified bool
 }
 
-// Map is the JS-facing shape {id, email, name, externalId, createdAt}.
+// Map is the JS-facing shape {id, email, name, externalId, createdAt,
+// emailVerified}.
 func (c Customer) Map() map[string]any {
 	return kv("id", c.ID, "email", nullable(c.Email), "name", c.Name, "externalId", nullable(c.ExternalID),
-		"createdAt", c.CreatedAt)
+		"createdAt", c.CreatedAt, "emailVerified", c.EmailVerified)
 }
 
 //go:noinline

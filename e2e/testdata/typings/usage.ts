@@ -38,6 +38,10 @@ async function page(): Promise<void> {
   await CStarChat.identify({ token: "eyJ…" });
   await CStarChat.identify({ userId: "42", userHash: "ab12" });
   await CStarChat.logout();
+  await CStarChat.requestPasswordReset("ann@example.com");
+  const reset = await CStarChat.resetPassword("cpr_…", "a new long passphrase");
+  const verified: boolean = (await CStarChat.verifyEmail("cev_…")).emailVerified && reset.emailVerified;
+  console.log(verified);
   console.log(history.length, visitor?.email, identified, customer?.id, unread, state, waiting, s.availability, offClose);
 }
 

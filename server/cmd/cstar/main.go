@@ -160,6 +160,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 		if site != nil {
 			defer site.close()
+			demoPages(ctx, a, team.ID, site.url, log)
 			fmt.Fprintf(stdout, "demo store (widget):           %s/\n", site.url)
 			fmt.Fprintf(stdout, "demo bring-your-own-auth page: %s/account\n", site.url)
 			fmt.Fprintf(stdout, "agents' dashboard (test mode): %s/app/test/inbox\n\n", a.URL())

@@ -45,7 +45,9 @@ type Agent struct {
 	Name  string
 	Role  Role
 	// TOTP is whether the agent signs in with a second factor.
-	TOTP      bool
+	TOTP bool
+	// Notify is what the agent wants to hear of by email.
+	Notify    Notifications
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -97,6 +99,7 @@ type Store interface {
 	SessionStore
 	InvitationStore
 	ReplyStore
+	MailStore
 }
 
 // Hasher hashes and checks passwords (password.Hasher), shared with the
@@ -128,6 +131,8 @@ type Service struct {
 	codes   identity.SignInThrottle
 	counter identity.Counter
 	ends    Ender
+	// mailer emails invitations and resets; nil sends none.
+	mailer Mailer
 }
 
 // Option changes a Service at construction.

@@ -8,14 +8,15 @@ import (
 
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/ids"
+	"github.com/cstar-chat/cstar/server/internal/mail"
 	"github.com/cstar-chat/cstar/server/internal/password"
 )
 
 // InvitationTTL is how long an invitation link works.
 const InvitationTTL = 7 * 24 * time.Hour
 
-// invitePrefix marks an invitation token.
-const invitePrefix = "cinv_"
+// invitePrefix marks an invitation token (the mailed ones too).
+const invitePrefix = mail.InvitationPrefix
 
 // Invitation asks someone to join a team as an agent: a link with a token
 // (kept only as its hash) that works once, for InvitationTTL.
@@ -32,8 +33,11 @@ type Invitation struct {
 
 // InvitationStore keeps invitations.
 type InvitationStore interface {
-	InsertInvitation(ctx context.Context, inv Invitation, tokenHash []byte) error
-	// InvitationByTokenHash returns the invitation, whatever its state.
+	// InsertInvitation stores an invitation and queues its mail in the
+	// same transaction.
+	InsertInvitation(ctx context.Context, inv Invitation, tokenHash []byte, jobs ...mail.Job) error
+	// InvitationByTokenHash returns the invitation, whatever its state; the
+	// hash is of the invitation's own token or of one its mail carried.
 	InvitationByTokenHash(ctx context.Context, hash []byte) (Invitation, error)
 	// AcceptInvitation marks the invitation of hash accepted at at and
 	// stores a as its agent, in one transaction; only one caller can: for
@@ -50,7 +54,8 @@ type InvitationStore interface {
 var errInvitation = errs.NotFoundf("This invitation is not valid: it was used, withdrawn or has expired. Ask for a new one.")
 
 // Invite asks email to join actor's team with role; the link's token is
-// returned once (email delivery can come later: the inviter copies it).
+// returned once (the inviter may copy it), and the invitation is emailed
+// with a token of its own.
 // Admins invite admins and agents; owners anyone.
 func (s *Service) Invite(ctx context.Context, actor Agent, email string, role Role) (Invitation, string, error) {
 	if !role.Valid() {
@@ -79,8 +84,17 @@ func (s *Service) Invite(ctx context.Context, actor Agent, email string, role Ro
 	now := s.clock()
 	inv := Invitation{ID: id, TeamID: actor.TeamID, Email: email, Role: role, InvitedBy: actor.ID, CreatedAt: now,
 		ExpiresAt: now.Add(InvitationTTL)}
-	if err := s.store.InsertInvitation(ctx, inv, HashToken(tok)); err != nil {
+	var jobs []mail.Job
+	if s.mailer != nil {
+		if jobs, err = invitationJob(inv, now); err != nil {
+			return Invitation{}, "", err
+		}
+	}
+	if err := s.store.InsertInvitation(ctx, inv, HashToken(tok), jobs...); err != nil {
 		return Invitation{}, "", fmt.Errorf("agent: invite: %w", err)
+	}
+	if s.mailer != nil {
+		s.mailer.Wake()
 	}
 	return inv, tok, nil
 }

@@ -71,7 +71,7 @@ func Load(dir fs.FS) (*Set, error) {
 	}
 	sum := sha256.Sum256(wasm)
 	s := &Set{files: map[string]*file{}, Module: "cstar." + hex.EncodeToString(sum[:8]) + ".wasm"}
-	loader = bytes.ReplaceAll(loader, []byte(Placeholder), []byte(s.Module))
+	loader = StripComments(bytes.ReplaceAll(loader, []byte(Placeholder), []byte(s.Module)))
 	// The hashed module never changes under its name; the loader and glue
 	// keep their names across releases, so caches revalidate them.
 	s.add(dir, ModuleFile, s.Module, "application/wasm", "public, max-age=31536000, immutable", wasm)
@@ -82,6 +82,31 @@ func Load(dir fs.FS) (*Set, error) {
 		s.add(dir, TypesFile, TypesFile, "application/typescript; charset=utf-8", "public, max-age=300, must-revalidate", types)
 	}
 	return s, nil
+}
+
+// StripComments drops the lines of a script that are only a comment (// …,
+// or a /* … */ block that starts a line) and blank lines: every page runs
+// the loader, and its comments, which the source keeps for people, are a
+// sixth of its bytes. Comments after code on a line stay.
+func StripComments(js []byte) []byte {
+	var out bytes.Buffer
+	block := false
+	for _, line := range bytes.Split(js, []byte("\n")) {
+		t := bytes.TrimSpace(line)
+		switch {
+		case block:
+			block = !bytes.Contains(t, []byte("*/"))
+			continue
+		case bytes.HasPrefix(t, []byte("/*")):
+			block = !bytes.Contains(t, []byte("*/"))
+			continue
+		case len(t) == 0 || bytes.HasPrefix(t, []byte("//")):
+			continue
+		}
+		out.Write(line)
+		out.WriteByte('\n')
+	}
+	return out.Bytes()
 }
 
 // add prepares one file. Variants precompressed by make build (<src>.br at

@@ -90,3 +90,13 @@ func TestEncodingsAndETags(t *testing.T) {
 		}
 	}
 }
+
+// TestStripComments: the loader is served without the lines that are only
+// comments; code, and a comment after code, stay as they are.
+func TestStripComments(t *testing.T) {
+	in := "/* head\n * more */\n(function () {\n  // a note\n  var u = \"https://x\"; // trailing\n\n  /* one */\n  f(); /* inline */\n})();\n"
+	want := "(function () {\n  var u = \"https://x\"; // trailing\n  f(); /* inline */\n})();\n"
+	if got := string(StripComments([]byte(in))); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

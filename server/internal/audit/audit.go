@@ -28,6 +28,7 @@ const (
 	InvitationAccepted   = "invitation.accepted"
 	AgentRemoved         = "agent.removed"
 	AgentRoleChanged     = "agent.role_changed"
+	MailChanged          = "mail.changed"
 )
 
 // Actor types.

@@ -355,6 +355,16 @@ func (s *Service) CustomerRead(ctx context.Context, sc scope.Scope, customerID, 
 	return s.read(ctx, sc, t, ReaderCustomer, seq)
 }
 
+// Delivered records that the messages of a ticket up to seq were written to
+// one of its customer's open sockets: the customer had them, so the
+// offline email that waits for them is not sent.
+func (s *Service) Delivered(ctx context.Context, sc scope.Scope, ticketID string, seq int64) error {
+	if err := s.store.SetDeliveredSeq(ctx, sc, ticketID, seq); err != nil {
+		return fmt.Errorf("chat: delivered: %w", err)
+	}
+	return nil
+}
+
 // AgentRead records how far the agents have read a ticket; the customer's
 // widget shows it as read marks.
 func (s *Service) AgentRead(ctx context.Context, sc scope.Scope, ticketID string, seq int64) (helpdesk.Ticket, error) {

@@ -342,9 +342,24 @@ func (h *Handler) logout(w http.ResponseWriter, r *req) error {
 	return nil
 }
 
+// invitePage is where an invitation link opens. The token is in the
+// link's fragment, which never reaches a server (nor its logs, nor a
+// Referer): the page's script puts it in the form and sends it to
+// openInvite; without script, it can be pasted.
 func (h *Handler) invitePage(w http.ResponseWriter, r *req) error {
-	tok := r.URL.Query().Get("token")
+	h.render(w, r, http.StatusOK, "invite", map[string]any{}, "Join a team")
+	return nil
+}
+
+// openInvite shows the invitation of the token posted, with the form that
+// accepts it.
+func (h *Handler) openInvite(w http.ResponseWriter, r *req) error {
+	tok := r.PostFormValue("token")
 	inv, err := h.Agents.Invitation(r.Context(), tok)
+	if errs.Is(err, errs.NotFound) {
+		h.render(w, r, http.StatusNotFound, "invite", map[string]any{"Error": errs.Public(err).Message}, "Join a team")
+		return nil
+	}
 	if err != nil {
 		return err
 	}

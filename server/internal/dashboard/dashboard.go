@@ -40,6 +40,7 @@ type Deps struct {
 	Library  Library
 	Audit    Audit
 	Sockets  Sockets
+	Mail     Mail
 	Log      *slog.Logger
 	Now      func() time.Time
 	// TrustedProxies are the peers whose X-Forwarded-For and
@@ -95,7 +96,12 @@ func (h *Handler) routes() {
 	h.public("GET /login", h.loginPage)
 	h.public("POST /login", h.login)
 	h.public("GET /invite", h.invitePage)
+	h.public("POST /invite/open", h.openInvite)
 	h.public("POST /invite", h.acceptInvite)
+	h.public("GET /forgot", h.forgotPage)
+	h.public("POST /forgot", h.forgot)
+	h.public("GET /reset", h.resetPage)
+	h.public("POST /reset", h.reset)
 	h.pending("GET /login/code", h.codePage)
 	h.pending("POST /login/code", h.verifyCode)
 	h.public("POST /logout", h.logout)
@@ -122,6 +128,7 @@ func (h *Handler) routes() {
 	h.enrolling("GET /account/totp/qr.png", h.totpQR)
 	h.enrolling("POST /account/totp/enable", h.enableTOTP)
 	h.agent("POST /account/totp/disable", h.disableTOTP)
+	h.agent("POST /account/notifications", h.setNotifications)
 
 	// Settings: owners and admins; an agent gets 403.
 	h.manager("GET /settings", h.settingsHome)
@@ -147,6 +154,8 @@ func (h *Handler) routes() {
 	h.manager("POST /settings/library/articles/{id}", h.updateArticle)
 	h.manager("POST /settings/library/articles/{id}/delete", h.deleteArticle)
 	h.manager("POST /settings/library/preview", h.previewArticle)
+	h.manager("GET /settings/email", h.emailSettings)
+	h.manager("POST /settings/email", h.saveEmailSettings)
 	h.manager("GET /settings/team", h.teamPage)
 	h.manager("POST /settings/team", h.saveTeam)
 	h.manager("POST /settings/team/invitations", h.invite)

@@ -44,6 +44,7 @@ type Agents interface {
 	SavedReplies(ctx context.Context, teamID string) ([]agent.SavedReply, error)
 	SaveReply(ctx context.Context, a agent.Agent, title, body string) (agent.SavedReply, error)
 	DeleteReply(ctx context.Context, a agent.Agent, id string) error
+	MailAgents
 }
 
 // Keys manages API keys (apikey.Service).

@@ -184,7 +184,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *req) error {
 		return h.refused(w, r, r.base()+"/settings/team", err)
 	}
 	h.record(r, audit.Entry{Action: audit.AgentInvited, Target: inv.Email, Detail: "role " + string(inv.Role)})
-	return h.teamView(w, r, http.StatusCreated, h.origin(r.Request)+Prefix+"/invite?token="+tok, inv.Email)
+	return h.teamView(w, r, http.StatusCreated, h.origin(r.Request)+Prefix+"/invite#token="+tok, inv.Email)
 }
 
 func (h *Handler) withdrawInvitation(w http.ResponseWriter, r *req) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -100,8 +101,13 @@ type CustomerInput struct {
 
 // CustomerFilter narrows a customer list; empty fields match everything.
 type CustomerFilter struct {
+	// Email finds only a verified email (a password account's sign-in name
+	// counts once the customer confirmed it by mail)...
 	Email      string
 	ExternalID string
+	// ...unless AnyEmail: only to tell which unique index a write hit,
+	// never to find a customer for anyone.
+	AnyEmail bool
 }
 
 // CreateCustomer adds a customer to sc. It needs an email, an external id or
@@ -229,8 +235,9 @@ func (s *Service) customerWriteErr(ctx context.Context, sc scope.Scope, c Custom
 		return fmt.Errorf("helpdesk: %s: %w", op, err)
 	}
 	if c.Email != "" {
-		same, lerr := s.store.ListCustomers(ctx, sc, CustomerFilter{Email: c.Email}, "", 1)
-		if lerr == nil && len(same) > 0 && same[0].ID != c.ID {
+		same, lerr := s.store.ListCustomers(ctx, sc, CustomerFilter{Email: c.Email, AnyEmail: true}, "", 2)
+		same = slices.DeleteFunc(same, func(o Customer) bool { return o.ID == c.ID })
+		if lerr == nil && len(same) > 0 {
 			return errs.Conflictf("A customer with this email already exists")
 		}
 	}

@@ -137,8 +137,13 @@ type teamJSON struct {
 	// AllowedOrigins are the key's mode's; only secret keys see them.
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	// Widget is the key's mode's widget settings; only secret keys see it.
-	Widget    *widgetJSON `json:"widget,omitempty"`
-	CreatedAt time.Time   `json:"created_at"`
+	Widget *widgetJSON `json:"widget,omitempty"`
+	// The pages mail links open (the key's mode's) and the team's sender;
+	// only secret keys see them.
+	PasswordResetURL *string   `json:"password_reset_url,omitempty"`
+	ChatURL          *string   `json:"chat_url,omitempty"`
+	MailFrom         *string   `json:"mail_from,omitempty"`
+	CreatedAt        time.Time `json:"created_at"`
 }
 
 // widgetJSON is what the widget shows of a team in one mode ("" is unset).
@@ -148,11 +153,13 @@ type widgetJSON struct {
 	AvatarURL    string `json:"avatar_url"`
 }
 
+// teamOf is team t as a secret key of mode m sees it.
 func teamOf(t team.Team, m scope.Mode) teamJSON {
 	set := t.Settings[m]
+	pages := set.Pages
 	return teamJSON{ID: t.ID, Slug: t.Slug, Name: t.Name, AllowedOrigins: append([]string{}, set.AllowedOrigins...),
-		Widget:    &widgetJSON{Availability: set.Widget.Availability, ReplyTime: set.Widget.ReplyTime, AvatarURL: set.Widget.AvatarURL},
-		CreatedAt: t.CreatedAt}
+		Widget:           &widgetJSON{Availability: set.Widget.Availability, ReplyTime: set.Widget.ReplyTime, AvatarURL: set.Widget.AvatarURL},
+		PasswordResetURL: &pages.PasswordResetURL, ChatURL: &pages.ChatURL, MailFrom: &t.MailFrom, CreatedAt: t.CreatedAt}
 }
 
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
@@ -165,8 +172,11 @@ func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Name           *string   `json:"name"`
-		AllowedOrigins *[]string `json:"allowed_origins"`
+		Name             *string   `json:"name"`
+		AllowedOrigins   *[]string `json:"allowed_origins"`
+		PasswordResetURL *string   `json:"password_reset_url"`
+		ChatURL          *string   `json:"chat_url"`
+		MailFrom         *string   `json:"mail_from"`
 		// The widget's fields an integration sets; those left out, and
 		// those only the dashboard sets (title, colour, …), stay.
 		Widget *struct {
@@ -179,7 +189,8 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sc := principalOf(r.Context()).scope()
-	u := team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins}
+	u := team.Update{Name: in.Name, AllowedOrigins: in.AllowedOrigins,
+		PasswordResetURL: in.PasswordResetURL, ChatURL: in.ChatURL, MailFrom: in.MailFrom}
 	if p := in.Widget; p != nil {
 		u.EditWidget = func(w *team.Widget) {
 			for _, f := range []struct{ from, to *string }{{p.Availability, &w.Availability}, {p.ReplyTime, &w.ReplyTime},
@@ -202,6 +213,11 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Widget != nil {
 		s.audit(r, sc.Mode, audit.WidgetChanged, "", "")
+	}
+	if in.PasswordResetURL != nil || in.ChatURL != nil || in.MailFrom != nil {
+		pages := t.Settings[sc.Mode].Pages
+		s.audit(r, sc.Mode, audit.MailChanged, "", "password_reset_url="+pages.PasswordResetURL+" chat_url="+pages.ChatURL+
+			" mail_from="+t.MailFrom)
 	}
 	return ok(w, http.StatusOK, teamOf(t, sc.Mode))
 }

@@ -135,11 +135,18 @@ func (s *Server) routes() {
 	m.Handle("POST "+w+"/logout", s.widget(s.widgetLogout))
 	m.Handle("GET "+w+"/me", s.widget(s.widgetMe))
 	m.Handle("POST "+w+"/identify", s.widget(s.widgetIdentify))
+	m.Handle("POST "+w+"/password-reset", s.widget(s.widgetPasswordReset))
+	m.Handle("POST "+w+"/password-reset/confirm", s.widget(s.widgetPasswordResetConfirm))
+	m.Handle("POST "+w+"/verify-email", s.widget(s.widgetVerifyEmail))
 	m.Handle("GET "+w+"/messages", s.widget(s.widgetMessages))
 	m.Handle("POST "+w+"/visitor", s.widget(s.widgetCreateVisitor))
 	m.Handle("PATCH "+w+"/visitor", s.widget(s.widgetUpdateVisitor))
 	m.Handle("GET "+w+"/settings", s.widget(s.widgetSettings))
 	m.HandleFunc("GET "+protocol.ChatPath, s.widgetChat)
+
+	// The unsubscribe link of offline replies (RFC 8058: a POST unsubscribes).
+	m.HandleFunc("GET /mail/unsubscribe/{token}", s.unsubscribe)
+	m.HandleFunc("POST /mail/unsubscribe/{token}", s.unsubscribe)
 
 	// The agents' dashboard, on this origin (its routes: package dashboard).
 	if s.Dashboard != nil {

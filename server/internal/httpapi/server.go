@@ -82,6 +82,8 @@ type Deps struct {
 	Dashboard http.Handler
 	// Audit reads the team's audit log for GET …/audit-log.
 	Audit AuditLog
+	// Mail answers the unsubscribe links of mail.
+	Mail Mail
 }
 
 // Server is the HTTP handler of the whole API.
@@ -237,6 +239,12 @@ func (s *Server) withLog(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
+		// A token in a path (an unsubscribe link) is a secret: such a
+		// request is logged by its pattern.
+		path := r.URL.Path
+		if strings.Contains(r.Pattern, "{token}") {
+			path = route
+		}
 		s.Metrics.Observe(metricMethod(r.Method), route, sw.status, d)
 		if sw.status == http.StatusServiceUnavailable {
 			s.Metrics.Unavailable(causeOf(r.Context()))
@@ -244,7 +252,7 @@ func (s *Server) withLog(next http.Handler) http.Handler {
 		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", path),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
 			slog.Duration("duration", d),

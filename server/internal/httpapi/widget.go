@@ -10,6 +10,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
+	"github.com/cstar-chat/cstar/server/internal/mail"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/internal/wire"
 	"github.com/cstar-chat/cstar/server/protocol"
@@ -59,7 +60,7 @@ func (s *Server) widgetLimit(w http.ResponseWriter, r *http.Request, k apikey.Ke
 
 func widgetCustomer(c helpdesk.Customer) protocol.Customer {
 	return protocol.Customer{ID: c.ID, Email: wire.NilIfEmpty(c.Email), Name: c.Name, ExternalID: wire.NilIfEmpty(c.ExternalID),
-		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339)}
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), EmailVerified: c.Email != "" && c.EmailVerified}
 }
 
 func widgetSession(iss identity.Issued) protocol.Session {
@@ -143,7 +144,8 @@ func (s *Server) widgetSignup(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := principalOf(r.Context())
 	c, iss, err := s.Identity.Signup(r.Context(), p.scope(), identity.SignupInput{
-		Email: in.Email, Name: in.Name, Password: in.Password, TeamName: p.Team.Name})
+		Email: in.Email, Name: in.Name, Password: in.Password, TeamName: p.Team.Name,
+		Locale: mail.Locale(r.Header.Get("Accept-Language"))})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/ids"
+	"github.com/cstar-chat/cstar/server/internal/mail"
 	"github.com/cstar-chat/cstar/server/internal/password"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/text"
@@ -41,9 +42,10 @@ var (
 // one scope; rows of another team or mode are missing (errs.ErrNotFound).
 type Store interface {
 	// InsertAccount stores a new customer with a password hash, its email
-	// as an unproven sign-in name and its name as unverified; an email that
+	// as an unproven sign-in name and its name as unverified, and queues
+	// mail (the verification) in the same transaction; an email that
 	// another password account of the scope has wraps errs.ErrConflict.
-	InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHash string) error
+	InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHash string, jobs ...mail.Job) error
 	// AccountByEmail returns the password account whose sign-in name is
 	// email, and its password hash.
 	AccountByEmail(ctx context.Context, sc scope.Scope, email string) (helpdesk.Customer, string, error)
@@ -71,6 +73,7 @@ type Store interface {
 	MergeVisitor(ctx context.Context, sc scope.Scope, visitorID, intoID string, at time.Time) (int, error)
 
 	SecretStore
+	MailStore
 }
 
 // Hasher hashes and checks passwords (password.Hasher).
@@ -86,8 +89,10 @@ type Service struct {
 	hasher Hasher
 	now    func() time.Time
 	log    *slog.Logger
-	// throttle counts failed sign-ins (see Login).
+	// throttle counts failed sign-ins (see Login) and reset requests.
 	throttle Counter
+	// mailer queues mail; nil sends none.
+	mailer Mailer
 }
 
 // Option changes a Service at construction.
@@ -130,6 +135,9 @@ type Issued struct {
 type SignupInput struct {
 	Email, Name, Password string
 	TeamName              string
+	// Locale is the language of the verification mail ("" for the
+	// widget's).
+	Locale string
 }
 
 // Signup creates a customer with a password in sc and signs them in. The
@@ -165,11 +173,20 @@ func (s *Service) Signup(ctx context.Context, sc scope.Scope, in SignupInput) (h
 	now := s.clock()
 	c := helpdesk.Customer{ID: id, TeamID: sc.TeamID, Mode: sc.Mode, Email: email, Name: name,
 		Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now, Kind: helpdesk.KindAccount}
-	if err := s.store.InsertAccount(ctx, c, hash); err != nil {
+	var verify []mail.Job
+	if s.mailer != nil {
+		if verify, err = verificationJob(c, in.Locale, now); err != nil {
+			return helpdesk.Customer{}, Issued{}, err
+		}
+	}
+	if err := s.store.InsertAccount(ctx, c, hash, verify...); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
 			return helpdesk.Customer{}, Issued{}, errs.Conflictf(MsgEmailTaken)
 		}
 		return helpdesk.Customer{}, Issued{}, fmt.Errorf("identity: signup: %w", err)
+	}
+	if s.mailer != nil {
+		s.mailer.Wake()
 	}
 	iss, err := s.issue(ctx, c)
 	if err != nil {

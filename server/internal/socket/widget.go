@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,11 @@ type widget struct {
 	// The reader's budgets: messages, and typing and read frames, which fan
 	// out to every agent of the team.
 	sends, signals budget
+	// toRecord holds the deliveries not recorded yet (the highest seq per
+	// ticket); recording runs beside the writer, never in its way.
+	recordMu  sync.Mutex
+	toRecord  map[string]int64
+	recording bool
 }
 
 // ServeWidget runs the widget channel on a connection upgraded for
@@ -91,12 +97,19 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, k apikey.K
 		return
 	}
 	wc.cursors = res.Cursors
+	delivered := map[string]int64{}
 	for _, m := range res.Messages {
 		if err := c.write(protocol.MessageFrame{Type: protocol.FrameMessage, Message: wire.Message(m)}); err != nil {
 			unsubscribe()
 			ws.Close()
 			return
 		}
+		if fromTeam(m) {
+			delivered[m.TicketID] = max(delivered[m.TicketID], m.Seq)
+		}
+	}
+	for id, seq := range delivered {
+		wc.delivered(id, seq)
 	}
 	ready := protocol.ReadyFrame{Type: protocol.FrameReady, CustomerID: cust.ID, Tickets: make([]protocol.ChatTicket, len(res.Tickets))}
 	for i, t := range res.Tickets {
@@ -244,7 +257,57 @@ func (wc *widget) handle(it outItem) error {
 }
 
 func (wc *widget) writeMessage(m chat.Message) error {
-	return wc.write(protocol.MessageFrame{Type: protocol.FrameMessage, Message: wire.Message(m)})
+	if err := wc.write(protocol.MessageFrame{Type: protocol.FrameMessage, Message: wire.Message(m)}); err != nil {
+		return err
+	}
+	if fromTeam(m) {
+		wc.delivered(m.TicketID, m.Seq)
+	}
+	return nil
+}
+
+// fromTeam tells a message of the team (an agent, a bot), which the
+// customer is emailed about when it reaches none of their sockets.
+func fromTeam(m chat.Message) bool { return m.Author.Type != chat.AuthorCustomer && !m.Internal }
+
+// delivered records that the customer has had the ticket's messages up to
+// seq: in a goroutine that runs while deliveries wait to be recorded (one
+// write for several), so that the writer never waits on the database. A
+// failure is only logged: at worst an offline email is sent for a message
+// the customer saw.
+func (wc *widget) delivered(ticketID string, seq int64) {
+	wc.recordMu.Lock()
+	defer wc.recordMu.Unlock()
+	if wc.toRecord == nil {
+		wc.toRecord = map[string]int64{}
+	}
+	wc.toRecord[ticketID] = max(wc.toRecord[ticketID], seq)
+	if wc.recording {
+		return
+	}
+	wc.recording = true
+	go wc.record()
+}
+
+func (wc *widget) record() {
+	for {
+		wc.recordMu.Lock()
+		batch := wc.toRecord
+		wc.toRecord = nil
+		if len(batch) == 0 {
+			wc.recording = false
+			wc.recordMu.Unlock()
+			return
+		}
+		wc.recordMu.Unlock()
+		for id, seq := range batch {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := wc.srv.chat.Delivered(ctx, wc.sc, id, seq); err != nil {
+				wc.srv.logErr(ctx, "chat: record a delivery", err)
+			}
+			cancel()
+		}
+	}
 }
 
 // deliver sends message m once and in order: messages of the ticket that

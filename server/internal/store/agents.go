@@ -29,11 +29,15 @@ type agentRow struct {
 	TOTPLastStep int64     `bun:"totp_last_step"`
 	CreatedAt    time.Time `bun:"created_at"`
 	UpdatedAt    time.Time `bun:"updated_at"`
+	// What the agent wants to hear of by email (migration 0013).
+	NotifyNew      bool `bun:"notify_new_conversations"`
+	NotifyAssigned bool `bun:"notify_assigned_replies"`
 }
 
 func (r agentRow) agent() agent.Agent {
 	return agent.Agent{ID: r.ID, TeamID: r.TeamID, Email: r.Email, Name: r.Name, Role: agent.Role(r.Role),
-		TOTP: r.TOTPSecret != nil, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		TOTP: r.TOTPSecret != nil, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Notify: agent.Notifications{NewConversations: r.NotifyNew, AssignedReplies: r.NotifyAssigned}}
 }
 
 // InsertAgent implements agent.Store.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cstar-chat/cstar/server/internal/agent"
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/mail"
 )
 
 type invitationRow struct {
@@ -31,19 +32,44 @@ func (r invitationRow) invitation() agent.Invitation {
 }
 
 // InsertInvitation implements agent.InvitationStore.
-func (db *DB) InsertInvitation(ctx context.Context, inv agent.Invitation, tokenHash []byte) error {
+func (db *DB) InsertInvitation(ctx context.Context, inv agent.Invitation, tokenHash []byte, jobs ...mail.Job) error {
 	row := &invitationRow{ID: inv.ID, TeamID: inv.TeamID, Email: inv.Email, Role: string(inv.Role), TokenHash: tokenHash,
 		InvitedBy: nullable(inv.InvitedBy), CreatedAt: inv.CreatedAt.UTC(), ExpiresAt: inv.ExpiresAt.UTC()}
-	if _, err := db.bun.NewInsert().Model(row).Exec(ctx); err != nil {
-		return fmt.Errorf("store: insert invitation: %w", mapErr(err))
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+			return mapErr(err)
+		}
+		return enqueueMail(ctx, tx, jobs)
+	})
+	if err != nil {
+		return fmt.Errorf("store: insert invitation: %w", err)
 	}
 	return nil
 }
 
+// invitationWhere matches the invitation of hash: the hash of its own token,
+// or of a token its mail carried (mail_tokens, purpose invitation).
+func invitationWhere(ctx context.Context, db bun.IDB, hash []byte) (string, []any, error) {
+	var ids []string
+	err := db.NewRaw("SELECT subject_id FROM mail_tokens WHERE hash = ? AND purpose = ?", hash, string(mail.PurposeInvitation)).
+		Scan(ctx, &ids)
+	if err != nil && !noRows(err) {
+		return "", nil, mapErr(err)
+	}
+	if len(ids) > 0 {
+		return "id = ?", []any{ids[0]}, nil
+	}
+	return "token_hash = ?", []any{hash}, nil
+}
+
 // InvitationByTokenHash implements agent.InvitationStore.
 func (db *DB) InvitationByTokenHash(ctx context.Context, hash []byte) (agent.Invitation, error) {
+	where, args, err := invitationWhere(ctx, db.bun, hash)
+	if err != nil {
+		return agent.Invitation{}, fmt.Errorf("store: invitation: %w", err)
+	}
 	var r invitationRow
-	if err := db.bun.NewSelect().Model(&r).Where("token_hash = ?", hash).Scan(ctx); err != nil {
+	if err := db.bun.NewSelect().Model(&r).Where(where, args...).Scan(ctx); err != nil {
 		return agent.Invitation{}, fmt.Errorf("store: invitation: %w", mapErr(err))
 	}
 	return r.invitation(), nil
@@ -54,8 +80,12 @@ func (db *DB) InvitationByTokenHash(ctx context.Context, hash []byte) (agent.Inv
 // acceptances at once only one finds it.
 func (db *DB) AcceptInvitation(ctx context.Context, hash []byte, at time.Time, a agent.Agent, passwordHash string) error {
 	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Table("agent_invitations").Set("accepted_at = ?", at.UTC()).
-			Where("token_hash = ? AND team_id = ? AND accepted_at IS NULL AND expires_at > ?", hash, a.TeamID, at.UTC()).Exec(ctx)
+		where, args, err := invitationWhere(ctx, tx, hash)
+		if err != nil {
+			return err
+		}
+		res, err := tx.NewUpdate().Table("agent_invitations").Set("accepted_at = ?", at.UTC()).Where(where, args...).
+			Where("team_id = ? AND accepted_at IS NULL AND expires_at > ?", a.TeamID, at.UTC()).Exec(ctx)
 		if err != nil {
 			return mapErr(err)
 		}

@@ -98,6 +98,11 @@ type ticketRow struct {
 	AgentReadSeq    int64 `bun:"agent_read_seq"`
 	// AssigneeID is migration 0010's.
 	AssigneeID *string `bun:"assignee_id"`
+	// How far the customer and the assignee have had the messages
+	// (migration 0013): read here, written by the store's mail paths only.
+	CustomerDeliveredSeq int64 `bun:"customer_delivered_seq,scanonly"`
+	CustomerMailedSeq    int64 `bun:"customer_mailed_seq,scanonly"`
+	AssigneeMailedSeq    int64 `bun:"assignee_mailed_seq,scanonly"`
 }
 
 func (r ticketRow) ticket() helpdesk.Ticket {
@@ -237,7 +242,12 @@ func (db *DB) ListCustomers(ctx context.Context, s scope.Scope, f helpdesk.Custo
 	var rows []customerView
 	q := db.bun.NewSelect().Model(&rows).Where("team_id = ? AND mode = ?", s.TeamID, s.Mode)
 	if f.Email != "" {
+		// Only a verified email is looked up: a sign-in name nobody proved
+		// finds nobody.
 		q = q.Where("email = ?", f.Email)
+		if !f.AnyEmail {
+			q = q.Where("email_verified")
+		}
 	}
 	if f.ExternalID != "" {
 		q = q.Where("external_id = ?", f.ExternalID)

@@ -10,6 +10,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
+	"github.com/cstar-chat/cstar/server/internal/mail"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 )
 
@@ -39,8 +40,9 @@ func (r sessionRow) session() identity.Session {
 // proved: it is unique among password accounts only (customers_signin_email)
 // and marked unverified, like the name. The row is inserted without the
 // email and given it with the password hash, so that it is never, even
-// inside the transaction, a proven email.
-func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHash string) error {
+// inside the transaction, a proven email. The jobs (its verification mail)
+// are queued by the same transaction, with the language they are in.
+func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHash string, jobs ...mail.Job) error {
 	ev := c
 	ev.EmailVerified, ev.NameVerified = false, false
 	err := db.writeLogged(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -52,7 +54,17 @@ func (db *DB) InsertAccount(ctx context.Context, c helpdesk.Customer, passwordHa
 		_, err := tx.NewUpdate().Table("customers").Set("password_hash = ?", passwordHash).
 			Set("email = ?", nullable(c.Email)).Set("email_verified = ?", false).Set("name_verified = ?", false).Set("kind = ?", helpdesk.KindAccount).
 			Where(inScope, c.ID, c.TeamID, c.Mode).Exec(ctx)
-		return err
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if j.Locale != "" {
+				if err := upsertCustomerMail(ctx, tx, scope.Scope{TeamID: c.TeamID, Mode: c.Mode}, c.ID, "locale", j.Locale); err != nil {
+					return err
+				}
+			}
+		}
+		return enqueueMail(ctx, tx, jobs)
 	}, chat.CustomerEvent(chat.CustomerCreated, ev, c.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: insert account: %w", mapErr(err))

@@ -24,6 +24,8 @@ type teamRow struct {
 	UpdatedAt time.Time `bun:"updated_at"`
 	// RequireTOTP is migration 0010's.
 	RequireTOTP bool `bun:"require_totp"`
+	// MailFrom is migration 0013's.
+	MailFrom string `bun:"mail_from"`
 }
 
 // teamSettingsRow is one mode's settings of a team (migration 0008).
@@ -43,11 +45,14 @@ type teamSettingsRow struct {
 	WidgetAvailability string `bun:"widget_availability"`
 	WidgetReplyTime    string `bun:"widget_reply_time"`
 	WidgetAvatarURL    string `bun:"widget_avatar_url"`
+	// The pages mail links open (migration 0013).
+	PasswordResetURL string `bun:"password_reset_url"`
+	ChatURL          string `bun:"chat_url"`
 }
 
 func teamToRow(t team.Team) *teamRow {
 	return &teamRow{ID: t.ID, Slug: t.Slug, Name: t.Name, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
-		RequireTOTP: t.RequireTOTP}
+		RequireTOTP: t.RequireTOTP, MailFrom: t.MailFrom}
 }
 
 // teamWithSettings reads the settings of team row r.
@@ -57,12 +62,13 @@ func (db *DB) teamWithSettings(ctx context.Context, r teamRow) (team.Team, error
 		return team.Team{}, fmt.Errorf("store: team settings: %w", mapErr(err))
 	}
 	t := team.Team{ID: r.ID, Slug: r.Slug, Name: r.Name, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-		RequireTOTP: r.RequireTOTP, Settings: map[scope.Mode]team.Settings{scope.Live: {}, scope.Test: {}}}
+		RequireTOTP: r.RequireTOTP, MailFrom: r.MailFrom, Settings: map[scope.Mode]team.Settings{scope.Live: {}, scope.Test: {}}}
 	for _, sr := range rows {
 		t.Settings[scope.Mode(sr.Mode)] = team.Settings{AllowedOrigins: sr.AllowedOrigins, Widget: team.Widget{
 			Title: sr.WidgetTitle, Greeting: sr.WidgetGreeting, Color: sr.WidgetColor, Position: sr.WidgetPosition,
 			Locale: sr.WidgetLocale, Availability: sr.WidgetAvailability, ReplyTime: sr.WidgetReplyTime,
-			AvatarURL: sr.WidgetAvatarURL}}
+			AvatarURL: sr.WidgetAvatarURL},
+			Pages: team.Pages{PasswordResetURL: sr.PasswordResetURL, ChatURL: sr.ChatURL}}
 	}
 	return t, nil
 }

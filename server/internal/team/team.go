@@ -32,8 +32,11 @@ type Team struct {
 	// RequireTOTP makes every agent of the team sign in with a second
 	// factor (agents without one set it up at their next sign-in).
 	RequireTOTP bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// MailFrom is the sender address of the team's mail ("" for the
+	// server's --smtp-from).
+	MailFrom  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Settings are a team's settings in one mode.
@@ -44,6 +47,8 @@ type Settings struct {
 	// Widget is how the widget looks and what its header says of the team,
 	// as the dashboard's embed snippet and settings write it.
 	Widget Widget
+	// Pages are the site's pages that links in mail open.
+	Pages Pages
 }
 
 // Widget is the look of a team's widget in one mode; "" fields leave the
@@ -165,6 +170,7 @@ type Store interface {
 	// SetWidget writes the widget settings of one mode of a team.
 	SetWidget(ctx context.Context, sc scope.Scope, w Widget, at time.Time) error
 	SetRequireTOTP(ctx context.Context, id string, on bool, at time.Time) error
+	MailStore
 }
 
 // Service manages teams.
@@ -297,6 +303,10 @@ type Update struct {
 	EditWidget func(w *Widget)
 	// RequireTOTP is the team's (from live only, as the name).
 	RequireTOTP *bool
+	// The mode's pages that mail links open, and the team's sender (from
+	// live only, as the name).
+	PasswordResetURL, ChatURL *string
+	MailFrom                  *string
 }
 
 // errNameFromTest refuses a test key's change of the shared name: a test key
@@ -340,6 +350,9 @@ func (s *Service) Apply(ctx context.Context, sc scope.Scope, u Update) (Team, er
 		w := t.Settings[sc.Mode].Widget
 		u.EditWidget(&w)
 		u.Widget = &w
+	}
+	if err := s.applyMail(ctx, &t, sc, u, now); err != nil {
+		return Team{}, err
 	}
 	if u.Widget != nil {
 		w, err := u.Widget.clean()

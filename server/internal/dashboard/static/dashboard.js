@@ -43,6 +43,24 @@
   }
   localTimes(document);
 
+  // A link's token (an invitation, a password reset) comes in the address's
+  // fragment, which no server sees: put it in the form, take it out of the
+  // address (and so out of the history), and send a form that only carries
+  // it. An older invitation link carried it as ?token=; it is taken the
+  // same way.
+  (function () {
+    var input = $("input[data-fragment-token]");
+    if (!input) { return; }
+    var hash = new URLSearchParams(location.hash.slice(1));
+    var tok = hash.get("token") || new URLSearchParams(location.search).get("token");
+    if (!tok) { return; }
+    input.value = tok;
+    history.replaceState(null, "", location.pathname);
+    var form = input.form;
+    if (form && form.hasAttribute("data-autosubmit")) { form.submit(); }
+    else if (form) { var pw = $("input[type=password]", form); if (pw) { pw.focus(); } }
+  })();
+
   // Forms that need a second thought.
   $$("form[data-confirm]").forEach(function (f) {
     f.addEventListener("submit", function (e) { if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); } });
