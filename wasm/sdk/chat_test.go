@@ -750,6 +750,23 @@ func TestOutboxOfAnotherCustomerIsNotSent(t *testing.T) {
 	}
 }
 
+// A send that drops one stale entry and adds one leaves the outbox as long
+// as it was: it is saved all the same (a length comparison lost the message).
+func TestOutboxSavesWhenOneDroppedAndOneAdded(t *testing.T) {
+	w := newWorld()
+	cfg := Config{PublishableKey: pkTest}
+	w.st.Save(cfg.OutboxKey(), map[string]any{"v": 1.0, "items": []any{
+		map[string]any{"client_id": "old", "body": "secret", "customer": "someone-else"},
+	}})
+	p := w.open(t, nil)
+	if r := send(p.ch, "hi"); r.n != 0 {
+		t.Fatalf("send settled while disconnected: %+v", r)
+	}
+	if got := queued(w.st); len(got) != 1 || got[0]["body"] != "hi" || got[0]["customer"] != "c1" {
+		t.Fatalf("stored: got %v, want only the new message", got)
+	}
+}
+
 func TestGetMessages(t *testing.T) {
 	w := newWorld()
 	p := w.open(t, nil)

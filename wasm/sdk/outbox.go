@@ -99,7 +99,8 @@ func (ch *Chat) editOutbox(add map[string]any, drop string, send bool) []any {
 			keep = append(keep, m)
 		}
 	}
-	if add != nil {
+	added := add != nil
+	if added {
 		keep = append(keep, add)
 	}
 	for _, e := range keep {
@@ -108,7 +109,7 @@ func (ch *Chat) editOutbox(add map[string]any, drop string, send bool) []any {
 		}
 	}
 	switch {
-	case len(keep) == len(list):
+	case !added && len(keep) == len(list): // nothing dropped, nothing added
 	case len(keep) == 0:
 		ch.c.storage.Delete(ch.c.cfg.OutboxKey())
 	default:
