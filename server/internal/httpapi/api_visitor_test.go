@@ -1,11 +1,13 @@
 package httpapi_test
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cstar-chat/cstar/server/apptest"
 	"github.com/cstar-chat/cstar/server/config"
@@ -212,6 +214,60 @@ func TestVisitorMergeBothOpen(t *testing.T) {
 		if got := s.ticketsOf(t, str(cust["id"])); !slices.Equal(got, []string{t2}) {
 			t.Errorf("identified customer's tickets: got %v, want [%s]", got, t2)
 		}
+	})
+}
+
+// TestVisitorMergeFailureKeepsTheSignup: a merge that fails (here a trigger
+// refuses the visitor's row) does not fail the signup, which cannot be taken
+// back (its retry would be a 409): the account answers 201 with its session,
+// and the merge is tried again on its own until the conversation is the
+// account's.
+func TestVisitorMergeFailureKeepsTheSignup(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		s := newTestServer(t, dbURL)
+		vtok, vid := visitor(t, s, s.PKTest, nil)
+		tk := visitorSays(t, s, vtok, "A question before signing up")
+
+		db := s.App.DB().Bun()
+		ctx := context.Background()
+		name := "merge_fault_" + strings.ReplaceAll(vid, "-", "_")
+		fault := []string{"CREATE TRIGGER " + name + " BEFORE UPDATE OF merged_into ON customers WHEN NEW.id = '" + vid +
+			"' BEGIN SELECT RAISE(ABORT, 'merge fault'); END"}
+		unfault := []string{"DROP TRIGGER " + name}
+		if s.Dialect == "postgres" {
+			fault = []string{"CREATE FUNCTION " + name + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'merge fault'; END $$",
+				"CREATE TRIGGER " + name + " BEFORE UPDATE OF merged_into ON customers FOR EACH ROW WHEN (NEW.id = '" + vid +
+					"') EXECUTE FUNCTION " + name + "()"}
+			unfault = []string{"DROP TRIGGER " + name + " ON customers", "DROP FUNCTION " + name + "()"}
+		}
+		for _, q := range fault {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d := s.Do(t, "POST", wv1+"/signup", s.PKTest, map[string]any{"email": "mia@example.com", "name": "Mia",
+			"password": "correct horse battery"}, protocol.VisitorHeader, vtok).Want(t, 201).Data(t)
+		if d["merged"] != nil {
+			t.Fatalf("merged while the merge fails: %v", d["merged"])
+		}
+		cust, _ := d["customer"].(map[string]any)
+		if got := s.ticketsOf(t, str(cust["id"])); len(got) != 0 {
+			t.Fatalf("account's tickets while the merge fails: got %v, want none", got)
+		}
+		for _, q := range unfault {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for !slices.Equal(s.ticketsOf(t, str(cust["id"])), []string{tk}) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the visitor's conversation never moved into the account: got %v, want [%s]", s.ticketsOf(t, str(cust["id"])), tk)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		// The visitor's token is spent once merged.
+		s.Do(t, "GET", wv1+"/me", s.PKTest, nil, protocol.SessionHeader, vtok).Want(t, 401)
 	})
 }
 

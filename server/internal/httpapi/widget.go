@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
 	"github.com/cstar-chat/cstar/server/internal/identity"
 	"github.com/cstar-chat/cstar/server/internal/mail"
+	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/internal/wire"
 	"github.com/cstar-chat/cstar/server/protocol"
@@ -77,15 +79,43 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, status int, c 
 		sc := principalOf(r.Context()).scope()
 		m, err := s.Identity.MergeVisitor(r.Context(), sc, tok, c)
 		if err != nil {
-			return err
+			// The customer is signed in already (a signup cannot be taken
+			// back, and failing it would make its retry a 409): the merge
+			// is tried again on its own, with the token this request proved.
+			s.Log.WarnContext(r.Context(), "merge visitor: trying again in the background", "customer", c.ID, "err", err)
+			go s.mergeLater(context.WithoutCancel(r.Context()), sc, tok, c)
 		}
 		if m.VisitorID != "" {
-			// The visitor's sockets close (4502): its token is gone.
-			s.Chat.SessionEnded(r.Context(), sc, m.VisitorID, "")
+			s.visitorMerged(r.Context(), sc, m.VisitorID)
 			out.Merged = &protocol.Merged{VisitorID: m.VisitorID, Tickets: m.Tickets}
 		}
 	}
 	return ok(w, status, out)
+}
+
+// visitorMerged closes the merged visitor's sockets (4502): its token is gone.
+func (s *Server) visitorMerged(ctx context.Context, sc scope.Scope, visitorID string) {
+	s.Chat.SessionEnded(ctx, sc, visitorID, "")
+}
+
+// mergeLater tries a failed merge again for about a minute.
+func (s *Server) mergeLater(ctx context.Context, sc scope.Scope, visitorToken string, into helpdesk.Customer) {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		time.Sleep(wait)
+		m, err := s.Identity.MergeVisitor(ctx, sc, visitorToken, into)
+		if err == nil {
+			if m.VisitorID != "" {
+				s.visitorMerged(ctx, sc, m.VisitorID)
+			}
+			return
+		}
+		if attempt == 10 {
+			s.Log.ErrorContext(ctx, "merge visitor: gave up", "customer", into.ID, "err", err)
+			return
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
 }
 
 func widgetVisitor(c helpdesk.Customer) protocol.Visitor {
