@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -56,5 +57,39 @@ func TestBudget(t *testing.T) {
 	}
 	if _, ok := b.allow(t0.Add(10*time.Second), n, per); !ok {
 		t.Fatalf("after the first left the window: refused")
+	}
+}
+
+// TestDeadlinesOfClosedConnectionsGo: connections that come and go, each
+// with a deadline days away, do not grow the heap without bound; the
+// deadlines of open connections all stay, in order.
+func TestDeadlinesOfClosedConnectionsGo(t *testing.T) {
+	s := New(nil, nil, nil, Timings{QueueLen: 8}, nil, time.Now)
+	far := time.Now().Add(7 * 24 * time.Hour)
+	var open []*conn
+	for i := range 100_000 {
+		c := newConn(s, nil, "")
+		s.at(c, far.Add(time.Duration(i)*time.Second), func(context.Context) time.Time { return time.Time{} })
+		if i%100 == 0 {
+			open = append(open, c)
+		} else {
+			c.Close(protocol.CloseRestart, "")
+		}
+	}
+	if n := len(s.deadlines.h); n > 2*len(open)+minCompact {
+		t.Fatalf("heap: %d deadlines for %d open connections", n, len(open))
+	}
+	due := s.deadlines.due(far.Add(200_000 * time.Second))
+	var got int
+	for i, d := range due {
+		if i > 0 && d.at.Before(due[i-1].at) {
+			t.Fatalf("deadlines out of order at %d", i)
+		}
+		if !d.c.isClosed() {
+			got++
+		}
+	}
+	if got != len(open) {
+		t.Fatalf("open connections' deadlines: got %d, want %d", got, len(open))
 	}
 }

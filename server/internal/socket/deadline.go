@@ -22,7 +22,15 @@ type deadline struct {
 type deadlines struct {
 	mu sync.Mutex
 	h  deadlineHeap
+	// compactAt is the length at which the next add drops the deadlines of
+	// closed connections: a session's expiry can be days away, and a heap
+	// that kept every closed connection's until then would grow with each
+	// reconnect and keep the connections alive.
+	compactAt int
 }
+
+// minCompact is the least length at which the heap is compacted.
+const minCompact = 1024
 
 type deadlineHeap []*deadline
 
@@ -40,8 +48,27 @@ func (h *deadlineHeap) Pop() any {
 
 func (ds *deadlines) add(d *deadline) {
 	ds.mu.Lock()
+	defer ds.mu.Unlock()
 	heap.Push(&ds.h, d)
-	ds.mu.Unlock()
+	if len(ds.h) >= max(ds.compactAt, minCompact) {
+		ds.compact()
+	}
+}
+
+// compact drops the deadlines of closed connections and sets the next
+// length to compact at to twice what is left, so that the work is paid once
+// per doubling.
+func (ds *deadlines) compact() {
+	live := ds.h[:0]
+	for _, d := range ds.h {
+		if !d.c.isClosed() {
+			live = append(live, d)
+		}
+	}
+	clear(ds.h[len(live):])
+	ds.h = live
+	heap.Init(&ds.h)
+	ds.compactAt = 2 * len(ds.h)
 }
 
 // due takes the deadlines at or before now.
