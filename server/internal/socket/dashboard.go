@@ -140,7 +140,7 @@ func (d *dashboard) handle(it outItem) error {
 		defer cancel()
 		if err := d.fill(ctx, ev.Pos-1); err != nil {
 			if errors.Is(err, errLoad) {
-				d.srv.log.Error("dashboard: fill a gap", "err", err)
+				d.srv.logErr(ctx, "dashboard: fill a gap", err)
 				d.Close(protocol.CloseRestart, "try again")
 			}
 			return err
@@ -166,7 +166,7 @@ func (d *dashboard) read(data []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := d.srv.chat.AgentTyping(ctx, d.a.Scope, f.TicketID, d.a.Name, f.Typing); err != nil && !errs.Is(err, errs.NotFound) {
-		d.srv.log.Error("dashboard: typing", "err", err)
+		d.srv.logErr(ctx, "dashboard: typing", err)
 	}
 	return nil
 }

@@ -63,9 +63,9 @@ func New(c Chat, s Sessions, h Hub, t Timings, log *slog.Logger, now func() time
 	return &Server{chat: c, sessions: s, hub: h, t: t.withDefaults(), log: log, now: now}
 }
 
-// logErr logs a failure that closes a connection with a reconnect code,
-// unless the database was unavailable: the store logs an outage once, and
-// the client's reconnect tries again.
+// logErr logs a failure (one that closes a connection with a reconnect
+// code, or a hint that is lost), unless the database was unavailable: the
+// store logs an outage once, and the client's reconnect tries again.
 func (s *Server) logErr(ctx context.Context, msg string, err error) {
 	if !errs.Is(err, errs.Unavailable) {
 		s.log.ErrorContext(ctx, msg, "err", err)

@@ -107,7 +107,7 @@ func (st *stream) handle(it outItem) error {
 		defer cancel()
 		if err := st.fill(ctx, ev.Pos-1); err != nil {
 			if errors.Is(err, errLoad) {
-				st.srv.log.Error("realtime stream: fill a gap", "err", err)
+				st.srv.logErr(ctx, "realtime stream: fill a gap", err)
 				st.Close(protocol.CloseRestart, "try again")
 			}
 			return err

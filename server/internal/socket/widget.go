@@ -193,7 +193,7 @@ func (wc *widget) read(data []byte) error {
 		if len(f.Articles) > 0 {
 			// A hint for the agents: a failure costs the customer nothing.
 			if err := wc.srv.chat.RecordArticleViews(ctx, wc.sc, wc.customer.ID, m.TicketID, f.Articles); err != nil {
-				wc.srv.log.Error("chat: record article views", "err", err)
+				wc.srv.logErr(ctx, "chat: record article views", err)
 			}
 		}
 		wc.enqueue(outItem{d: &direct{ack: &m, clientID: f.ClientID}})

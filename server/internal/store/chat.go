@@ -430,7 +430,7 @@ func (db *DB) HeadPos(ctx context.Context, sc scope.Scope) (int64, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("store: head position: %w", err)
+		return 0, fmt.Errorf("store: head position: %w", mapErr(err))
 	}
 	return pos, nil
 }
