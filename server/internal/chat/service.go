@@ -287,7 +287,9 @@ func (s *Service) Resume(ctx context.Context, sc scope.Scope, customerID string,
 	}
 	// At most maxTickets are served: the latest first, so that the open
 	// ticket is never the one left out, then the newest (ids sort by time).
-	const maxTickets = 20
+	// At most maxLookups of the ids held are looked up, found or not: a
+	// resume frame can name hundreds of made-up ids, each a query.
+	const maxTickets, maxLookups = 20, 50
 	order := make([]string, 0, len(held))
 	for id := range held {
 		if !found || id != latest.ID {
@@ -300,9 +302,9 @@ func (s *Service) Resume(ctx context.Context, sc scope.Scope, customerID string,
 		order = slices.Insert(order, 0, latest.ID)
 	}
 	n := 0
-	for _, id := range order {
+	for i, id := range order {
 		seq := held[id]
-		if n == maxTickets {
+		if n == maxTickets || i == maxLookups {
 			break
 		}
 		t, found, err := s.customerTicket(ctx, sc, customerID, id)

@@ -6,17 +6,20 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/errs"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/store"
 	"github.com/cstar-chat/cstar/server/internal/storetest"
 	"github.com/cstar-chat/cstar/server/internal/team"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
+	"github.com/uptrace/bun"
 )
 
 // recorder is the Publisher: it keeps the ephemeral events.
@@ -695,6 +698,47 @@ func TestResumeManyTickets(t *testing.T) {
 		}
 	})
 }
+
+// TestResumeLooksUpFewTickets: a resume frame that names a thousand made-up
+// ticket ids costs a bounded number of queries, and still serves the open
+// ticket.
+func TestResumeLooksUpFewTickets(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, url string) {
+		e := setup(t, url)
+		ann := e.customer(t, e.live, "Ann")
+		open := e.send(t, e.live, ann, "", "hello").TicketID
+		held := map[string]int64{}
+		for range 1000 {
+			id, err := ids.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			held[id] = 0
+		}
+		q := &queryCounter{}
+		e.db.Bun().AddQueryHook(q)
+		r, err := e.svc.Resume(e.ctx, e.live, ann.ID, held)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Tickets) != 1 || r.Tickets[0].ID != open {
+			t.Fatalf("tickets: got %v, want the open one", r.Tickets)
+		}
+		if n := q.n.Load(); n > 120 {
+			t.Fatalf("a resume naming 1,000 unknown tickets ran %d queries, want at most 120", n)
+		}
+	})
+}
+
+// queryCounter counts the queries of a database.
+type queryCounter struct{ n atomic.Int64 }
+
+func (q *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+
+func (q *queryCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
 
 // TestConcurrentRetries: one client id sent several times at once (a
 // retry racing the original) stores one message and returns it to all.

@@ -71,6 +71,10 @@ func (s *Server) ServeWidget(ctx context.Context, ws *websocket.Conn, k apikey.K
 		c.closeNow(protocol.CloseProtocol, "the first frame must be a resume frame")
 		return
 	}
+	if text.JSON(data) != nil {
+		c.closeNow(protocol.CloseProtocol, "the resume frame must be valid UTF-8 without control characters")
+		return
+	}
 	ses, cust, err := s.sessions.Authenticate(ctx, sc, f.Session)
 	if err != nil {
 		if errs.Is(err, errs.Unauthorized) {
