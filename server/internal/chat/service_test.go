@@ -724,6 +724,7 @@ func TestResumeLooksUpFewTickets(t *testing.T) {
 		if len(r.Tickets) != 1 || r.Tickets[0].ID != open {
 			t.Fatalf("tickets: got %v, want the open one", r.Tickets)
 		}
+		t.Logf("queries: %d", q.n.Load())
 		if n := q.n.Load(); n > 120 {
 			t.Fatalf("a resume naming 1,000 unknown tickets ran %d queries, want at most 120", n)
 		}
