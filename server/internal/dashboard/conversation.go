@@ -25,8 +25,9 @@ type customerPanel struct {
 }
 
 // conversation shows a conversation: its messages and notes (the newest
-// page), the composer, the customer panel. Opening it marks it read by the
-// agents, which the customer's widget shows.
+// page), the composer, the customer panel. A GET changes nothing (a
+// prefetch or a link preview must not tell the customer their message was
+// read): the page's script posts …/read once it is shown.
 func (h *Handler) conversation(w http.ResponseWriter, r *req) error {
 	sc := r.scope()
 	pos, err := h.Chat.Head(r.Context(), sc)
@@ -40,11 +41,6 @@ func (h *Handler) conversation(w http.ResponseWriter, r *req) error {
 	hist, err := h.Chat.History(r.Context(), sc, c.ID, 0, historyPage)
 	if err != nil {
 		return err
-	}
-	if c.LastSeq > c.AgentReadSeq {
-		if _, err := h.Chat.AgentRead(r.Context(), sc, c.ID, c.LastSeq); err != nil {
-			return err
-		}
 	}
 	read, err := h.Chat.ArticleViews(r.Context(), sc, c.ID)
 	if err != nil {

@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cstar-chat/cstar/server/apptest"
+	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 	"github.com/cstar-chat/cstar/server/protocol"
 )
@@ -153,7 +155,14 @@ func TestConversation(t *testing.T) {
 			t.Errorf("the agent's typing at the widget: %v", f)
 		}
 		conv := "/app/conversations/" + ticket
-		b.Get(t, conv) // opening it marks it read by the agents
+		// Fetching the page marks nothing read (a prefetch must not tell the
+		// customer); the page's script posts …/read once it is shown.
+		b.Get(t, conv)
+		c, err := e.App.Chat().Conversation(context.Background(), scope.Scope{TeamID: e.Team.ID, Mode: scope.Live}, ticket)
+		if err != nil || c.AgentReadSeq != 0 {
+			t.Errorf("after the page's GET: agents' read seq %d (%v), want 0", c.AgentReadSeq, err)
+		}
+		wantStatus(t, "read", b.Post(t, conv+"/read", form("seq", "1"), "Accept", "application/json"), http.StatusOK)
 		if f := w.WaitFor("read"); f["reader"] != "agent" || f["seq"] != float64(1) {
 			t.Errorf("the agents' read at the widget: %v", f)
 		}

@@ -387,10 +387,14 @@
           break;
       }
     });
-    document.addEventListener("visibilitychange", function () {
+    // Read once shown (now, or when the tab comes back): the page's GET
+    // marks nothing read.
+    function readShown() {
       var last = $$(".msg", list).pop();
       if (!document.hidden && last) { markRead(+last.getAttribute("data-seq")); }
-    });
+    }
+    document.addEventListener("visibilitychange", readShown);
+    readShown();
   }
 
   // --- Widget settings: a live preview and the snippet -----------------
