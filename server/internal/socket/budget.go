@@ -3,7 +3,10 @@ package socket
 import "time"
 
 // budget is the recent events of one kind on a connection (its reader's),
-// for a sliding-window limit; it holds nothing until used.
+// for a sliding-window limit; it holds nothing until used. Callers pass the
+// wall clock, not the server's (a test's) clock: a budget throttles what a
+// client sends per real second, and a test clock that stands still would
+// never let a window slide.
 type budget []time.Time
 
 // allow admits one more event at now if fewer than n happened in the last
