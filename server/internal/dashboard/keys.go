@@ -15,7 +15,7 @@ func (h *Handler) settingsHome(w http.ResponseWriter, r *req) error {
 	return nil
 }
 
-// keyLabel names a key for people: keys have no names of their own.
+// keyLabel names a key for people: its name, else its type.
 func keyLabel(k apikey.Key) string {
 	if k.Name != "" {
 		return k.Name

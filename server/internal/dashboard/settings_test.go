@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strings"
@@ -312,6 +313,12 @@ func TestTestLiveSeparation(t *testing.T) {
 		}
 		if has(b.Get(t, "/app/settings/audit"), "allowed_origins.changed") || !has(b.Get(t, "/app/test/settings/audit"), "allowed_origins.changed") {
 			t.Error("audit: test's change shows in live, or not in test")
+		}
+		// The team's name and two-factor rule are live's: a crafted post in
+		// the test view (its form is disabled) changes neither.
+		b.Post(t, "/app/test/settings/team", form("name", "Renamed in test", "require_totp", "1"))
+		if tm, err := e.App.Teams().Resolve(context.Background(), e.Team.ID); err != nil || tm.RequireTOTP || tm.Name == "Renamed in test" {
+			t.Errorf("a test-view post changed the team: %+v (%v)", tm, err)
 		}
 		// The live socket of one mode hears nothing of the other's.
 		lw, _, _ := b.Live(t, "/app/live")
