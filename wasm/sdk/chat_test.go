@@ -225,7 +225,7 @@ func (w *world) open(t *testing.T, tabs Tabs) *tab {
 	c := New(Config{PublishableKey: pkTest, APIBase: "https://api.example"}, srv, store)
 	p := &tab{t: t, c: c, net: &fakeNet{}, srv: srv, events: map[string][]any{}}
 	p.ch = NewChat(c, ChatEnv{Dial: p.net.Dial, Clock: w.clock, Random: func() float64 { return w.rand },
-		NewID: w.newID, Tabs: tabs})
+		NewID: func() string { return w.newID() }, Tabs: tabs})
 	for _, ev := range []string{"message", "typing", "unread", "connection", "logout", "error", "ticket"} {
 		c.On(ev, func(v any) {
 			p.mu.Lock()

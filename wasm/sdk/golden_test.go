@@ -186,6 +186,11 @@ func TestClientGoldens(t *testing.T) {
 	sameFrame(t, last(s.sent), "client_typing")
 	p.ch.SetTyping(false)
 	sameFrame(t, last(s.sent), "client_typing_stopped")
+	// A send that names the Library articles the customer opened first.
+	withArticles := golden(t, "client_send_articles")
+	w.newID = func() string { return str(withArticles, "client_id") }
+	p.ch.Send(str(withArticles, "body"), withArticles["articles"].([]any), func(Message, error) {})
+	sameFrame(t, last(s.sent), "client_send_articles")
 	s.close(protocol.CloseRestart)
 	w.clock.Advance(backoffMaxMs)
 	s = p.net.last(t)
