@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/cstar-chat/cstar/server/internal/chat"
+	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/testdb"
 )
 
@@ -229,7 +231,7 @@ func TestCustomerImport(t *testing.T) {
 
 // TestCustomerExport: a customer's export holds their profile, whether a
 // password is set, their sessions without tokens, and their tickets with
-// every message; nothing of anyone else.
+// every message and note (marked internal); nothing of anyone else.
 func TestCustomerExport(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dbURL string) {
 		parallel(t)
@@ -238,6 +240,12 @@ func TestCustomerExport(t *testing.T) {
 		w, _, _ := s.WidgetReady(t, s.PKTest, tok, nil)
 		tid := opened(t, w, "Hello")
 		s.post(t, s.SKTest, tid, "On its way")
+		// An agent's internal note about the customer is data cStar holds
+		// about them: it is in the export, marked internal.
+		if _, err := s.App.Chat().Post(context.Background(), scope.Scope{TeamID: s.Team.ID, Mode: scope.Test}, tid,
+			chat.Author{Name: "Olive"}, "n1", "Internal: she asked twice", true); err != nil {
+			t.Fatal(err)
+		}
 		other := s.create(t, s.SKTest, "/tickets", map[string]any{"subject": "By email", "customer_id": id})
 		_, bo := customer(t, s, s.PKTest, "Bo")
 		s.create(t, s.SKTest, "/tickets", map[string]any{"subject": "Bo's", "customer_id": bo})
@@ -268,8 +276,9 @@ func TestCustomerExport(t *testing.T) {
 			byID[str(x.(map[string]any)["id"])] = x.(map[string]any)
 		}
 		ms := byID[tid]["messages"].([]any)
-		if len(ms) != 2 || ms[0].(map[string]any)["body"] != "Hello" || ms[1].(map[string]any)["body"] != "On its way" {
-			t.Errorf("chat messages: got %v", ms)
+		if len(ms) != 3 || ms[0].(map[string]any)["body"] != "Hello" || ms[1].(map[string]any)["body"] != "On its way" ||
+			ms[2].(map[string]any)["body"] != "Internal: she asked twice" || ms[2].(map[string]any)["internal"] != true {
+			t.Errorf("chat messages: got %v, want the two messages and the note marked internal", ms)
 		}
 		if ms := byID[other]["messages"].([]any); len(ms) != 0 {
 			t.Errorf("email ticket: got %d messages, want 0", len(ms))
