@@ -189,11 +189,18 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	agents := agent.NewService(db, hasher, opt.Now, agentOpts...)
 	a.agents = agents
 	auditLog := audit.NewService(db, opt.Now)
+	dispatcher.OnDisabled = func(ctx context.Context, ep webhook.Endpoint) {
+		e := audit.Entry{TeamID: ep.TeamID, Mode: ep.Mode, ActorType: audit.ActorSystem, ActorName: "webhook delivery",
+			Action: audit.WebhookDisabled, Target: ep.URL, Detail: "failing for 3 days (" + webhook.DisabledReason + ")"}
+		if err := auditLog.Record(context.WithoutCancel(ctx), e); err != nil {
+			opt.Log.ErrorContext(ctx, "audit", "action", e.Action, "err", err)
+		}
+	}
 	helpdeskSvc := helpdesk.NewService(chat.LogTicketChanges(db, db), opt.Now)
 	librarySvc := library.NewService(db, opt.Now)
 	dash, err := dashboard.New(dashboard.Deps{Agents: agents, Keys: a.keys, Teams: a.teams, Identity: ident,
 		Helpdesk: helpdeskSvc, Chat: chatSvc, Library: librarySvc, Audit: auditLog, Sockets: sockets, Log: opt.Log,
-		Mail: mailSvc, Now: opt.Now, TrustedProxies: cfg.TrustedProxies, TLS: cfg.TLSCert != ""})
+		Mail: mailSvc, Webhooks: hooks, Now: opt.Now, TrustedProxies: cfg.TrustedProxies, TLS: cfg.TLSCert != ""})
 	if err != nil {
 		return fail(err)
 	}

@@ -398,6 +398,10 @@ func TestOutboxSurvivesRestartAndOutage(t *testing.T) {
 		s, relay, _ := mailServer(t, dbURL)
 		widgetSignup(t, s, "ann@example.com", "Ann", "correct horse battery").Want(t, 201)
 		relay.WaitTo(t, "ann@example.com", 1)
+		// The relay keeps a message before its 250 reaches the worker: a
+		// stop in between is a failed attempt, and the mail is sent again
+		// (at least once). Stop it once the worker has recorded the mail.
+		waitJob(t, s, mail.VerifyEmail, func(j mail.Job) bool { return j.Status == mail.Sent })
 		relay.Stop()
 		s.Do(t, "POST", wv1+"/password-reset", s.PKLive, map[string]any{"email": "ann@example.com"}).Want(t, 202)
 		j := waitJob(t, s, mail.CustomerReset, func(j mail.Job) bool { return j.Attempts >= 1 && j.LastError != "" })
@@ -663,6 +667,9 @@ func TestMailAcrossProcesses(t *testing.T) {
 		a.Clock.Advance(mail.DefaultOfflineDelay + time.Second)
 		b.Clock.Advance(mail.DefaultOfflineDelay + time.Second)
 		relay.WaitTo(t, "off@example.com", 2)
+		// Stopped before the worker recorded the 250, the relay would get the
+		// offline reply again (at least once): wait for the record.
+		waitJob(t, a, mail.OfflineReply, func(j mail.Job) bool { return j.Status == mail.Sent })
 
 		// A stops with a mail queued while the relay is down; B sends it.
 		relay.Stop()

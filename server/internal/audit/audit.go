@@ -29,6 +29,13 @@ const (
 	AgentRemoved         = "agent.removed"
 	AgentRoleChanged     = "agent.role_changed"
 	MailChanged          = "mail.changed"
+	WebhookCreated       = "webhook.created"
+	WebhookUpdated       = "webhook.updated"
+	WebhookDeleted       = "webhook.deleted"
+	WebhookSecretRolled  = "webhook.secret_rolled"
+	// WebhookDisabled is the dispatcher's, for an endpoint failing for
+	// three days.
+	WebhookDisabled = "webhook.disabled"
 )
 
 // Actor types.

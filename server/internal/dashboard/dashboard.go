@@ -41,6 +41,7 @@ type Deps struct {
 	Audit    Audit
 	Sockets  Sockets
 	Mail     Mail
+	Webhooks Webhooks
 	Log      *slog.Logger
 	Now      func() time.Time
 	// TrustedProxies are the peers whose X-Forwarded-For and
@@ -154,6 +155,14 @@ func (h *Handler) routes() {
 	h.manager("POST /settings/library/articles/{id}", h.updateArticle)
 	h.manager("POST /settings/library/articles/{id}/delete", h.deleteArticle)
 	h.manager("POST /settings/library/preview", h.previewArticle)
+	h.manager("GET /settings/webhooks", h.webhooks)
+	h.manager("POST /settings/webhooks", h.createWebhook)
+	h.manager("GET /settings/webhooks/{id}", h.webhookPage)
+	h.manager("POST /settings/webhooks/{id}", h.updateWebhook)
+	h.manager("POST /settings/webhooks/{id}/roll", h.rollWebhook)
+	h.manager("POST /settings/webhooks/{id}/test", h.testWebhook)
+	h.manager("POST /settings/webhooks/{id}/delete", h.deleteWebhook)
+	h.manager("POST /settings/webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliverWebhook)
 	h.manager("GET /settings/email", h.emailSettings)
 	h.manager("POST /settings/email", h.saveEmailSettings)
 	h.manager("GET /settings/team", h.teamPage)

@@ -17,6 +17,7 @@ import (
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/socket"
 	"github.com/cstar-chat/cstar/server/internal/team"
+	"github.com/cstar-chat/cstar/server/internal/webhook"
 )
 
 // The dashboard's view of each feature: what it calls, and nothing else.
@@ -55,6 +56,19 @@ type Keys interface {
 	Roll(ctx context.Context, sc scope.Scope, id string, grace time.Duration) (apikey.Issued, error)
 	Revoke(ctx context.Context, sc scope.Scope, id string) error
 	UsageHours(ctx context.Context, sc scope.Scope, id string, hours int) (apikey.Usage, error)
+}
+
+// Webhooks manages the mode's webhook endpoints (webhook.Service).
+type Webhooks interface {
+	List(ctx context.Context, sc scope.Scope, p page.Params) (page.Page[webhook.Endpoint], error)
+	Endpoint(ctx context.Context, sc scope.Scope, id string) (webhook.Endpoint, error)
+	Create(ctx context.Context, sc scope.Scope, in webhook.Input) (webhook.Endpoint, error)
+	Update(ctx context.Context, sc scope.Scope, id string, in webhook.Input) (webhook.Endpoint, error)
+	Delete(ctx context.Context, sc scope.Scope, id string) error
+	RollSecret(ctx context.Context, sc scope.Scope, id string, grace time.Duration) (webhook.Endpoint, error)
+	Test(ctx context.Context, sc scope.Scope, id string) (webhook.Delivery, error)
+	Deliveries(ctx context.Context, sc scope.Scope, endpointID string, p page.Params) (page.Page[webhook.Delivery], error)
+	Redeliver(ctx context.Context, sc scope.Scope, endpointID, deliveryID string) (webhook.Delivery, error)
 }
 
 // Teams reads and changes the team (team.Service).

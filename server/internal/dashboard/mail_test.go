@@ -195,6 +195,7 @@ func TestAgentNotifications(t *testing.T) {
 		}
 		// Assigned to Mo: a reply Mo has not read within a minute is mailed.
 		mo.Get(t, "/app/conversations/"+ticket)
+		mo.Post(t, "/app/conversations/"+ticket+"/read", form("seq", "1"), "Accept", "application/json") // as the page's script does
 		mo.Post(t, "/app/conversations/"+ticket+"/assign", form("assignee", "me"))
 		w.SendMsg("c2", "Any news?")
 		w.WaitFor("ack")

@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/cstar-chat/cstar/server/internal/audit"
 	"github.com/cstar-chat/cstar/server/internal/webhook"
 	"github.com/cstar-chat/cstar/server/internal/wire"
 )
@@ -17,6 +20,11 @@ type webhookIn struct {
 
 func (in webhookIn) input() webhook.Input {
 	return webhook.Input{URL: in.URL, Description: in.Description, Events: in.Events, Enabled: in.Enabled}
+}
+
+// webhookDetail is an endpoint's state for the audit log.
+func webhookDetail(e webhook.Endpoint) string {
+	return fmt.Sprintf("enabled=%t events=%s", e.Enabled, strings.Join(e.Events, " "))
 }
 
 // withSecret is an endpoint with the secret that signs for it, shown only
@@ -49,6 +57,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.audit(r, e.Mode, audit.WebhookCreated, e.URL, "events="+strings.Join(e.Events, " "))
 	return ok(w, http.StatusCreated, withSecret(e))
 }
 
@@ -69,14 +78,21 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.audit(r, e.Mode, audit.WebhookUpdated, e.URL, webhookDetail(e))
 	return ok(w, http.StatusOK, WebhookEndpointOf(e))
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if err := s.Webhooks.Delete(r.Context(), principalOf(r.Context()).scope(), id); err != nil {
+	sc := principalOf(r.Context()).scope()
+	e, err := s.Webhooks.Endpoint(r.Context(), sc, id)
+	if err != nil {
 		return err
 	}
+	if err := s.Webhooks.Delete(r.Context(), sc, id); err != nil {
+		return err
+	}
+	s.audit(r, sc.Mode, audit.WebhookDeleted, e.URL, "")
 	return ok(w, http.StatusOK, wire.Deleted{ID: id, Deleted: true})
 }
 
@@ -98,6 +114,7 @@ func (s *Server) rollWebhookSecret(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	s.audit(r, e.Mode, audit.WebhookSecretRolled, e.URL, "previous secret signs for "+grace.String())
 	return ok(w, http.StatusOK, withSecret(e))
 }
 

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -335,6 +336,48 @@ func TestWebhookDisabledAfterThreeDays(t *testing.T) {
 		rcv.Wait(t, 0, "cy's customer.created", func(hs []apptest.Hook) bool {
 			return len(hs) > 0 && hs[len(hs)-1].Data()["email"] == "cy@example.com"
 		})
+		// The audit trail says the delivery disabled it, and who enabled it.
+		got := s.webhookAudit(t, s.SKTest)
+		if want := []string{"webhook.created api_key:" + rcv.URL, "webhook.disabled system:" + rcv.URL,
+			"webhook.updated api_key:" + rcv.URL}; !slices.Equal(got, want) {
+			t.Errorf("audit log: got %v, want the creation, the disabling by the system, the enabling by the key", got)
+		}
+	})
+}
+
+// webhookAudit lists the webhook entries of the audit log of key's mode,
+// oldest first, as "action actor-type:target".
+func (s *testServer) webhookAudit(t *testing.T, key string) []string {
+	t.Helper()
+	var out []string
+	for _, e := range s.Do(t, "GET", s.Path("/audit-log"), key, nil).Want(t, 200).Items(t) {
+		if a := str(e["action"]); strings.HasPrefix(a, "webhook.") {
+			out = append(out, a+" "+str(e["actor"].(map[string]any)["type"])+":"+str(e["target"]))
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// TestWebhookAudit: creating, changing, rolling and deleting an endpoint
+// are in the audit log of the key's mode only.
+func TestWebhookAudit(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		parallel(t)
+		s := newTestServer(t, dbURL)
+		rcv := apptest.NewReceiver(t)
+		id, _ := s.hook(t, s.SKTest, rcv.URL, "*")
+		s.Do(t, "PATCH", s.Path("/webhooks/"+id), s.SKTest, map[string]any{"enabled": false}).Want(t, 200)
+		s.Do(t, "POST", s.Path("/webhooks/"+id+"/roll-secret"), s.SKTest, nil).Want(t, 200)
+		s.Do(t, "DELETE", s.Path("/webhooks/"+id), s.SKTest, nil).Want(t, 200)
+		u := "api_key:" + rcv.URL
+		want := []string{"webhook.created " + u, "webhook.updated " + u, "webhook.secret_rolled " + u, "webhook.deleted " + u}
+		if got := s.webhookAudit(t, s.SKTest); !slices.Equal(got, want) {
+			t.Errorf("test mode's audit log: got %v, want %v", got, want)
+		}
+		if got := s.webhookAudit(t, s.SKLive); len(got) != 0 {
+			t.Errorf("live mode's audit log: got %v, want none", got)
+		}
 	})
 }
 
