@@ -299,7 +299,7 @@ func keyboardWidget(t *testing.T, e *env) {
 // dashboardPages are the pages whose every control a keyboard must reach.
 var dashboardPages = []string{"/test/inbox", "/test/settings/keys", "/test/settings/origins", "/test/settings/identity",
 	"/test/settings/widget", "/test/settings/library", "/test/settings/library/articles/new", "/test/settings/team",
-	"/test/settings/audit", "/saved-replies", "/account"}
+	"/test/settings/audit", "/test/settings/webhooks", "/saved-replies", "/account"}
 
 // keyboardDashboard signs in, opens a conversation and replies with the
 // keyboard alone, and tabs through every page: each control is reached,

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -207,6 +208,24 @@ func axeDashboard(t *testing.T, e *env) {
 	d.js(`document.querySelector('a[href$="/usage"]').click()`)
 	d.waitNav(`location.pathname.endsWith("/usage")`)
 	d.axe(t, "dashboard: usage chart", scopePage)
+
+	// Webhooks: an endpoint added (its secret shown once), then its page
+	// with a delivery.
+	rcv := apptest.NewReceiver(t)
+	d.visit(app + "/test/settings/webhooks")
+	d.js(fmt.Sprintf(`document.getElementById("hook-url").value = %q; document.getElementById("hook-desc").value = "Order system";
+		document.querySelector('form.stack button[type="submit"]').click()`, rcv.URL))
+	d.waitNav(`document.getElementById("new-secret")`)
+	d.axe(t, "dashboard: webhooks, a new endpoint's secret shown once", scopePage)
+	d.shot("dashboard-webhooks")
+	d.js(`document.querySelector('tbody th a').click()`)
+	d.waitNav(`document.getElementById("deliveries-title")`)
+	d.js(`document.querySelector('form[action$="/test"] button').click()`)
+	d.waitNav(`document.querySelector(".flash")`)
+	rcv.WaitN(t, 1)
+	d.visit(eval[string](t, d.tab, `location.href`))
+	d.axe(t, "dashboard: a webhook endpoint and its deliveries", scopePage)
+	d.shot("dashboard-webhook")
 
 	d.visit(app + "/settings/team")
 	d.js(`document.getElementById("invite-email").focus()`)
