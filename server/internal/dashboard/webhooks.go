@@ -91,7 +91,9 @@ func (h *Handler) webhookView(w http.ResponseWriter, r *req, status int, secret 
 	return nil
 }
 
-func (h *Handler) webhookBase(r *req) string { return r.base() + "/settings/webhooks/" + r.PathValue("id") }
+func (h *Handler) webhookBase(r *req) string {
+	return r.base() + "/settings/webhooks/" + r.PathValue("id")
+}
 
 // updateWebhook saves the endpoint's URL, description, events and whether
 // it is enabled (enabling clears a disabling).
