@@ -101,17 +101,15 @@ func (h *Handler) setUserHash(w http.ResponseWriter, r *req) error {
 
 func (h *Handler) widget(w http.ResponseWriter, r *req) error {
 	h.render(w, r, http.StatusOK, "widget", map[string]any{"W": r.Team.Settings[r.Mode].Widget,
-		"Origin": h.origin(r.Request), "Locales": team.WidgetLocales, "KeyPrefix": apikey.Prefix(apikey.Publishable, r.Mode)},
+		"Origin": h.origin(r.Request), "Locales": team.WidgetLocales, "ReplyTimes": team.WidgetReplyTimes, "KeyPrefix": apikey.Prefix(apikey.Publishable, r.Mode)},
 		"Widget")
 	return nil
 }
 
 func (h *Handler) saveWidget(w http.ResponseWriter, r *req) error {
 	wg := team.Widget{Title: r.PostFormValue("title"), Greeting: r.PostFormValue("greeting"), Color: r.PostFormValue("color"),
-		Position: r.PostFormValue("position"), Locale: r.PostFormValue("locale"), Availability: r.PostFormValue("availability")}
-	// The reply time and avatar URL are not on this form (yet): kept.
-	cur := r.Team.Settings[r.Mode].Widget
-	wg.ReplyTime, wg.AvatarURL = cur.ReplyTime, cur.AvatarURL
+		Position: r.PostFormValue("position"), Locale: r.PostFormValue("locale"), Availability: r.PostFormValue("availability"),
+		ReplyTime: r.PostFormValue("reply_time"), AvatarURL: r.PostFormValue("avatar_url")}
 	to := r.base() + "/settings/widget"
 	t, err := h.Teams.Apply(r.Context(), r.scope(), team.Update{Widget: &wg})
 	if err != nil {
@@ -119,7 +117,8 @@ func (h *Handler) saveWidget(w http.ResponseWriter, r *req) error {
 	}
 	nw := t.Settings[r.Mode].Widget
 	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WidgetChanged, Detail: strings.Join([]string{"title " + strconv.Quote(nw.Title),
-		"colour " + nw.Color, "position " + nw.Position, "locale " + nw.Locale, "availability " + nw.Availability}, ", ")})
+		"colour " + nw.Color, "position " + nw.Position, "locale " + nw.Locale, "availability " + nw.Availability,
+		"reply time " + nw.ReplyTime, "avatar " + nw.AvatarURL}, ", ")})
 	return h.back(w, r, to, "Saved the widget's settings.")
 }
 

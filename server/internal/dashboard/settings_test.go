@@ -368,3 +368,34 @@ func TestLibrary(t *testing.T) {
 		e.Do(t, "GET", "/api/library/"+e.Team.Slug+"/articles/reset-your-password", "", nil).Want(t, http.StatusNotFound)
 	})
 }
+
+// TestWidgetSettingsForm: the widget form sets the reply time and the
+// agents' avatar URL too, which the widget then reads; a bad avatar URL is
+// refused in words and changes nothing.
+func TestWidgetSettingsForm(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL)
+		b := e.as(t, "olive@acme.example")
+		b.Get(t, "/app/test/settings/widget")
+		avatar := "https://cdn.example.com/avatars/{name}.png"
+		wantRedirect(t, "save", b.Post(t, "/app/test/settings/widget", form("title", "Ask us", "availability", "away",
+			"reply_time", "hours", "avatar_url", avatar)), "/app/test/settings/widget")
+		settings := func() map[string]any {
+			return e.Do(t, "GET", "/api/widget/v1/settings", e.PKTest, nil).Want(t, http.StatusOK).Data(t)
+		}
+		if s := settings(); s["reply_time"] != "hours" || s["avatar_url"] != avatar || s["availability"] != "away" {
+			t.Errorf("the widget's settings: got %v", s)
+		}
+		if p := b.Get(t, "/app/test/settings/widget"); !has(p, `value="hours" selected`) {
+			t.Error("the form does not show the reply time saved")
+		}
+		wantRedirect(t, "a bad avatar URL", b.Post(t, "/app/test/settings/widget", form("title", "Ask us", "availability", "away",
+			"reply_time", "minutes", "avatar_url", "http://cdn.example.com/a.png")), "/app/test/settings/widget")
+		if p := b.Get(t, "/app/test/settings/widget"); !has(p, "avatar_url must be an https URL") {
+			t.Error("a bad avatar URL: no refusal in words")
+		}
+		if s := settings(); s["reply_time"] != "hours" || s["avatar_url"] != avatar {
+			t.Errorf("after a refused save: got %v, want the settings unchanged", s)
+		}
+	})
+}
