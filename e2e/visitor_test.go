@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -122,6 +123,39 @@ func TestVisitor(t *testing.T) {
 				}
 				if got := attacker.call(t, `CStarChat.getMessages()`).messages(t); len(got) != 0 {
 					t.Errorf("the other browser after all: history %q, want none", bodies(got))
+				}
+			})
+
+			// Two tabs of one browser writing a first message at the same
+			// moment make one visitor between them (the loader takes a Web
+			// Lock around the creation), so no conversation is orphaned.
+			t.Run("two_tabs_one_visitor", func(t *testing.T) {
+				visitors := func() int {
+					n := 0
+					for _, c := range e.Server.Do(t, "GET", "/api/v1/teams/"+e.TeamID+"/customers?limit=100", e.SKTest, nil).Want(t, 200).Items(t) {
+						if c["kind"] == "visitor" {
+							n++
+						}
+					}
+					return n
+				}
+				before := visitors()
+				a := newTab(t, nil)
+				b := newTab(t, a) // same browser context: the same localStorage
+				a.open(t, e.page("test"))
+				b.open(t, e.page("test"))
+				at := time.Now().Add(700 * time.Millisecond).UnixMilli()
+				for i, x := range []*tab{a, b} {
+					eval[bool](t, x, fmt.Sprintf(`window.__first = new Promise(r => setTimeout(r, %d - Date.now())).then(() => CStarChat.sendMessage("first from tab %d")), true`, at, i))
+				}
+				for _, x := range []*tab{a, b} {
+					x.call(t, `window.__first`).message(t)
+				}
+				if n := visitors() - before; n != 1 {
+					t.Errorf("two tabs writing at once: %d visitors made, want 1", n)
+				}
+				if va, vb := eval[string](t, a, `CStarChat.getVisitor().id`), eval[string](t, b, `CStarChat.getVisitor().id`); va != vb {
+					t.Errorf("the tabs' visitors: %s and %s, want one", va, vb)
 				}
 			})
 

@@ -66,11 +66,25 @@
   // visitor resolves once someone who writes has a conversation: a
   // customer, or an anonymous visitor made here at the first message (or
   // email) and kept like a session.
+  // Tabs that write at once take turns (Web Locks), so that the second
+  // finds the first's visitor rather than making another. The maker holds
+  // the lock a moment after writing: a write reaches the browser's other
+  // tabs asynchronously.
   function visitor(body) {
     if (saved() || savedVisitor()) return Promise.resolve();
     if (!creating) {
-      creating = request("POST", "/api/widget/v1/visitor", body || {}).then(function (d) {
-        keep({ v: 1, token: d.session.token, expiresAt: d.session.expires_at, visitor: d.visitor });
+      var locks = navigator.locks;
+      creating = new Promise(function (ok, fail) {
+        function make() {
+          if (saved() || savedVisitor()) return ok();
+          return request("POST", "/api/widget/v1/visitor", body || {}).then(function (d) {
+            keep({ v: 1, token: d.session.token, expiresAt: d.session.expires_at, visitor: d.visitor });
+            ok();
+            return new Promise(function (r) { setTimeout(r, 300); });
+          }, fail);
+        }
+        Promise.resolve(locks ? locks.request(visitorKey, make) : make()).catch(fail);
+      }).then(function () {
         if (core) core.reload(memVisitor);
         creating = null;
       }, function (x) { creating = null; throw x; });
