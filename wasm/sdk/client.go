@@ -62,8 +62,8 @@ type Client struct {
 	token    string
 	customer *Customer
 	// vtoken and visitor are an anonymous visitor's token and id, held
-	// while no customer is signed in; merged is the visitor whose
-	// conversations the last sign-in took over.
+	// while no customer is signed in; merged is the visitor the last
+	// sign-in replaced (its waiting messages become the customer's).
 	vtoken, visitor, merged string
 	handlers                map[string]map[int]func(any)
 	nextID                  int
@@ -120,7 +120,7 @@ func (c *Client) Reload(visitor map[string]any) {
 	}
 }
 
-// mergedFrom is the visitor whose conversations the last sign-in took over.
+// mergedFrom is the visitor the last sign-in replaced.
 func (c *Client) mergedFrom() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -307,7 +307,11 @@ func (c *Client) Auth(path string, body map[string]any) (Customer, error) {
 	}
 	c.mu.Lock()
 	if c.vtoken != "" {
-		c.merged = str(obj(data, "merged"), "visitor_id")
+		// The visitor's waiting messages are the customer's, whether the
+		// server merged its conversations now, will later (a failed merge
+		// is retried) or could not (an expired token): this browser's
+		// person typed them.
+		c.merged = c.visitor
 		c.vtoken, c.visitor = "", ""
 		c.storage.Delete(c.cfg.VisitorKey())
 	}

@@ -65,38 +65,44 @@ func TestVisitorAppears(t *testing.T) {
 
 // TestVisitorMergeKeepsTheOutbox: a sign-in in the visitor's browser sends
 // the visitor's token (the proof that merges) and its messages waiting to be
-// sent become the customer's, and are sent on the customer's connection.
+// sent become the customer's, and are sent on the customer's connection;
+// also when the answer has no "merged" (the server's merge failed and is
+// retried in the background, or the token had expired): they were typed in
+// this browser by the person who signed in.
 func TestVisitorMergeKeepsTheOutbox(t *testing.T) {
-	w := visitorWorld()
-	p := w.open(t, nil)
-	send(p.ch, "Typed offline") // no connection yet: it waits
-	p.srv.extra = func(r Request) (Response, bool) {
-		if r.Headers["X-CStar-Visitor"] != "cs_v" {
-			t.Errorf("sign-in headers: got %v, want X-CStar-Visitor cs_v", r.Headers)
+	for _, merged := range []any{map[string]any{"visitor_id": "v1", "tickets": float64(1)}, nil} {
+		w := visitorWorld()
+		p := w.open(t, nil)
+		send(p.ch, "Typed offline") // no connection yet: it waits
+		p.srv.extra = func(r Request) (Response, bool) {
+			if r.Headers["X-CStar-Visitor"] != "cs_v" {
+				t.Errorf("sign-in headers: got %v, want X-CStar-Visitor cs_v", r.Headers)
+			}
+			data := map[string]any{"customer": map[string]any{"id": "c1", "name": "Jane"},
+				"session": map[string]any{"token": "cs_login", "expires_at": "2026-12-28T10:00:00Z"}}
+			if merged != nil {
+				data["merged"] = merged
+			}
+			return Response{Status: 200, Body: map[string]any{"success": true, "data": data}}, true
 		}
-		return Response{Status: 200, Body: map[string]any{"success": true, "data": map[string]any{
-			"customer": map[string]any{"id": "c1", "name": "Jane"},
-			"session":  map[string]any{"token": "cs_login", "expires_at": "2026-12-28T10:00:00Z"},
-			"merged":   map[string]any{"visitor_id": "v1", "tickets": float64(1)},
-		}}}, true
-	}
-	if _, err := p.c.Login("jane@example.com", "securepass123"); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := w.st.Load(Config{PublishableKey: pkTest}.VisitorKey()); ok {
-		t.Error("the visitor is still kept after the sign-in")
-	}
-	if got := queued(w.st); len(got) != 1 || got[0]["customer"] != "c1" {
-		t.Fatalf("outbox after the merge: got %v, want the message, now c1's", got)
-	}
-	s := p.net.last(t)
-	s.open()
-	if s.sent[0]["session"] != "cs_login" {
-		t.Fatalf("resume: got %v, want the customer's session", s.sent[0])
-	}
-	s.frame(readyFrame(t))
-	if got := s.of("send"); len(got) != 1 || got[0]["body"] != "Typed offline" {
-		t.Fatalf("sends after the merge: got %v, want the visitor's message", got)
+		if _, err := p.c.Login("jane@example.com", "securepass123"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := w.st.Load(Config{PublishableKey: pkTest}.VisitorKey()); ok {
+			t.Error("the visitor is still kept after the sign-in")
+		}
+		if got := queued(w.st); len(got) != 1 || got[0]["customer"] != "c1" {
+			t.Fatalf("merged %v: outbox after the sign-in: got %v, want the message, now c1's", merged, got)
+		}
+		s := p.net.last(t)
+		s.open()
+		if s.sent[0]["session"] != "cs_login" {
+			t.Fatalf("resume: got %v, want the customer's session", s.sent[0])
+		}
+		s.frame(readyFrame(t))
+		if got := s.of("send"); len(got) != 1 || got[0]["body"] != "Typed offline" {
+			t.Fatalf("merged %v: sends after the sign-in: got %v, want the visitor's message", merged, got)
+		}
 	}
 }
 
