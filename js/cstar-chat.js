@@ -73,7 +73,7 @@
   function visitor(body) {
     if (saved() || savedVisitor()) return Promise.resolve();
     if (!creating) {
-      var locks = navigator.locks;
+      var locks = (window.navigator || {}).locks;
       creating = new Promise(function (ok, fail) {
         function make() {
           if (saved() || savedVisitor()) return ok();

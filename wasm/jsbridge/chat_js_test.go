@@ -28,12 +28,22 @@ func loadLoader(t *testing.T) {
 		globalThis.document = { readyState: "loading", addEventListener() {}, querySelector() { return null },
 			currentScript: { src: "https://api.example/widget/cstar-chat.js",
 				getAttribute: k => k === "data-publishable-key" ? globalThis.pageKey ?? "pk_test_abcdefghijklmnopqrstuvwxyz" : null } };
-		// One lock: the first request holds it until release(); the next waits.
-		const waiting = [];
-		let held = false;
-		const grant = () => { if (!held && waiting.length) { held = true; waiting.shift()({ name: "lock", mode: "exclusive" }); } };
-		const locks = { request(name, cb) { return new Promise(() => { waiting.push(cb); Promise.resolve().then(grant); }); } };
-		globalThis.releaseLock = () => { held = false; grant(); };
+		// Web Locks by name: a request holds its lock until its callback's
+		// promise settles (the tabs' leader never lets go) or releaseLock()
+		// (its tab closed); the next request for the name waits.
+		const names = {};
+		let grants = 0;
+		const release = (name, id) => { const s = names[name]; if (s.held === id) { s.held = 0; grant(name); } };
+		const grant = name => {
+			const s = names[name];
+			if (s.held || !s.waiting.length) return;
+			const [cb, done, fail] = s.waiting.shift(), id = ++grants;
+			s.held = id;
+			Promise.resolve(cb({ name, mode: "exclusive" })).then(v => { release(name, id); done(v); }, e => { release(name, id); fail(e); });
+		};
+		const locks = { request(name, cb) { const s = names[name] ??= { waiting: [], held: 0 };
+			return new Promise((done, fail) => { s.waiting.push([cb, done, fail]); Promise.resolve().then(() => grant(name)); }); } };
+		globalThis.releaseLock = () => { for (const name in names) release(name, names[name].held); };
 		Object.defineProperty(globalThis, "navigator", { value: { locks }, configurable: true, writable: true });
 		globalThis.sockets = [];
 		globalThis.WebSocket = class {
