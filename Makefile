@@ -7,12 +7,13 @@ WASM_OUT  := bin/cstar.wasm
 
 # RACE_PKGS are the packages with concurrency: make test runs their tests
 # with the race detector (instead of a second, plain run), the rest without.
-# httpapi runs plain, and only its chat tests (the sockets end to end) run
-# again under the race detector: the whole package raced took 3.5 minutes of
-# a 10-minute budget, for handlers that share nothing between requests.
+# httpapi runs plain, and its tests that start goroutines of their own (the
+# sockets end to end, webhook delivery, the visitor merge retried in the
+# background) run again under the race detector: the whole package raced
+# took 3.5 minutes of a 10-minute budget.
 RACE_PKGS := ./server/internal/realtime ./server/internal/socket ./server/internal/ratelimit \
-	./server/internal/store ./server/internal/chat ./server/app ./server/internal/dashboard
-RACE_HTTPAPI := '^TestChat'
+	./server/internal/store ./server/internal/chat ./server/app ./server/internal/dashboard ./server/internal/webhook
+RACE_HTTPAPI := '^(TestChat|TestWebhook|TestVisitorMerge)'
 
 .PHONY: run build widget test test-go test-tools lint wasm-test fuzz bench bench-chat bench-webhooks check wasm clean screenshots
 

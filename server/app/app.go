@@ -191,8 +191,11 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	auditLog := audit.NewService(db, opt.Now)
 	dispatcher.OnDisabled = func(ctx context.Context, ep webhook.Endpoint) {
 		e := audit.Entry{TeamID: ep.TeamID, Mode: ep.Mode, ActorType: audit.ActorSystem, ActorName: "webhook delivery",
-			Action: audit.WebhookDisabled, Target: ep.URL, Detail: "failing for 3 days (" + webhook.DisabledReason + ")"}
-		if err := auditLog.Record(context.WithoutCancel(ctx), e); err != nil {
+			Action: audit.WebhookDisabled, Target: webhook.AuditTarget(ep.URL), Detail: "failing for 3 days (" + webhook.DisabledReason + ")"}
+		// Its own deadline: the dispatcher's recorder waits on this.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := auditLog.Record(ctx, e); err != nil {
 			opt.Log.ErrorContext(ctx, "audit", "action", e.Action, "err", err)
 		}
 	}

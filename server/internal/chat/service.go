@@ -381,6 +381,15 @@ func (s *Service) read(ctx context.Context, sc scope.Scope, t helpdesk.Ticket, r
 	if seq < 0 {
 		return helpdesk.Ticket{}, errs.Invalidf("seq", "seq must not be negative")
 	}
+	cur := t.CustomerReadSeq
+	if reader == ReaderAgent {
+		cur = t.AgentReadSeq
+	}
+	if seq <= cur {
+		// The position only moves forward: nothing to write or tell (a
+		// dashboard posts its read at every load and return to the tab).
+		return t, nil
+	}
 	t, err := s.store.SetReadSeq(ctx, sc, t.ID, reader, seq)
 	if err != nil {
 		return helpdesk.Ticket{}, fmt.Errorf("chat: read: %w", err)

@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -316,8 +317,20 @@ func TestTestLiveSeparation(t *testing.T) {
 		}
 		// The team's name and two-factor rule are live's: a crafted post in
 		// the test view (its form is disabled) changes neither.
-		b.Post(t, "/app/test/settings/team", form("name", "Renamed in test", "require_totp", "1"))
-		if tm, err := e.App.Teams().Resolve(context.Background(), e.Team.ID); err != nil || tm.RequireTOTP || tm.Name == "Renamed in test" {
+		b.Get(t, "/app/test/settings/team")
+		for _, c := range []struct {
+			form url.Values
+			says string
+		}{
+			{form("name", "Renamed in test"), "shared by both modes"},
+			{form("name", e.Team.Name, "require_totp", "1"), "change it in live mode"},
+		} {
+			wantRedirect(t, "a test-view team post", b.Post(t, "/app/test/settings/team", c.form), "/app/test/settings/team")
+			if p := b.Get(t, "/app/test/settings/team"); !has(p, c.says) {
+				t.Errorf("a test-view team post %v: want the refusal %q", c.form, c.says)
+			}
+		}
+		if tm, err := e.App.Teams().Resolve(context.Background(), e.Team.ID); err != nil || tm.RequireTOTP || tm.Name != e.Team.Name {
 			t.Errorf("a test-view post changed the team: %+v (%v)", tm, err)
 		}
 		// The live socket of one mode hears nothing of the other's.

@@ -44,8 +44,10 @@ func webhookInput(r *req, edit bool) webhook.Input {
 		events = []string{"*"}
 	}
 	in := webhook.Input{URL: &url, Description: &desc, Events: &events}
-	if edit {
-		on := r.PostFormValue("enabled") == "1"
+	// Only a change of the box counts: a page opened before the delivery
+	// disabled the endpoint must not enable it again by saving its
+	// description.
+	if on := r.PostFormValue("enabled") == "1"; edit && on != (r.PostFormValue("was_enabled") == "1") {
 		in.Enabled = &on
 	}
 	return in
@@ -61,7 +63,7 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *req) error {
 	if err != nil {
 		return h.refused(w, r, r.base()+"/settings/webhooks", err)
 	}
-	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WebhookCreated, Target: e.URL, Detail: "events=" + strings.Join(e.Events, " ")})
+	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WebhookCreated, Target: webhook.AuditTarget(e.URL), Detail: "events=" + strings.Join(e.Events, " ")})
 	return h.webhooksPage(w, r, http.StatusCreated, &e)
 }
 
@@ -102,7 +104,7 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *req) error {
 	if err != nil {
 		return h.refused(w, r, h.webhookBase(r), err)
 	}
-	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WebhookUpdated, Target: e.URL, Detail: eventsDetail(e)})
+	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WebhookUpdated, Target: webhook.AuditTarget(e.URL), Detail: eventsDetail(e)})
 	return h.back(w, r, h.webhookBase(r), "Saved the endpoint.")
 }
 
@@ -118,7 +120,7 @@ func (h *Handler) rollWebhook(w http.ResponseWriter, r *req) error {
 	if err != nil {
 		return h.refused(w, r, h.webhookBase(r), err)
 	}
-	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WebhookSecretRolled, Target: e.URL,
+	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WebhookSecretRolled, Target: webhook.AuditTarget(e.URL),
 		Detail: "previous secret signs for " + grace.String()})
 	return h.webhookView(w, r, http.StatusCreated, e.Secret)
 }
@@ -141,8 +143,8 @@ func (h *Handler) deleteWebhook(w http.ResponseWriter, r *req) error {
 	if err := h.Webhooks.Delete(r.Context(), r.scope(), e.ID); err != nil {
 		return h.refused(w, r, to, err)
 	}
-	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WebhookDeleted, Target: e.URL})
-	return h.back(w, r, to, "Deleted the endpoint "+e.URL+".")
+	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WebhookDeleted, Target: webhook.AuditTarget(e.URL)})
+	return h.back(w, r, to, "Deleted the endpoint "+webhook.AuditTarget(e.URL)+".")
 }
 
 // redeliverWebhook sends a delivery's event again, as a new delivery.

@@ -95,10 +95,18 @@ func TestWebhooksPage(t *testing.T) {
 			t.Error("after a roll with no grace the old secret still signs")
 		}
 
-		// Saved without "enabled": paused.
-		wantRedirect(t, "pause", b.Post(t, self, form("url", rcv.URL, "description", "Orders", "events", "*")), self)
+		// The box unticked on a page that showed it enabled: paused.
+		wantRedirect(t, "pause", b.Post(t, self, form("url", rcv.URL, "description", "Orders", "events", "*",
+			"was_enabled", "1")), self)
 		if p := b.Get(t, self); !has(p, "paused") || !has(p, `value="*" checked`) {
 			t.Error("after the save: want the endpoint paused, on every event")
+		}
+		// A page opened while it was enabled, saved now: the description
+		// changes, the pause stays.
+		wantRedirect(t, "a stale page", b.Post(t, self, form("url", rcv.URL, "description", "Order system", "events", "*",
+			"was_enabled", "1", "enabled", "1")), self)
+		if p := b.Get(t, self); !has(p, "paused") || !has(p, "Order system") {
+			t.Error("a stale page's save: want the new description and the endpoint still paused")
 		}
 		wantRedirect(t, "delete", b.Post(t, self+"/delete", nil), "/app/settings/webhooks")
 		if p := b.Get(t, "/app/settings/webhooks"); has(p, id) {

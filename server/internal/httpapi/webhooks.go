@@ -57,7 +57,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.audit(r, e.Mode, audit.WebhookCreated, e.URL, "events="+strings.Join(e.Events, " "))
+	s.audit(r, e.Mode, audit.WebhookCreated, webhook.AuditTarget(e.URL), "events="+strings.Join(e.Events, " "))
 	return ok(w, http.StatusCreated, withSecret(e))
 }
 
@@ -78,7 +78,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.audit(r, e.Mode, audit.WebhookUpdated, e.URL, webhookDetail(e))
+	s.audit(r, e.Mode, audit.WebhookUpdated, webhook.AuditTarget(e.URL), webhookDetail(e))
 	return ok(w, http.StatusOK, WebhookEndpointOf(e))
 }
 
@@ -92,7 +92,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Webhooks.Delete(r.Context(), sc, id); err != nil {
 		return err
 	}
-	s.audit(r, sc.Mode, audit.WebhookDeleted, e.URL, "")
+	s.audit(r, sc.Mode, audit.WebhookDeleted, webhook.AuditTarget(e.URL), "")
 	return ok(w, http.StatusOK, wire.Deleted{ID: id, Deleted: true})
 }
 
@@ -114,7 +114,7 @@ func (s *Server) rollWebhookSecret(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	s.audit(r, e.Mode, audit.WebhookSecretRolled, e.URL, "previous secret signs for "+grace.String())
+	s.audit(r, e.Mode, audit.WebhookSecretRolled, webhook.AuditTarget(e.URL), "previous secret signs for "+grace.String())
 	return ok(w, http.StatusOK, withSecret(e))
 }
 

@@ -101,3 +101,11 @@ func Blocked(a netip.Addr) bool {
 	}
 	return false
 }
+
+// AuditTarget is an endpoint's URL as the audit log keeps it: without its
+// query, where receivers often put a token of their own, which the log
+// would otherwise keep after the endpoint is gone.
+func AuditTarget(url string) string {
+	u, _, _ := strings.Cut(url, "?")
+	return u
+}
