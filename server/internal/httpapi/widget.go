@@ -98,7 +98,7 @@ func (s *Server) visitorMerged(ctx context.Context, sc scope.Scope, visitorID st
 	s.Chat.SessionEnded(ctx, sc, visitorID, "")
 }
 
-// mergeLater tries a failed merge again for about a minute.
+// mergeLater tries a failed merge again, 10 times over about 43 seconds.
 func (s *Server) mergeLater(ctx context.Context, sc scope.Scope, visitorToken string, into helpdesk.Customer) {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
