@@ -97,6 +97,10 @@ type Chat struct {
 	// a follower hands them to each new leader.
 	mine    map[string]any // client id → outbox item
 	refusal int            // unavailable refusals since the last ack, for the backoff
+	// held is set by a refusal: the outbox then goes one message at a
+	// time, in order, until it empties, so that a later message is never
+	// stored before an earlier one that waits for its retry.
+	held bool
 
 	// messages.go and unread.go: the customer's tickets.
 	seen    map[string]bool // message ids
@@ -288,7 +292,7 @@ func (ch *Chat) handle(f map[string]any, own bool) {
 			delete(ch.mine, id)
 			if own {
 				ch.refusal = 0
-				ch.editOutbox(nil, id, false)
+				ch.editOutbox(nil, id, ch.held) // held: the next one goes
 			}
 			ch.settle(id, m, nil)
 		}

@@ -273,3 +273,50 @@ func TestSignInDuringAnOutage(t *testing.T) {
 		t.Errorf("a session's call during an outage: got %v, identified %v; want an error and the session kept", err, c.IsIdentified())
 	}
 }
+
+// TestRefusedSendKeepsTypingOrder: after a refusal the outbox goes one
+// message at a time, in order, until it empties: a message typed while an
+// earlier one waits for its retry is sent only once the earlier is stored,
+// so it is never stored before it.
+func TestRefusedSendKeepsTypingOrder(t *testing.T) {
+	w := newWorld()
+	p := w.open(t, nil)
+	s := p.net.last(t)
+	s.open()
+	s.frame(readyFrame(t))
+	send(p.ch, "first")
+	s.frame(unavailableFrame(t, "cid-1"))
+	send(p.ch, "second")
+	send(p.ch, "third")
+	order := func() []any {
+		var ids []any
+		for _, f := range s.of("send") {
+			ids = append(ids, f["client_id"])
+		}
+		return ids
+	}
+	if got := order(); len(got) != 1 {
+		t.Fatalf("sends while the first waits for its retry: got %v, want only the first's", got)
+	}
+	w.clock.Advance(backoffMaxMs)
+	if got := order(); len(got) != 2 || got[1] != "cid-1" {
+		t.Fatalf("the retry: got %v, want the first again, alone", got)
+	}
+	s.frame(ackFrame(t, "cid-1", "t1", 1))
+	if got := order(); len(got) != 3 || got[2] != "cid-2" {
+		t.Fatalf("after the first is stored: got %v, want the second next", got)
+	}
+	s.frame(ackFrame(t, "cid-2", "t1", 2))
+	if got := order(); len(got) != 4 || got[3] != "cid-3" {
+		t.Fatalf("after the second is stored: got %v, want the third next", got)
+	}
+	s.frame(ackFrame(t, "cid-3", "t1", 3))
+	if len(queued(w.st)) != 0 {
+		t.Fatal("outbox not empty after every ack")
+	}
+	// Empty again: sends go at once.
+	send(p.ch, "fourth")
+	if got := order(); len(got) != 5 || got[4] != "cid-4" {
+		t.Fatalf("a send once the outbox emptied: got %v, want it sent at once", got)
+	}
+}

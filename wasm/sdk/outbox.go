@@ -36,7 +36,9 @@ func (ch *Chat) Send(text string, articles []any, done func(Message, error)) {
 	case ch.leader:
 		it := ch.outItem(id, text, articles)
 		ch.editOutbox(it, "", false)
-		ch.sendNow(sendFrame(it))
+		if !ch.held {
+			ch.sendNow(sendFrame(it))
+		}
 	default:
 		// The leader keeps the outbox; this tab keeps the message until
 		// it is acknowledged, for a leader that takes over meanwhile.
@@ -82,7 +84,8 @@ func sendFrame(it map[string]any) map[string]any {
 
 // editOutbox reads the outbox again, drops the entry with client id drop
 // and any another customer left behind on this browser, appends add unless
-// it is there, sends every entry when send is set (after a resume), saves
+// it is there, sends every entry when send is set (after a resume; only the
+// first while held), saves
 // the result and returns it. Only the leader calls it, so no two tabs read
 // and write it at once (without Web Locks every tab is a leader, and two
 // tabs' writes at once can still drop an entry).
@@ -106,7 +109,13 @@ func (ch *Chat) editOutbox(add map[string]any, drop string, send bool) []any {
 	for _, e := range keep {
 		if send {
 			ch.sendNow(sendFrame(e.(map[string]any)))
+			if ch.held {
+				break
+			}
 		}
+	}
+	if len(keep) == 0 {
+		ch.held = false
 	}
 	switch {
 	case !added && len(keep) == len(list): // nothing dropped, nothing added
@@ -169,6 +178,7 @@ func (ch *Chat) refused(f map[string]any, own bool) {
 		if !own {
 			return
 		}
+		ch.held = true
 		delete(ch.inflight, id)
 		wait := num(f, "retry_after_ms")
 		if e.Code == "unavailable" {

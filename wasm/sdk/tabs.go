@@ -69,7 +69,7 @@ func (ch *Chat) recv(msg map[string]any) {
 					ch.editOutbox(ch.outItem(d["client_id"], d["body"], d["articles"]), "", false)
 				}
 			}
-			if ch.leader {
+			if ch.leader && !(ch.held && str(d, "type") == protocol.FrameSend) {
 				ch.sendNow(d)
 			}
 		}
