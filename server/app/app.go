@@ -54,11 +54,12 @@ type App struct {
 	teams *team.Service
 	hub   *realtime.Hub
 	// agents is the agents' service, for start-up tasks and tests.
-	agents *agent.Service
-	chat   *chat.Service
-	mail   *mail.Service
-	http   *http.Server
-	ln     net.Listener
+	agents  *agent.Service
+	chat    *chat.Service
+	mail    *mail.Service
+	library *library.Service
+	http    *http.Server
+	ln      net.Listener
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -201,6 +202,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	helpdeskSvc := helpdesk.NewService(chat.LogTicketChanges(db, db), opt.Now)
 	librarySvc := library.NewService(db, opt.Now)
+	a.library = librarySvc
 	dash, err := dashboard.New(dashboard.Deps{Agents: agents, Keys: a.keys, Teams: a.teams, Identity: ident,
 		Helpdesk: helpdeskSvc, Chat: chatSvc, Library: librarySvc, Audit: auditLog, Sockets: sockets, Log: opt.Log,
 		Mail: mailSvc, Webhooks: hooks, Now: opt.Now, TrustedProxies: cfg.TrustedProxies, TLS: cfg.TLSCert != ""})
@@ -420,6 +422,9 @@ func (a *App) Agents() *agent.Service { return a.agents }
 
 // Chat is the chat service, for tests and benchmarks.
 func (a *App) Chat() *chat.Service { return a.chat }
+
+// Library is the help articles' service, for the demo's articles.
+func (a *App) Library() *library.Service { return a.library }
 
 // DB is the database handle.
 func (a *App) DB() *store.DB { return a.db }

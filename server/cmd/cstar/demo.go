@@ -10,6 +10,7 @@ import (
 
 	"github.com/cstar-chat/cstar/demo"
 	"github.com/cstar-chat/cstar/server/app"
+	"github.com/cstar-chat/cstar/server/internal/library"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/team"
 )
@@ -51,6 +52,39 @@ func demoPages(ctx context.Context, a *app.App, teamID, url string, log *slog.Lo
 	if _, err := a.Teams().Apply(ctx, sc, team.Update{PasswordResetURL: &page, ChatURL: &page}); err != nil {
 		log.Warn("demo: set the test mode's pages", "err", err)
 	}
+}
+
+// demoArticles are the demo store's help articles, so that the widget's
+// help comes first with something to read.
+var demoArticles = []struct{ title, body string }{
+	{"When will my order arrive?", "Orders placed before 2 pm ship the same working day.\n\n" +
+		"- **Standard**: 2 to 4 working days\n- **Express**: the next working day\n\n" +
+		"The shipping email has a tracking link; it works a few hours after the parcel leaves us."},
+	{"How do I return an item?", "You have **30 days** from delivery to send an item back, unused and in its box.\n\n" +
+		"1. Open *Your orders* and choose **Return**.\n2. Print the label and drop the parcel at any post office.\n\n" +
+		"The refund reaches your card within 5 working days of our receiving it."},
+	{"Which payment methods do you accept?", "We accept Visa, Mastercard, American Express, PayPal and bank transfer. " +
+		"Your card is charged when the order ships, not when you place it."},
+}
+
+// demoContent gives a new demo team help articles and a widget that says
+// the team is online and replies in minutes, in both modes.
+func demoContent(ctx context.Context, a *app.App, teamID string) error {
+	for _, m := range []scope.Mode{scope.Test, scope.Live} {
+		sc := scope.Scope{TeamID: teamID, Mode: m}
+		for _, d := range demoArticles {
+			title, body, status := d.title, d.body, "published"
+			if _, err := a.Library().CreateArticle(ctx, sc, library.ArticleInput{Title: &title, Body: &body, Status: &status}); err != nil {
+				return fmt.Errorf("demo article: %w", err)
+			}
+		}
+		online, minutes := "online", "minutes"
+		edit := func(w *team.Widget) { w.Availability, w.ReplyTime = online, minutes }
+		if _, err := a.Teams().Apply(ctx, sc, team.Update{EditWidget: edit}); err != nil {
+			return fmt.Errorf("demo widget: %w", err)
+		}
+	}
+	return nil
 }
 
 func (d *demoSite) close() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -168,4 +169,27 @@ func TestDemoRefusesForeignHosts(t *testing.T) {
 			t.Errorf("Host %s: got %d, want %d", c.host, res.StatusCode, c.want)
 		}
 	}
+}
+
+// TestDemoContent: a new demo team has published help articles and a
+// widget that says it is online and replies in minutes, in both modes, so
+// that make run's widget shows help first.
+func TestDemoContent(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dbURL string) {
+		a := apptest.Start(t, dbURL, apptest.NoTeam)
+		c := a.CreateTeam(t, "Demo Store", "demo")
+		if err := demoContent(context.Background(), a.App, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, pk := range []string{c.Keys["pk_test"].Secret, c.Keys["pk_live"].Secret} {
+			items := a.Do(t, "GET", "/api/v1/teams/"+c.ID+"/articles", pk, nil).Want(t, 200).Items(t)
+			if len(items) != len(demoArticles) {
+				t.Errorf("published articles: got %d, want %d", len(items), len(demoArticles))
+			}
+			s := a.Do(t, "GET", "/api/widget/v1/settings", pk, nil).Want(t, 200).Data(t)
+			if s["availability"] != "online" || s["reply_time"] != "minutes" {
+				t.Errorf("widget settings: got %v, want online, minutes", s)
+			}
+		}
+	})
 }

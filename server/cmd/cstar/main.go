@@ -295,6 +295,9 @@ func demoTeam(ctx context.Context, a *app.App, cfg config.Config, stdout io.Writ
 		if err != nil {
 			return nil, fmt.Errorf("create demo team: %w", err)
 		}
+		if err := demoContent(ctx, a, c.ID); err != nil {
+			return nil, err
+		}
 		out = createdJSON(c)
 		data, _ := json.MarshalIndent(out, "", "  ")
 		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
