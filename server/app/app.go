@@ -190,16 +190,6 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	agents := agent.NewService(db, hasher, opt.Now, agentOpts...)
 	a.agents = agents
 	auditLog := audit.NewService(db, opt.Now)
-	dispatcher.OnDisabled = func(ctx context.Context, ep webhook.Endpoint) {
-		e := audit.Entry{TeamID: ep.TeamID, Mode: ep.Mode, ActorType: audit.ActorSystem, ActorName: "webhook delivery",
-			Action: audit.WebhookDisabled, Target: webhook.AuditTarget(ep.URL), Detail: "failing for 3 days (" + webhook.DisabledReason + ")"}
-		// Its own deadline: the dispatcher's recorder waits on this.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := auditLog.Record(ctx, e); err != nil {
-			opt.Log.ErrorContext(ctx, "audit", "action", e.Action, "err", err)
-		}
-	}
 	helpdeskSvc := helpdesk.NewService(chat.LogTicketChanges(db, db), opt.Now)
 	librarySvc := library.NewService(db, opt.Now)
 	a.library = librarySvc

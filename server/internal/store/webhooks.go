@@ -11,8 +11,10 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/cstar-chat/cstar/server/internal/audit"
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/errs"
+	"github.com/cstar-chat/cstar/server/internal/ids"
 	"github.com/cstar-chat/cstar/server/internal/scope"
 	"github.com/cstar-chat/cstar/server/internal/webhook"
 )
@@ -576,12 +578,38 @@ func (db *DB) EndpointFailed(ctx context.Context, id string, at time.Time, disab
 		}
 		n, _ := res.RowsAffected()
 		disabled = n > 0
-		return nil
+		if !disabled {
+			return nil
+		}
+		return auditDisabled(ctx, tx, id, at, reason)
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: webhook endpoint failed: %w", mapErr(err))
 	}
 	return disabled, nil
+}
+
+// auditDisabled writes the team's audit entry for an endpoint the delivery
+// disabled, in the disabling's transaction: whichever process disables it,
+// the log says so once.
+func auditDisabled(ctx context.Context, tx bun.Tx, id string, at time.Time, reason string) error {
+	var ep struct {
+		TeamID string `bun:"team_id"`
+		Mode   string `bun:"mode"`
+		URL    string `bun:"url"`
+	}
+	if err := tx.NewRaw("SELECT team_id, mode, url FROM webhook_endpoints WHERE id = ?", id).Scan(ctx, &ep); err != nil {
+		return err
+	}
+	entryID, err := ids.New()
+	if err != nil {
+		return err
+	}
+	row := &auditRow{ID: entryID, TeamID: ep.TeamID, Mode: nullable(ep.Mode), ActorType: audit.ActorSystem,
+		ActorName: "webhook delivery", Action: audit.WebhookDisabled, Target: webhook.AuditTarget(ep.URL),
+		Detail: "failing for 3 days (" + reason + ")", CreatedAt: at.UTC()}
+	_, err = tx.NewInsert().Model(row).Exec(ctx)
+	return err
 }
 
 // DeleteDeliveriesBefore implements webhook.Store, in batches: finished

@@ -148,10 +148,6 @@ type Dispatcher struct {
 
 	workers sync.WaitGroup
 	rec     chan recorded
-
-	// OnDisabled, when set before Run, hears of each endpoint this process
-	// disabled for failing (the audit log's entry).
-	OnDisabled func(ctx context.Context, ep Endpoint)
 }
 
 // lane is one endpoint's deliveries in this process.
@@ -649,16 +645,10 @@ func (d *Dispatcher) health(ctx context.Context, batch []recorded) {
 			if disabled {
 				d.log.Warn("webhooks: endpoint disabled after failing for 3 days", "endpoint", id)
 				d.mu.Lock()
-				l := d.lanes[id]
-				var ep Endpoint
-				if l != nil {
+				if l := d.lanes[id]; l != nil {
 					l.ep.Enabled = false
-					ep = l.ep
 				}
 				d.mu.Unlock()
-				if l != nil && d.OnDisabled != nil {
-					d.OnDisabled(ctx, ep)
-				}
 			}
 		}
 	}
