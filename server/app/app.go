@@ -220,18 +220,19 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	// written once the database is back (a.every below).
 	idem := idempotency.NewRecords(db.Idempotency(), opt.Now)
 	handler := httpapi.New(httpapi.Deps{
-		Widget:   widget,
-		Auth:     a.keys,
-		Keys:     a.keys,
-		Teams:    a.teams,
-		Helpdesk: helpdeskSvc,
-		Identity: ident,
-		Library:  librarySvc,
-		Chat:     chatSvc,
-		Webhooks: hooks,
-		Sockets:  sockets,
-		Idem:     idem,
-		Limiter:  limiter,
+		Background: a.background,
+		Widget:     widget,
+		Auth:       a.keys,
+		Keys:       a.keys,
+		Teams:      a.teams,
+		Helpdesk:   helpdeskSvc,
+		Identity:   ident,
+		Library:    librarySvc,
+		Chat:       chatSvc,
+		Webhooks:   hooks,
+		Sockets:    sockets,
+		Idem:       idem,
+		Limiter:    limiter,
 		Limits: httpapi.Limits{
 			Secret:        ratelimit.Limit{Count: cfg.SecretLimit, Period: hour},
 			Publishable:   ratelimit.Limit{Count: cfg.PublishableLimit, Period: hour},
@@ -373,6 +374,25 @@ func (a *App) Mail() *mail.Service { return a.mail }
 
 // Hub is the registry of live connections.
 func (a *App) Hub() *realtime.Hub { return a.hub }
+
+// background runs f beside the requests until it returns; Close cancels
+// its context and waits for it.
+func (a *App) background(f func(context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer cancel()
+		go func() {
+			select {
+			case <-a.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		f(ctx)
+	}()
+}
 
 // every runs f every d until Close.
 func (a *App) every(d time.Duration, f func(context.Context)) {

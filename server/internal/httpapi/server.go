@@ -84,6 +84,10 @@ type Deps struct {
 	Audit AuditLog
 	// Mail answers the unsubscribe links of mail.
 	Mail Mail
+	// Background runs work that outlives its request (a failed visitor
+	// merge tried again) until the server stops; nil runs it in a plain
+	// goroutine.
+	Background func(func(ctx context.Context))
 }
 
 // Server is the HTTP handler of the whole API.
@@ -99,6 +103,9 @@ type Server struct {
 func New(d Deps) *Server {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Background == nil {
+		d.Background = func(f func(context.Context)) { go f(context.Background()) }
 	}
 	if d.Now == nil {
 		d.Now = time.Now

@@ -83,7 +83,7 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, status int, c 
 			// back, and failing it would make its retry a 409): the merge
 			// is tried again on its own, with the token this request proved.
 			s.Log.WarnContext(r.Context(), "merge visitor: trying again in the background", "customer", c.ID, "err", err)
-			go s.mergeLater(context.WithoutCancel(r.Context()), sc, tok, c)
+			s.Background(func(ctx context.Context) { s.mergeLater(ctx, sc, tok, c) })
 		}
 		if m.VisitorID != "" {
 			s.visitorMerged(r.Context(), sc, m.VisitorID)
@@ -98,11 +98,17 @@ func (s *Server) visitorMerged(ctx context.Context, sc scope.Scope, visitorID st
 	s.Chat.SessionEnded(ctx, sc, visitorID, "")
 }
 
-// mergeLater tries a failed merge again, 10 times over about 43 seconds.
+// mergeLater tries a failed merge again, 10 times over about 43 seconds,
+// or until the server stops.
 func (s *Server) mergeLater(ctx context.Context, sc scope.Scope, visitorToken string, into helpdesk.Customer) {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		time.Sleep(wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			s.Log.WarnContext(ctx, "merge visitor: stopped with the server", "customer", into.ID)
+			return
+		}
 		m, err := s.Identity.MergeVisitor(ctx, sc, visitorToken, into)
 		if err == nil {
 			if m.VisitorID != "" {
