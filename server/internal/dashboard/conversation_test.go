@@ -180,6 +180,10 @@ func TestConversation(t *testing.T) {
 			t.Error("after assigning: want Grace under mine, not unassigned")
 		}
 		wantStatus(t, "the row in unassigned", b.Get(t, "/app/inbox/rows/"+ticket+"?view=unassigned"), http.StatusNoContent)
+		// The API's ticket says whom it is assigned to.
+		if tk := e.Do(t, "GET", "/api/v1/teams/"+e.Team.ID+"/tickets/"+ticket, e.SKLive, nil).Want(t, http.StatusOK).Data(t); tk["assignee_id"] != e.member.ID {
+			t.Errorf("the API's ticket: assignee_id %v, want %s", tk["assignee_id"], e.member.ID)
+		}
 		b.Get(t, conv)
 		wantRedirect(t, "assign another team's agent", b.Post(t, conv+"/assign", form("assignee", "01a20000-0000-7000-8000-000000000000")), conv)
 

@@ -88,6 +88,8 @@ type Ticket struct {
 	LastSeq         int64 `json:"last_seq"`
 	CustomerReadSeq int64 `json:"customer_read_seq"`
 	AgentReadSeq    int64 `json:"agent_read_seq"`
+	// AssigneeID is the agent the dashboard assigned the ticket to.
+	AssigneeID *string `json:"assignee_id"`
 }
 
 // TicketOf renders t.
@@ -95,7 +97,7 @@ func TicketOf(t helpdesk.Ticket) Ticket {
 	return Ticket{ID: t.ID, Subject: t.Subject, Status: t.Status, Priority: t.Priority, Channel: t.Channel,
 		CustomerID: NilIfEmpty(t.CustomerID), Tags: t.Tags, Mode: string(t.Mode), CreatedAt: t.CreatedAt,
 		UpdatedAt: t.UpdatedAt, ClosedAt: t.ClosedAt, MergedFrom: NilIfEmpty(t.MergedFrom), LastSeq: t.LastSeq, CustomerReadSeq: t.CustomerReadSeq,
-		AgentReadSeq: t.AgentReadSeq}
+		AgentReadSeq: t.AgentReadSeq, AssigneeID: NilIfEmpty(t.AssigneeID)}
 }
 
 // Message renders a chat message.
