@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -53,10 +52,6 @@ func webhookInput(r *req, edit bool) webhook.Input {
 	return in
 }
 
-func eventsDetail(e webhook.Endpoint) string {
-	return fmt.Sprintf("enabled=%t events=%s", e.Enabled, strings.Join(e.Events, " "))
-}
-
 // createWebhook adds an endpoint and shows its signing secret once.
 func (h *Handler) createWebhook(w http.ResponseWriter, r *req) error {
 	e, err := h.Webhooks.Create(r.Context(), r.scope(), webhookInput(r, false))
@@ -104,7 +99,7 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *req) error {
 	if err != nil {
 		return h.refused(w, r, h.webhookBase(r), err)
 	}
-	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WebhookUpdated, Target: webhook.AuditTarget(e.URL), Detail: eventsDetail(e)})
+	h.record(r, audit.Entry{Mode: r.Mode, Action: audit.WebhookUpdated, Target: webhook.AuditTarget(e.URL), Detail: webhook.AuditDetail(e)})
 	return h.back(w, r, h.webhookBase(r), "Saved the endpoint.")
 }
 

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -20,11 +19,6 @@ type webhookIn struct {
 
 func (in webhookIn) input() webhook.Input {
 	return webhook.Input{URL: in.URL, Description: in.Description, Events: in.Events, Enabled: in.Enabled}
-}
-
-// webhookDetail is an endpoint's state for the audit log.
-func webhookDetail(e webhook.Endpoint) string {
-	return fmt.Sprintf("enabled=%t events=%s", e.Enabled, strings.Join(e.Events, " "))
 }
 
 // withSecret is an endpoint with the secret that signs for it, shown only
@@ -78,7 +72,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.audit(r, e.Mode, audit.WebhookUpdated, webhook.AuditTarget(e.URL), webhookDetail(e))
+	s.audit(r, e.Mode, audit.WebhookUpdated, webhook.AuditTarget(e.URL), webhook.AuditDetail(e))
 	return ok(w, http.StatusOK, WebhookEndpointOf(e))
 }
 

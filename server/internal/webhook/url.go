@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"fmt"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -100,6 +101,11 @@ func Blocked(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// AuditDetail is an endpoint's state as the audit log keeps it.
+func AuditDetail(e Endpoint) string {
+	return fmt.Sprintf("enabled=%t events=%s", e.Enabled, strings.Join(e.Events, " "))
 }
 
 // AuditTarget is an endpoint's URL as the audit log keeps it: without its
