@@ -68,6 +68,11 @@ func axeWidget(t *testing.T, e *env) {
 	tb.do(t, sr+`.querySelector("input[type=search]").focus()`)
 	tb.press(t, "password")
 	tb.waitFor(t, sr+`.querySelectorAll("ul.arts li").length === 1`, 10*time.Second)
+	// Excerpts read as text: no Markdown marks, link texts without addresses.
+	if got := eval[string](t, tb, sr+`.querySelector("ul.arts li span").textContent`); strings.ContainsAny(got, "*[]()") ||
+		!strings.Contains(got, "Account → Security and choose Reset password") {
+		t.Errorf("search excerpt %q: want plain text", got)
+	}
 	tb.axe(t, "widget: article search", scopeWidget)
 	tb.do(t, sr+`.querySelector("ul.arts button").click()`)
 	tb.waitFor(t, sr+`.querySelector("article")`, 5*time.Second)

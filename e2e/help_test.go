@@ -42,7 +42,7 @@ func (e *env) rest(tb testing.TB, method, path string, body any, want int) any {
 
 // helpArticles are the test team's published Library articles.
 var helpArticles = []struct{ Title, Body string }{
-	{"Reset your password", "Open Account → Security and choose Reset password.\n\nWe email you a link that works for one hour. No email? Check your spam folder, or ask us in the chat."},
+	{"Reset your password", "Open **Account → Security** and choose [Reset password](https://shop.example/reset).\n\nWe email you a link that works for one hour. No email? Check your spam folder, or ask us in the chat."},
 	{"Shipping times", "Orders placed before 2 pm ship the same day.\n\nStandard delivery takes 2–4 working days; express arrives the next working day."},
 	{"Returns and refunds", "You can return any item within 30 days.\n\nStart a return from Orders → Return an item; the refund reaches your card within 5 days of our receiving it."},
 }

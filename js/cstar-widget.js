@@ -211,6 +211,12 @@
     "@media (max-width:480px),(max-height:520px){.panel{inset:0;width:100vw;max-width:none;height:100%;max-height:none;border-radius:0}.launcher.on{display:none}}" +
     "@media (prefers-reduced-motion:reduce){.panel{animation:none}}";
 
+  // plain is Markdown as an excerpt reads: link texts without their
+  // addresses, no emphasis or heading marks, one line.
+  function plain(md) {
+    return md.replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/[*`]+|^\s*(#+|>|[-+]|\d+\.)\s+/gm, "").replace(/\s+/g, " ");
+  }
+
   function el(tagName, props, kids) {
     var e = document.createElement(tagName);
     for (var k in props || {}) {
@@ -355,7 +361,7 @@
         list.appendChild(el("p", { cls: "sub", text: query ? T.articles : T.suggested }));
         list.appendChild(el("ul", { cls: "arts" }, arts.map(function (a) {
           return el("li", {}, [el("button", { type: "button", onclick: function () { article(a); } },
-            [el("strong", { text: a.title }), el("span", { text: (a.snippet || a.body || "").replace(/\s+/g, " ").slice(0, 140) })])]);
+            [el("strong", { text: a.title }), el("span", { text: plain(a.snippet || a.body || "").slice(0, 140) })])]);
         })));
       }, function (x) {
         if (mine !== seq) return;
