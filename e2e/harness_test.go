@@ -378,11 +378,17 @@ func (t *tab) waitFor(tb testing.TB, expr string, timeout time.Duration) {
 	tb.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		if eval[bool](tb, t, "!!("+expr+")") {
+		// An evaluation that fails counts as false until the deadline: a
+		// click that navigates can end the page the expression ran in
+		// ("Inspected target navigated or closed").
+		ctx, cancel := context.WithTimeout(t.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")", chromedp.EvalAwaitPromise))
+		cancel()
+		if err == nil && ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("waited %s for %s: still false", timeout, expr)
+			tb.Fatalf("waited %s for %s: still false (last error: %v)", timeout, expr, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
