@@ -249,6 +249,9 @@ type AgentMessageRequest struct {
 	AuthorName string `json:"author_name"`
 	AuthorType string `json:"author_type,omitempty"` // agent (default) or bot
 	ClientID   string `json:"client_id,omitempty"`
+	// Internal makes it an internal note: agents see it, the customer never
+	// does (an agent's, whatever author_type says).
+	Internal bool `json:"internal,omitempty"`
 }
 
 // AgentTypingRequest is the body of POST /api/v1/teams/{teamId}/tickets/{id}/typing.

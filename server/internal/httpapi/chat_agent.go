@@ -103,8 +103,17 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
-	m, err := s.Chat.AgentPost(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"), in.AuthorType,
-		in.AuthorName, in.ClientID, in.Body)
+	sc := principalOf(r.Context()).scope()
+	var m chat.Message
+	var err error
+	if in.Internal {
+		if in.AuthorType != "" && in.AuthorType != chat.AuthorAgent {
+			return errs.Invalidf("author_type", "an internal note is an agent's: leave author_type out or make it agent")
+		}
+		m, err = s.Chat.Post(r.Context(), sc, r.PathValue("id"), chat.Author{Name: in.AuthorName}, in.ClientID, in.Body, true)
+	} else {
+		m, err = s.Chat.AgentPost(r.Context(), sc, r.PathValue("id"), in.AuthorType, in.AuthorName, in.ClientID, in.Body)
+	}
 	if err != nil {
 		return err
 	}
