@@ -221,6 +221,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	idem := idempotency.NewRecords(db.Idempotency(), opt.Now)
 	handler := httpapi.New(httpapi.Deps{
 		Background: a.background,
+		Agents:     agents,
 		Widget:     widget,
 		Auth:       a.keys,
 		Keys:       a.keys,

@@ -175,11 +175,39 @@ type ticketIn struct {
 	Channel    *string   `json:"channel"`
 	CustomerID *string   `json:"customer_id"`
 	Tags       *[]string `json:"tags"`
+	// AssigneeID assigns the ticket to an agent of the team ("" unassigns).
+	AssigneeID *string `json:"assignee_id"`
 }
 
 func (in ticketIn) input() helpdesk.TicketInput {
 	return helpdesk.TicketInput{Subject: in.Subject, Status: in.Status, Priority: in.Priority, Channel: in.Channel,
 		CustomerID: in.CustomerID, Tags: in.Tags}
+}
+
+// assignee checks the agent in.AssigneeID names, before anything is
+// written: it must be an agent of the key's team. It returns the agent's id
+// ("" unassigns).
+func (s *Server) assignee(r *http.Request, in ticketIn) (string, error) {
+	id := *in.AssigneeID
+	if id == "" {
+		return "", nil
+	}
+	a, err := s.Agents.Get(r.Context(), principalOf(r.Context()).Key.TeamID, id)
+	if errs.Is(err, errs.NotFound) {
+		return "", errs.Invalidf("assignee_id", "assignee_id is not an agent of the team")
+	}
+	if err != nil {
+		return "", err
+	}
+	return a.ID, nil
+}
+
+// assign applies in's assignee, if it names one, to ticket t.
+func (s *Server) assign(r *http.Request, t helpdesk.Ticket, in ticketIn, agentID string) (helpdesk.Ticket, error) {
+	if in.AssigneeID == nil {
+		return t, nil
+	}
+	return s.Helpdesk.Assign(r.Context(), principalOf(r.Context()).scope(), t.ID, agentID)
 }
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
@@ -201,8 +229,18 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
+	var agentID string
+	if in.AssigneeID != nil {
+		var err error
+		if agentID, err = s.assignee(r, in); err != nil {
+			return err
+		}
+	}
 	t, err := s.Helpdesk.CreateTicket(r.Context(), principalOf(r.Context()).scope(), in.input())
 	if err != nil {
+		return err
+	}
+	if t, err = s.assign(r, t, in, agentID); err != nil {
 		return err
 	}
 	return ok(w, http.StatusCreated, wire.TicketOf(t))
@@ -221,8 +259,25 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in, false); err != nil {
 		return err
 	}
-	t, err := s.Helpdesk.UpdateTicket(r.Context(), principalOf(r.Context()).scope(), r.PathValue("id"), in.input())
+	var agentID string
+	if in.AssigneeID != nil {
+		var err error
+		if agentID, err = s.assignee(r, in); err != nil {
+			return err
+		}
+	}
+	sc := principalOf(r.Context()).scope()
+	var t helpdesk.Ticket
+	var err error
+	if in.input() == (helpdesk.TicketInput{}) && in.AssigneeID != nil {
+		t, err = s.Helpdesk.Ticket(r.Context(), sc, r.PathValue("id")) // only the assignee changes
+	} else {
+		t, err = s.Helpdesk.UpdateTicket(r.Context(), sc, r.PathValue("id"), in.input())
+	}
 	if err != nil {
+		return err
+	}
+	if t, err = s.assign(r, t, in, agentID); err != nil {
 		return err
 	}
 	return ok(w, http.StatusOK, wire.TicketOf(t))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/cstar-chat/cstar/server/internal/agent"
 	"github.com/cstar-chat/cstar/server/internal/apikey"
 	"github.com/cstar-chat/cstar/server/internal/chat"
 	"github.com/cstar-chat/cstar/server/internal/helpdesk"
@@ -58,6 +59,8 @@ type Deps struct {
 	Library  *library.Service
 	Chat     *chat.Service
 	Webhooks *webhook.Service
+	// Agents finds the team's agents a ticket is assigned to.
+	Agents *agent.Service
 	// Sockets runs the widget channel and the agents' stream once httpapi
 	// has authenticated and upgraded them.
 	Sockets *socket.Server
