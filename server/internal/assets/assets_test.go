@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -98,5 +99,23 @@ func TestStripComments(t *testing.T) {
 	want := "(function () {\n  var u = \"https://x\"; // trailing\n  f(); /* inline */\n})();\n"
 	if got := string(StripComments([]byte(in))); got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// TestLoaderBudget keeps the loader, which every page runs before its load
+// event, at most 4 KB with brotli as it is served (StripComments).
+func TestLoaderBudget(t *testing.T) {
+	raw, err := os.ReadFile("../../../js/" + LoaderFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = StripComments(raw)
+	var buf bytes.Buffer
+	w := brotli.NewWriterLevel(&buf, 11)
+	w.Write(raw)
+	w.Close()
+	t.Logf("%s: %d bytes as served, %d bytes brotli -q 11", LoaderFile, len(raw), buf.Len())
+	if buf.Len() > 4<<10 {
+		t.Errorf("%s is %d bytes with brotli, over its %d-byte budget", LoaderFile, buf.Len(), 4<<10)
 	}
 }

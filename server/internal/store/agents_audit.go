@@ -29,13 +29,19 @@ type auditRow struct {
 
 // InsertAudit implements audit.Store.
 func (db *DB) InsertAudit(ctx context.Context, e audit.Entry) error {
-	row := &auditRow{ID: e.ID, TeamID: e.TeamID, Mode: nullable(string(e.Mode)), ActorType: e.ActorType,
-		ActorID: nullable(e.ActorID), ActorName: e.ActorName, Action: e.Action, Target: e.Target, Detail: e.Detail,
-		IP: e.IP, CreatedAt: e.CreatedAt.UTC()}
-	if _, err := db.bun.NewInsert().Model(row).Exec(ctx); err != nil {
+	if err := insertAudit(ctx, db.bun, e); err != nil {
 		return fmt.Errorf("store: insert audit entry: %w", mapErr(err))
 	}
 	return nil
+}
+
+// insertAudit writes e, in a transaction of the caller's when idb is one.
+func insertAudit(ctx context.Context, idb bun.IDB, e audit.Entry) error {
+	row := &auditRow{ID: e.ID, TeamID: e.TeamID, Mode: nullable(string(e.Mode)), ActorType: e.ActorType,
+		ActorID: nullable(e.ActorID), ActorName: e.ActorName, Action: e.Action, Target: e.Target, Detail: e.Detail,
+		IP: e.IP, CreatedAt: e.CreatedAt.UTC()}
+	_, err := idb.NewInsert().Model(row).Exec(ctx)
+	return err
 }
 
 // ListAudit implements audit.Store.

@@ -605,11 +605,9 @@ func auditDisabled(ctx context.Context, tx bun.Tx, id string, at time.Time, reas
 	if err != nil {
 		return err
 	}
-	row := &auditRow{ID: entryID, TeamID: ep.TeamID, Mode: nullable(ep.Mode), ActorType: audit.ActorSystem,
+	return insertAudit(ctx, tx, audit.Entry{ID: entryID, TeamID: ep.TeamID, Mode: scope.Mode(ep.Mode), ActorType: audit.ActorSystem,
 		ActorName: "webhook delivery", Action: audit.WebhookDisabled, Target: webhook.AuditTarget(ep.URL),
-		Detail: "failing for 3 days (" + reason + ")", CreatedAt: at.UTC()}
-	_, err = tx.NewInsert().Model(row).Exec(ctx)
-	return err
+		Detail: "failing for 3 days (" + reason + ")", CreatedAt: at})
 }
 
 // DeleteDeliveriesBefore implements webhook.Store, in batches: finished
