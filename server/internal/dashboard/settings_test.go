@@ -399,8 +399,8 @@ func TestWidgetSettingsForm(t *testing.T) {
 		if s := settings(); s["reply_time"] != "hours" || s["avatar_url"] != avatar || s["availability"] != "away" {
 			t.Errorf("the widget's settings: got %v", s)
 		}
-		if p := b.Get(t, "/app/test/settings/widget"); !has(p, `value="hours" selected`) {
-			t.Error("the form does not show the reply time saved")
+		if p := b.Get(t, "/app/test/settings/widget"); !has(p, `value="hours" selected`) || !has(p, "Away · Replies within hours") {
+			t.Error("the form or its preview does not show the reply time saved, as the widget's header says it")
 		}
 		wantRedirect(t, "a bad avatar URL", b.Post(t, "/app/test/settings/widget", form("title", "Ask us", "availability", "away",
 			"reply_time", "minutes", "avatar_url", "http://cdn.example.com/a.png")), "/app/test/settings/widget")

@@ -416,7 +416,8 @@
       var v = function (n) { var el = f.elements[n]; return el ? (el.value || "").trim() : ""; };
       $(".wp-title", pv).textContent = v("title") || "Chat with us";
       $(".wp-greeting", pv).textContent = v("greeting") || "Hi! How can we help?";
-      $(".wp-avail", pv).textContent = v("availability") === "away" ? "Away: we answer later" : "Online";
+      var reply = { minutes: "Replies in minutes", hours: "Replies within hours", day: "Replies within a day" }[v("reply_time")];
+      $(".wp-avail", pv).textContent = [v("availability") === "away" ? "Away" : "Online", reply].filter(Boolean).join(" · ");
       $(".wp-head", pv).style.background = v("color");
       $(".wp-head", pv).style.color = ink(v("color"));
       $(".wp-launcher", pv).style.background = v("color");
