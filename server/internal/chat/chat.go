@@ -164,9 +164,10 @@ type Store interface {
 	// SetReadSeq raises a reader's position on a ticket (never lowers it,
 	// never past the last message) and returns the ticket.
 	SetReadSeq(ctx context.Context, sc scope.Scope, ticketID, reader string, seq int64) (helpdesk.Ticket, error)
-	// SetDeliveredSeq raises how far a ticket's messages were written to
-	// one of its customer's open sockets (never lowers it).
-	SetDeliveredSeq(ctx context.Context, sc scope.Scope, ticketID string, seq int64) error
+	// SetDeliveredSeqs raises, in one transaction, how far each ticket's
+	// messages were written to one of its customer's open sockets (never
+	// lowers one).
+	SetDeliveredSeqs(ctx context.Context, ds []Delivery) error
 	// EventsAfter returns up to limit durable events after position after,
 	// in order, with their message or ticket.
 	EventsAfter(ctx context.Context, sc scope.Scope, after int64, limit int) ([]Event, error)

@@ -357,11 +357,18 @@ func (s *Service) CustomerRead(ctx context.Context, sc scope.Scope, customerID, 
 	return s.read(ctx, sc, t, ReaderCustomer, seq)
 }
 
-// Delivered records that the messages of a ticket up to seq were written to
-// one of its customer's open sockets: the customer had them, so the
-// offline email that waits for them is not sent.
-func (s *Service) Delivered(ctx context.Context, sc scope.Scope, ticketID string, seq int64) error {
-	if err := s.store.SetDeliveredSeq(ctx, sc, ticketID, seq); err != nil {
+// Delivery says that a ticket's messages up to Seq were written to one of
+// its customer's open sockets.
+type Delivery struct {
+	Scope    scope.Scope
+	TicketID string
+	Seq      int64
+}
+
+// Delivered records deliveries, in one write: the customer had those
+// messages, so the offline email that waits for them is not sent.
+func (s *Service) Delivered(ctx context.Context, ds []Delivery) error {
+	if err := s.store.SetDeliveredSeqs(ctx, ds); err != nil {
 		return fmt.Errorf("chat: delivered: %w", err)
 	}
 	return nil

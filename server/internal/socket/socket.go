@@ -25,9 +25,9 @@ type Chat interface {
 	CustomerRead(ctx context.Context, sc scope.Scope, customerID, ticketID string, seq int64) (helpdesk.Ticket, error)
 	// CustomerAfter reads what a customer may see (never an internal note).
 	CustomerAfter(ctx context.Context, sc scope.Scope, ticketID string, after int64, limit int) ([]chat.Message, error)
-	// Delivered records that a ticket's messages up to seq reached one of
-	// its customer's sockets (no offline email for them then).
-	Delivered(ctx context.Context, sc scope.Scope, ticketID string, seq int64) error
+	// Delivered records that tickets' messages reached one of their
+	// customer's sockets (no offline email for them then).
+	Delivered(ctx context.Context, ds []chat.Delivery) error
 	AgentTyping(ctx context.Context, sc scope.Scope, ticketID, authorName string, typing bool) error
 	EventsAfter(ctx context.Context, sc scope.Scope, after int64, limit int) ([]chat.Event, error)
 	Head(ctx context.Context, sc scope.Scope) (int64, error)
@@ -55,6 +55,7 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	deadlines deadlines
+	record    recorder
 }
 
 // New returns a Server; zero timings mean DefaultTimings. Sweep must be

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,11 +39,6 @@ type widget struct {
 	// The reader's budgets: messages, and typing and read frames, which fan
 	// out to every agent of the team.
 	sends, signals budget
-	// toRecord holds the deliveries not recorded yet (the highest seq per
-	// ticket); recording runs beside the writer, never in its way.
-	recordMu  sync.Mutex
-	toRecord  map[string]int64
-	recording bool
 }
 
 // ServeWidget runs the widget channel on a connection upgraded for
@@ -275,43 +269,9 @@ func (wc *widget) writeMessage(m chat.Message) error {
 func fromTeam(m chat.Message) bool { return m.Author.Type != chat.AuthorCustomer && !m.Internal }
 
 // delivered records that the customer has had the ticket's messages up to
-// seq: in a goroutine that runs while deliveries wait to be recorded (one
-// write for several), so that the writer never waits on the database. A
-// failure is only logged: at worst an offline email is sent for a message
-// the customer saw.
+// seq (see recorder).
 func (wc *widget) delivered(ticketID string, seq int64) {
-	wc.recordMu.Lock()
-	defer wc.recordMu.Unlock()
-	if wc.toRecord == nil {
-		wc.toRecord = map[string]int64{}
-	}
-	wc.toRecord[ticketID] = max(wc.toRecord[ticketID], seq)
-	if wc.recording {
-		return
-	}
-	wc.recording = true
-	go wc.record()
-}
-
-func (wc *widget) record() {
-	for {
-		wc.recordMu.Lock()
-		batch := wc.toRecord
-		wc.toRecord = nil
-		if len(batch) == 0 {
-			wc.recording = false
-			wc.recordMu.Unlock()
-			return
-		}
-		wc.recordMu.Unlock()
-		for id, seq := range batch {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := wc.srv.chat.Delivered(ctx, wc.sc, id, seq); err != nil {
-				wc.srv.logErr(ctx, "chat: record a delivery", err)
-			}
-			cancel()
-		}
-	}
+	wc.srv.record.add(wc.srv, chat.Delivery{Scope: wc.sc, TicketID: ticketID, Seq: seq})
 }
 
 // deliver sends message m once and in order: messages of the ticket that

@@ -391,11 +391,20 @@ func (db *DB) SetMailedSeq(ctx context.Context, sc scope.Scope, ticketID string,
 	return nil
 }
 
-// SetDeliveredSeq raises how far a ticket's messages were written to one of
-// its customer's open sockets (chat.Service.Delivered).
-func (db *DB) SetDeliveredSeq(ctx context.Context, sc scope.Scope, ticketID string, seq int64) error {
-	_, err := db.bun.NewUpdate().Table("tickets").Set("customer_delivered_seq = ?", seq).
-		Where(inScope+" AND customer_delivered_seq < ?", ticketID, sc.TeamID, sc.Mode, seq).Exec(ctx)
+// SetDeliveredSeqs implements chat.Store: one transaction for a batch (on
+// SQLite a commit per delivery held up every other write at 500 messages a
+// second).
+func (db *DB) SetDeliveredSeqs(ctx context.Context, ds []chat.Delivery) error {
+	err := db.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		for _, d := range ds {
+			_, err := tx.NewUpdate().Table("tickets").Set("customer_delivered_seq = ?", d.Seq).
+				Where(inScope+" AND customer_delivered_seq < ?", d.TicketID, d.Scope.TeamID, d.Scope.Mode, d.Seq).Exec(ctx)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("store: set delivered seq: %w", mapErr(err))
 	}
